@@ -1,0 +1,84 @@
+"""``gym-gui-bridge fastlanes``: list the fast-lane segments on this machine."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import tyro
+
+from gym_gui_bridge.cli.table import print_json, print_table
+from gym_gui_bridge.fastlane import SegmentEntry, list_segments
+
+__all__ = ["main", "segment_rows"]
+
+_COLUMNS = (
+    "run_id",
+    "slot",
+    "pid",
+    "alive",
+    "size",
+    "frames",
+    "rate_hz",
+    "age_s",
+    "state",
+    "watched",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FastlanesArgs:
+    """List live fast-lane segments (run id, writer pid and whether it is alive, frame size,
+    frames published, publish rate). Reading the list never counts as watching a run."""
+
+    json: bool = False
+    """Print a JSON array of objects instead of a table."""
+    all: bool = True
+    """Include segments whose writer is gone (shown with alive=no); --no-all hides them."""
+
+
+def segment_rows(entries: list[SegmentEntry]) -> list[dict[str, Any]]:
+    now = time.time_ns()
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        s = entry.status
+        if s is None:
+            rows.append({"run_id": entry.run_id, "state": "unreadable", "problem": entry.problem})
+            continue
+        idle_s = (now - s.last_publish_ns) / 1e9 if s.last_publish_ns else None
+        rows.append(
+            {
+                "run_id": s.run_id,
+                "slot": "grid" if s.env_slot < 0 else s.env_slot,
+                "pid": s.writer_pid,
+                "alive": "yes" if s.writer_alive else "no",
+                "size": f"{s.width}x{s.height}x{s.channels}",
+                "frames": s.frames_published,
+                # a writer that stopped publishing has no rate, whatever its last estimate was
+                "rate_hz": round(s.publish_rate_hz, 1)
+                if idle_s is not None and idle_s < 2
+                else 0.0,
+                "age_s": round((now - s.created_ns) / 1e9, 1),
+                "state": s.state.name.lower(),
+                "watched": "yes" if s.watched else "no",
+                "generation": s.generation,
+                "bytes": s.size_bytes,
+            }
+        )
+    return rows
+
+
+def main(argv: list[str], prog: str) -> int:
+    args = tyro.cli(FastlanesArgs, args=argv, prog=prog)
+    entries = list_segments()
+    if not args.all:
+        entries = [e for e in entries if not e.orphaned]
+    rows = segment_rows(entries)
+    if args.json:
+        print_json(rows)
+    elif not rows:
+        print("no fast lanes (start a run with FASTLANE=1)")
+    else:
+        print_table(rows, _COLUMNS)
+    return 0

@@ -1,0 +1,104 @@
+"""Every tunable of both lanes, in one place, each with its unit and why it has that value.
+
+These are the defaults. ``configs/defaults.toml`` lists the same names; a TOML file passed with
+``--config FILE`` (bridge) or ``FASTLANE_CONFIG=FILE`` (worker) overrides any of them, see
+:mod:`gym_gui_bridge.tunables`. A test keeps this module and ``configs/defaults.toml`` in step.
+
+The names in capitals that also appear in the original briefing (``RUNBUS_UI_PATH_QUEUE_SIZE``,
+``DB_SINK_WRITER_QUEUE_SIZE``, ...) are kept on purpose: operators of the older system know them.
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------------------------
+# Fast lane: the shared-memory ring
+# --------------------------------------------------------------------------------------------
+
+#: Frames held by one ring (count). Two would do for a single reader; three gives a slow reader
+#: a whole extra publish period before the slot it is copying is overwritten.
+FASTLANE_CAPACITY = 3
+#: Upper bound on ring slots a config may ask for (count); keeps memory "a handful of frames".
+FASTLANE_MAX_CAPACITY = 16
+#: Largest accepted frame edge (pixels). 4096 x 4096 x 4 is 64 MiB per slot: already a lot.
+FASTLANE_MAX_EDGE = 4096
+#: A reader counts as watching while its heartbeat is younger than this (seconds). Viewers poll
+#: at 30-60 Hz, so one second tolerates a stalled UI thread without flapping.
+FASTLANE_WATCH_TIMEOUT_S = 1.0
+#: Readers refresh the heartbeat at most this often (seconds): one shared-cache-line write per
+#: interval instead of one per poll.
+FASTLANE_HEARTBEAT_INTERVAL_S = 0.1
+#: Attempts a reader makes to copy a frame the writer keeps overwriting (count), before it
+#: returns ``None`` for this poll. Only a writer lapping the whole ring mid-copy exhausts it.
+FASTLANE_READ_RETRIES = 8
+#: Smoothing of the writer's publish-rate estimate (weight of the newest interval, 0..1).
+FASTLANE_RATE_SMOOTHING = 0.1
+#: Longest accepted run id (characters); the segment name adds 16 and must stay a short path.
+FASTLANE_MAX_RUN_ID = 100
+
+# --------------------------------------------------------------------------------------------
+# Fast lane: the worker's frame budget (FastLaneEnvWrapper)
+# --------------------------------------------------------------------------------------------
+
+#: Frames per second the wrapper may render while watched (Hz). 30 is smooth to a person.
+FASTLANE_FPS = 30.0
+#: Share of wall time the wrapper may spend rendering and publishing (fraction). Rendering a
+#: CartPole frame is ~1.7 ms against ~50 us per 4-env step: 3% keeps training within its budget.
+FASTLANE_BUDGET = 0.03
+#: Longest edge of a published frame (pixels); larger renders are downscaled. 0 = no limit.
+FASTLANE_MAX_DIM = 0
+#: Weight of the newest reward in the HUD's exponentially smoothed return (0..1).
+FASTLANE_RETURN_SMOOTHING = 0.05
+
+# --------------------------------------------------------------------------------------------
+# Slow lane: RunBus (dual path)
+# --------------------------------------------------------------------------------------------
+
+#: Fast-path (UI) subscriber queue (events). Small: latency matters more than completeness.
+RUNBUS_UI_PATH_QUEUE_SIZE = 512
+#: Durable-path subscriber queue on the bus (events). Large: the sink must never miss a record.
+RUNBUS_DB_PATH_QUEUE_SIZE = 65536
+#: Queue size for subscribers that do not ask for one (events).
+RUNBUS_DEFAULT_QUEUE_SIZE = 2048
+#: Live step buffer kept by LiveTelemetryController until a panel exists (steps).
+LIVE_STEP_QUEUE_SIZE = 64
+#: Live episode buffer kept by LiveTelemetryController until a panel exists (episodes).
+LIVE_EPISODE_QUEUE_SIZE = 32
+
+# --------------------------------------------------------------------------------------------
+# Slow lane: SQLite sink
+# --------------------------------------------------------------------------------------------
+
+#: Records the sink's writer thread may hold before publishers see back-pressure (records).
+DB_SINK_WRITER_QUEUE_SIZE = 16384
+#: Rows per executemany batch (rows). SQLite's batched insert rate flattens above ~256.
+DB_SINK_BATCH_SIZE = 512
+#: Longest a half-full batch waits before it is written anyway (seconds).
+DB_SINK_FLUSH_INTERVAL_S = 0.25
+#: Pages in the WAL before the sink runs a passive checkpoint (pages of 4 KiB).
+DB_SINK_CHECKPOINT_PAGES = 4096
+#: Attempts for a failing batch before it is set aside and retried later (count).
+DB_SINK_MAX_RETRIES = 5
+#: Queue depth above which the sink logs LOG_SERVICE_DB_SINK_QUEUE_DEPTH (records).
+DB_SINK_QUEUE_PRESSURE = 8192
+
+# --------------------------------------------------------------------------------------------
+# Slow lane: gRPC bridge and live subscribers
+# --------------------------------------------------------------------------------------------
+
+#: Default address of ``gym-gui-bridge serve`` (host:port). Loopback unless asked otherwise.
+BRIDGE_DEFAULT_LISTEN = "127.0.0.1:50055"
+#: Records per gRPC batch sent by the worker's emitter (records). ~64 reaches gRPC's ceiling.
+EMITTER_BATCH_SIZE = 256
+#: Credits a live subscriber starts with per (run id, agent id) (events).
+INITIAL_CREDITS = 200
+#: Below this many credits a subscriber counts as starved and is throttled (events).
+MIN_CREDITS_THRESHOLD = 10
+#: Largest gRPC message either side accepts (bytes).
+GRPC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+# --------------------------------------------------------------------------------------------
+# Records (JSONL)
+# --------------------------------------------------------------------------------------------
+
+#: Longest JSONL line a decoder accepts (bytes).
+JSONL_MAX_LINE_BYTES = 1024 * 1024

@@ -1,0 +1,158 @@
+"""Binary layout of a fast-lane segment, and the run-id / name rules.
+
+A segment is one POSIX shared-memory object named ``mosaic.fastlane.<run_id>``
+(``/dev/shm/mosaic.fastlane.<run_id>`` on Linux), created by its single writer with mode 0600.
+All integers are little-endian. Every field a peer reads while another process may write it is
+an aligned 8-byte word, written and read with single stores/loads.
+
+Header (256 bytes, offset 0)::
+
+    off  size  field               written by  meaning
+    0    8     magic               writer      b"MOSAICFL"
+    8    4     layout_version      writer      LAYOUT_VERSION (u32)
+    12   4     header_size         writer      256 (u32)
+    16   8     generation          writer      1 for a run's first segment, +1 per geometry change
+    24   8     writer_pid          writer      pid of the writer process (i64)
+    32   4     width               writer      frame width in pixels (u32)
+    36   4     height              writer      frame height in pixels (u32)
+    40   4     channels            writer      1, 3 or 4 (u32)
+    44   4     pixel_format        writer      PixelFormat code (u32)
+    48   4     capacity            writer      number of frame slots (u32)
+    52   4     env_slot            writer      vector-env index shown, -1 grid/unknown (i32)
+    56   8     slot_stride         writer      bytes from one slot to the next (u64)
+    64   8     frame_bytes         writer      width * height * channels (u64)
+    72   8     created_ns          writer      time.time_ns() at creation (u64)
+    80   8     state               writer      SegmentState code (u64)
+    88   8     frames_published    writer      seq of the newest complete frame, 0 = none (u64)
+    96   8     last_publish_ns     writer      time.time_ns() of that publish (u64)
+    104  8     publish_rate_hz     writer      smoothed publishes per second (f64)
+    112  8     reader_heartbeat_ns readers     time.monotonic_ns() of the latest reader poll (u64)
+    120  8     writer_start_ticks  writer      writer's start time from /proc, 0 unknown (u64)
+    128  128   run_id              writer      UTF-8, NUL padded
+
+Slot ``i`` (``capacity`` of them, offset ``256 + i * slot_stride``)::
+
+    0    8     lock                writer      2n-1 while frame n is being written, 2n once complete
+    8    8     frame_seq           writer      n (u64)
+    16   8     publish_ns          writer      time.time_ns() of the publish (u64)
+    24   64    metrics             writer      METRICS_STRUCT, see FastLaneMetrics
+    88   40    reserved
+    128  ...   pixels              writer      frame_bytes, row-major H x W x C uint8
+
+Frame ``n`` (n = 1, 2, ...) goes to slot ``n % capacity``. The protocol is a seqlock: the
+writer sets ``lock = 2n-1``, writes metrics and pixels, sets ``lock = 2n``, then advances
+``frames_published`` to ``n``. A reader reads ``frames_published`` (n), checks ``lock == 2n``,
+copies, and checks ``lock == 2n`` again; a mismatch means the writer lapped the ring during the
+copy and the reader retries with the newer frame. Lock values only grow, so a slot can never
+look unchanged after being rewritten. The stores are ordered by x86-64's total store order; on
+weakly ordered CPUs the protocol relies on the interpreter's own barriers (see docs/fastlane.md).
+
+A geometry change never reuses a header: the writer marks the old segment ``RETIRED``, unlinks
+its name and creates a fresh segment with ``generation + 1``; readers see ``RETIRED`` and attach
+to the new one.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import struct
+
+from gym_gui_bridge.constants import FASTLANE_MAX_RUN_ID
+
+__all__ = [
+    "HEADER_SIZE",
+    "LAYOUT_VERSION",
+    "MAGIC",
+    "METRICS_STRUCT",
+    "SLOT_HEADER_SIZE",
+    "PixelFormat",
+    "SegmentState",
+    "create_fastlane_name",
+    "slot_stride",
+    "validate_run_id",
+]
+
+MAGIC = b"MOSAICFL"
+LAYOUT_VERSION = 1
+HEADER_SIZE = 256
+SLOT_HEADER_SIZE = 128
+NAME_PREFIX = "mosaic.fastlane."
+
+# Fixed part of the header, written once at creation (offsets 0..79).
+STATIC_STRUCT = struct.Struct("<8sIIQqIIIIIiQQQ")
+RUN_ID_OFFSET = 128
+RUN_ID_BYTES = 128
+
+# Offsets of the 8-byte words that change while the segment lives (header, in words of 8).
+W_STATE = 80 // 8
+W_FRAMES_PUBLISHED = 88 // 8
+W_LAST_PUBLISH_NS = 96 // 8
+W_PUBLISH_RATE = 104 // 8  # float64 view
+W_READER_HEARTBEAT = 112 // 8
+W_WRITER_START = 120 // 8
+
+# Slot header words (in words of 8, relative to the slot start).
+S_LOCK = 0
+S_FRAME_SEQ = 1
+S_PUBLISH_NS = 2
+METRICS_OFFSET = 24
+#: last_reward, rolling_return, step_rate_hz, frame_rate_hz (f64); episode, episode_step,
+#: global_step, frame_source_step (i64).
+METRICS_STRUCT = struct.Struct("<ddddqqqq")
+
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
+_ALIGN = 64
+
+
+class PixelFormat(enum.IntEnum):
+    """How the bytes of one pixel are to be read."""
+
+    GRAY8 = 1
+    RGB8 = 3
+    RGBA8 = 4
+
+    @classmethod
+    def for_channels(cls, channels: int) -> PixelFormat:
+        try:
+            return cls(channels)
+        except ValueError:
+            raise ValueError(f"Expected 1, 3 or 4 channels, got {channels}") from None
+
+
+class SegmentState(enum.IntEnum):
+    """Life cycle of one segment, stored in the header's ``state`` word."""
+
+    LIVE = 1
+    RETIRED = 2  # replaced by a newer generation; re-attach by name
+    CLOSED = 3  # the writer closed the run
+
+
+def validate_run_id(run_id: str) -> str:
+    """Return ``run_id`` if it may name a segment, else raise ``ValueError`` saying why."""
+    if not isinstance(run_id, str):
+        raise ValueError(f"Expected run id to be a str, got {type(run_id).__name__}")
+    if not run_id or len(run_id) > FASTLANE_MAX_RUN_ID:
+        raise ValueError(
+            f"Expected a run id of 1 to {FASTLANE_MAX_RUN_ID} characters, got {len(run_id)}"
+        )
+    if not _RUN_ID_RE.fullmatch(run_id) or run_id in {".", ".."}:
+        raise ValueError(
+            f"Expected a run id of letters, digits, '.', '_' and '-' only, got {run_id!r}"
+        )
+    return run_id
+
+
+def create_fastlane_name(run_id: str) -> str:
+    """Name of the shared-memory segment of ``run_id``.
+
+    >>> create_fastlane_name("ppo-cartpole-1")
+    'mosaic.fastlane.ppo-cartpole-1'
+    """
+    return NAME_PREFIX + validate_run_id(run_id)
+
+
+def slot_stride(frame_bytes: int) -> int:
+    """Bytes between two slots: header plus pixels, rounded up to a cache line."""
+    raw = SLOT_HEADER_SIZE + frame_bytes
+    return (raw + _ALIGN - 1) // _ALIGN * _ALIGN

@@ -1,0 +1,219 @@
+"""Typed views over one mapped segment: header words, slot locks, pixel arrays.
+
+Shared by the writer and the readers; knows the layout, not the protocol's policy.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from gym_gui_bridge.constants import FASTLANE_WATCH_TIMEOUT_S
+from gym_gui_bridge.errors import FastLaneCorruptError
+from gym_gui_bridge.fastlane import layout
+from gym_gui_bridge.fastlane._shm import Segment
+from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneStatus
+from gym_gui_bridge.fastlane.layout import PixelFormat, SegmentState
+
+__all__ = ["RingView", "process_alive", "process_start_ticks"]
+
+
+def process_start_ticks(pid: int) -> int:
+    """Start time of ``pid`` in clock ticks since boot (Linux), 0 if unknown.
+
+    Stored next to the pid so a recycled pid is not mistaken for the writer.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return 0
+    # Field 22; the command name (field 2) may hold spaces, so count from its closing paren.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return 0
+
+
+def process_alive(pid: int, start_ticks: int = 0) -> bool:
+    """Whether ``pid`` runs and, when ``start_ticks`` is known, is the same process."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    if start_ticks:
+        current = process_start_ticks(pid)
+        if current and current != start_ticks:
+            return False
+    try:  # a zombie has exited: only its exit status is left
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+        if stat[stat.rfind(b")") + 2 :].startswith(b"Z"):
+            return False
+    except OSError:
+        pass
+    return True
+
+
+class RingView:
+    """Numpy views into a mapped segment. Views must be dropped (``release``) before unmapping."""
+
+    def __init__(self, segment: Segment, config: FastLaneConfig, run_id: str) -> None:
+        self.segment = segment
+        self.config = config
+        self.run_id = run_id
+        buf = segment.buf
+        self.stride = layout.slot_stride(config.frame_bytes)
+        self.words = np.frombuffer(buf, dtype="<u8", count=layout.HEADER_SIZE // 8)
+        self.floats = np.frombuffer(buf, dtype="<f8", count=layout.HEADER_SIZE // 8)
+        self.slot_words: list[np.ndarray] = []
+        self.pixels: list[np.ndarray] = []
+        for index in range(config.capacity):
+            start = layout.HEADER_SIZE + index * self.stride
+            self.slot_words.append(np.frombuffer(buf, dtype="<u8", count=3, offset=start))
+            flat = np.frombuffer(
+                buf,
+                dtype=np.uint8,
+                count=config.frame_bytes,
+                offset=start + layout.SLOT_HEADER_SIZE,
+            )
+            self.pixels.append(flat.reshape(config.frame_shape))
+
+    @staticmethod
+    def required_size(config: FastLaneConfig) -> int:
+        return layout.HEADER_SIZE + config.capacity * layout.slot_stride(config.frame_bytes)
+
+    def slot_offset(self, index: int) -> int:
+        return layout.HEADER_SIZE + index * self.stride
+
+    # --- header fields -----------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        return int(self.words[2])
+
+    @property
+    def writer_pid(self) -> int:
+        return int(self.words[3].view("<i8"))
+
+    @property
+    def state(self) -> int:
+        return int(self.words[layout.W_STATE])
+
+    @property
+    def frames_published(self) -> int:
+        return int(self.words[layout.W_FRAMES_PUBLISHED])
+
+    def watched(self, now_ns: int | None = None) -> bool:
+        beat = int(self.words[layout.W_READER_HEARTBEAT])
+        if beat == 0:
+            return False
+        now = time.monotonic_ns() if now_ns is None else now_ns
+        return now - beat < FASTLANE_WATCH_TIMEOUT_S * 1e9
+
+    def writer_alive(self) -> bool:
+        return process_alive(self.writer_pid, int(self.words[layout.W_WRITER_START]))
+
+    def status(self) -> FastLaneStatus:
+        return FastLaneStatus(
+            run_id=self.run_id,
+            name=self.segment.name,
+            generation=self.generation,
+            writer_pid=self.writer_pid,
+            writer_alive=self.writer_alive(),
+            width=self.config.width,
+            height=self.config.height,
+            channels=self.config.channels,
+            capacity=self.config.capacity,
+            env_slot=self.config.env_slot,
+            state=SegmentState(self.state) if self.state in (1, 2, 3) else SegmentState.CLOSED,
+            frames_published=self.frames_published,
+            last_publish_ns=int(self.words[layout.W_LAST_PUBLISH_NS]),
+            publish_rate_hz=float(self.floats[layout.W_PUBLISH_RATE]),
+            watched=self.watched(),
+            created_ns=int(self.words[9]),
+            size_bytes=self.segment.size,
+        )
+
+    def release(self) -> None:
+        """Drop every view so the mapping can be closed."""
+        self.words = self.floats = np.empty(0, dtype="<u8")
+        self.slot_words = []
+        self.pixels = []
+
+
+def write_static_header(
+    segment: Segment, config: FastLaneConfig, run_id: str, generation: int
+) -> None:
+    """Fill the fixed part of a fresh header (the writer, before anyone can see frames)."""
+    buf = segment.buf
+    layout.STATIC_STRUCT.pack_into(
+        buf,
+        0,
+        layout.MAGIC,
+        layout.LAYOUT_VERSION,
+        layout.HEADER_SIZE,
+        generation,
+        os.getpid(),
+        config.width,
+        config.height,
+        config.channels,
+        int(PixelFormat.for_channels(config.channels)),
+        config.capacity,
+        config.env_slot,
+        layout.slot_stride(config.frame_bytes),
+        config.frame_bytes,
+        time.time_ns(),
+    )
+    encoded = run_id.encode("utf-8")
+    buf[layout.RUN_ID_OFFSET : layout.RUN_ID_OFFSET + layout.RUN_ID_BYTES] = encoded.ljust(
+        layout.RUN_ID_BYTES, b"\0"
+    )
+
+
+def read_static_header(segment: Segment) -> tuple[FastLaneConfig, str]:
+    """Validate a segment's header and return its geometry and run id.
+
+    Raises ``FastLaneCorruptError`` naming what is wrong for anything that is not a valid ring.
+    """
+    name = segment.name
+    if segment.size < layout.HEADER_SIZE:
+        raise FastLaneCorruptError(
+            f"{name}: {segment.size} bytes, smaller than a fast-lane header ({layout.HEADER_SIZE})"
+        )
+    fields = layout.STATIC_STRUCT.unpack_from(segment.buf, 0)
+    (magic, version, header_size, generation, _pid, width, height, channels, pixel_format,
+     capacity, env_slot, stride, frame_bytes, _created) = fields  # fmt: skip
+    if magic != layout.MAGIC:
+        raise FastLaneCorruptError(f"{name}: bad magic {magic!r}, expected {layout.MAGIC!r}")
+    if version != layout.LAYOUT_VERSION:
+        raise FastLaneCorruptError(
+            f"{name}: layout version {version}, this reader understands {layout.LAYOUT_VERSION}"
+        )
+    if header_size != layout.HEADER_SIZE or generation < 1:
+        raise FastLaneCorruptError(f"{name}: header size {header_size} / generation {generation}")
+    try:
+        config = FastLaneConfig(width, height, channels, capacity=capacity, env_slot=env_slot)
+    except ValueError as error:
+        raise FastLaneCorruptError(f"{name}: impossible geometry: {error}") from None
+    if pixel_format != int(PixelFormat.for_channels(channels)):
+        raise FastLaneCorruptError(f"{name}: pixel format {pixel_format} with {channels} channels")
+    if frame_bytes != config.frame_bytes or stride != layout.slot_stride(frame_bytes):
+        raise FastLaneCorruptError(f"{name}: slot sizes do not match the frame geometry")
+    if segment.size < RingView.required_size(config):
+        raise FastLaneCorruptError(
+            f"{name}: {segment.size} bytes, the header promises {RingView.required_size(config)}"
+        )
+    raw_id = bytes(segment.buf[layout.RUN_ID_OFFSET : layout.RUN_ID_OFFSET + layout.RUN_ID_BYTES])
+    try:
+        run_id = raw_id.rstrip(b"\0").decode("utf-8")
+    except UnicodeDecodeError:
+        raise FastLaneCorruptError(f"{name}: run id is not UTF-8") from None
+    return config, run_id

@@ -1,0 +1,252 @@
+"""The single writer of a run's ring: ``FastLaneWriter.create(run_id, config)``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import weakref
+
+import numpy as np
+
+from gym_gui_bridge.constants import FASTLANE_RATE_SMOOTHING
+from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError
+from gym_gui_bridge.fastlane import _shm, layout
+from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics
+from gym_gui_bridge.fastlane.layout import SegmentState, create_fastlane_name
+from gym_gui_bridge.fastlane.ring import (
+    RingView,
+    process_start_ticks,
+    read_static_header,
+    write_static_header,
+)
+
+__all__ = ["FastLaneWriter"]
+
+_log = logging.getLogger(__name__)
+_EMPTY_METRICS = FastLaneMetrics()
+
+
+def _finalize(name: str, owner_pid: int, view_ref: list[RingView | None]) -> None:
+    """Exit-time cleanup: unlink the segment, but only in the process that created it.
+
+    A forked child inherits this finalizer; it must not remove its parent's live segment.
+    """
+    if os.getpid() != owner_pid:
+        return
+    view = view_ref[0]
+    if view is not None:
+        view.words[layout.W_STATE] = SegmentState.CLOSED
+    _shm.unlink(name)
+
+
+class FastLaneWriter:
+    """Publishes frames into a run's shared-memory ring. Never blocks, never waits for readers.
+
+    >>> import numpy as np
+    >>> writer = FastLaneWriter.create("doctest-writer", FastLaneConfig(width=4, height=2))
+    >>> writer.publish(np.zeros((2, 4, 3), np.uint8), FastLaneMetrics(last_reward=1.0))
+    1
+    >>> writer.watched
+    False
+    >>> writer.close()
+    """
+
+    def __init__(self, run_id: str, config: FastLaneConfig, generation: int) -> None:
+        """Use :meth:`create`; this constructor expects the name to be free."""
+        self.run_id = run_id
+        self.name = create_fastlane_name(run_id)
+        self._config = config
+        self._generation = generation
+        self._seq = 0
+        self._last_publish_ns = 0
+        self._rate = 0.0
+        self._view: RingView | None = None
+        self._owner_pid = os.getpid()
+        segment = _shm.create(self.name, RingView.required_size(config))
+        try:
+            write_static_header(segment, config, run_id, generation)
+            view = RingView(segment, config, run_id)
+            view.words[layout.W_WRITER_START] = process_start_ticks(os.getpid())
+            view.words[layout.W_STATE] = SegmentState.LIVE
+        except BaseException:
+            segment.close()
+            _shm.unlink(self.name)
+            raise
+        self._view = view
+        self._view_ref: list[RingView | None] = [view]
+        self._finalizer = weakref.finalize(self, _finalize, self.name, os.getpid(), self._view_ref)
+
+    # --- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, run_id: str, config: FastLaneConfig) -> FastLaneWriter:
+        """Create the ring of ``run_id``.
+
+        A segment left by a writer that is gone is replaced; one whose writer still runs is not
+        (``FastLaneBusyError``): two writers must never share a run id.
+        """
+        name = create_fastlane_name(run_id)
+        generation = 1
+        if _shm.exists(name):
+            generation = cls._reclaim(name) + 1
+        return cls(run_id, config, generation)
+
+    @staticmethod
+    def _reclaim(name: str) -> int:
+        """Remove a dead writer's segment; return its generation (0 if unreadable)."""
+        try:
+            segment = _shm.attach(name)
+        except (FileNotFoundError, ValueError):
+            _shm.unlink(name)
+            return 0
+        try:
+            try:
+                config, run_id = read_static_header(segment)
+            except FastLaneCorruptError:
+                _log.warning("replacing corrupt fast-lane segment %s", name)
+                _shm.unlink(name)
+                return 0
+            view = RingView(segment, config, run_id)
+            pid, generation, state = view.writer_pid, view.generation, view.state
+            alive = view.writer_alive()
+            view.release()
+        finally:
+            segment.close()
+        if alive and pid != os.getpid() and state == SegmentState.LIVE:
+            raise FastLaneBusyError(
+                f"run id {run_id!r} is already being written by live process {pid}; "
+                "choose another run id (FASTLANE_RUN_ID) or stop that process"
+            )
+        _shm.unlink(name)
+        return generation
+
+    # --- properties ------------------------------------------------------------------------
+
+    @property
+    def config(self) -> FastLaneConfig:
+        return self._config
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def frames_published(self) -> int:
+        return self._seq
+
+    @property
+    def closed(self) -> bool:
+        return self._view is None
+
+    @property
+    def watched(self) -> bool:
+        """Whether a reader polled within ``FASTLANE_WATCH_TIMEOUT_S``: is rendering worth it?"""
+        view = self._view
+        return view is not None and view.watched()
+
+    @property
+    def publish_rate_hz(self) -> float:
+        return self._rate
+
+    # --- publishing ------------------------------------------------------------------------
+
+    def publish(self, frame: np.ndarray, metrics: FastLaneMetrics | None = None) -> int:
+        """Copy ``frame`` and its HUD ``metrics`` into the next slot; return the frame's seq.
+
+        ``frame`` is ``H x W x C`` (or ``H x W`` for grayscale) uint8. A frame of another
+        geometry starts a new generation of the segment first (readers re-attach by themselves).
+        """
+        view = self._view
+        if view is None:
+            raise ValueError(f"fast lane {self.run_id!r} is closed")
+        if frame.ndim == 3 and frame.shape[2] == 1:
+            frame = frame[:, :, 0]
+        if frame.shape != view.config.frame_shape or frame.dtype != np.uint8:
+            self.reconfigure(
+                FastLaneConfig.for_frame(
+                    frame, capacity=self._config.capacity, env_slot=self._config.env_slot
+                )
+            )
+            view = self._view
+            assert view is not None
+        seq = self._seq + 1
+        index = seq % view.config.capacity
+        lock = view.slot_words[index]
+        now = time.time_ns()
+        lock[layout.S_LOCK] = 2 * seq - 1  # odd: being written
+        lock[layout.S_FRAME_SEQ] = seq
+        lock[layout.S_PUBLISH_NS] = now
+        layout.METRICS_STRUCT.pack_into(
+            view.segment.buf,
+            view.slot_offset(index) + layout.METRICS_OFFSET,
+            *(metrics or _EMPTY_METRICS).as_tuple(),
+        )
+        np.copyto(view.pixels[index], frame, casting="no")
+        lock[layout.S_LOCK] = 2 * seq  # even: complete
+        words = view.words
+        words[layout.W_FRAMES_PUBLISHED] = seq
+        words[layout.W_LAST_PUBLISH_NS] = now
+        if self._last_publish_ns:
+            interval = (now - self._last_publish_ns) / 1e9
+            if interval > 0:
+                instant = 1.0 / interval
+                self._rate += FASTLANE_RATE_SMOOTHING * (instant - self._rate)
+                view.floats[layout.W_PUBLISH_RATE] = self._rate
+        self._last_publish_ns = now
+        self._seq = seq
+        return seq
+
+    def reconfigure(self, config: FastLaneConfig) -> None:
+        """Start a new generation with ``config``: retire the old segment, create a fresh one.
+
+        Frame sequence numbers continue across generations.
+        """
+        old = self._view
+        if old is None:
+            raise ValueError(f"fast lane {self.run_id!r} is closed")
+        old.words[layout.W_STATE] = SegmentState.RETIRED
+        _shm.unlink(self.name)
+        old.release()
+        old.segment.close()
+        self._view = self._view_ref[0] = None
+        segment = _shm.create(self.name, RingView.required_size(config))
+        generation = self._generation + 1
+        try:
+            write_static_header(segment, config, self.run_id, generation)
+            view = RingView(segment, config, self.run_id)
+            view.words[layout.W_WRITER_START] = process_start_ticks(os.getpid())
+            view.words[layout.W_FRAMES_PUBLISHED] = 0
+            view.words[layout.W_STATE] = SegmentState.LIVE
+        except BaseException:
+            segment.close()
+            _shm.unlink(self.name)
+            raise
+        self._config = config
+        self._generation = generation
+        self._view = self._view_ref[0] = view
+
+    # --- closing ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Mark the run closed, unlink the segment and unmap it. Safe to call twice."""
+        view = self._view
+        if view is None:
+            return
+        self._finalizer.detach()
+        view.words[layout.W_STATE] = SegmentState.CLOSED
+        if os.getpid() == self._owner_pid:
+            _shm.unlink(self.name)
+        view.release()
+        view.segment.close()
+        self._view = self._view_ref[0] = None
+
+    def __enter__(self) -> FastLaneWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"gen {self._generation}, {self._seq} frames"
+        return f"FastLaneWriter({self.run_id!r}, {state})"
