@@ -32,8 +32,13 @@ class Segment:
         return len(self.buf)
 
     def close(self) -> None:
-        if not self.buf.closed:
+        if self.buf.closed:
+            return
+        try:
             self.buf.close()
+        except BufferError:
+            # someone still holds a view into the mapping; it is unmapped when that view dies
+            pass
 
 
 def _posix_name(name: str) -> str:

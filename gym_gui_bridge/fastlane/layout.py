@@ -57,6 +57,7 @@ from __future__ import annotations
 import enum
 import re
 import struct
+import sys
 
 from gym_gui_bridge.constants import FASTLANE_MAX_RUN_ID
 
@@ -91,6 +92,16 @@ W_LAST_PUBLISH_NS = 96 // 8
 W_PUBLISH_RATE = 104 // 8  # float64 view
 W_READER_HEARTBEAT = 112 // 8
 W_WRITER_START = 120 // 8
+
+# Byte offsets of the words the writer stores on every publish.
+FRAMES_PUBLISHED_OFFSET = 88  # followed by last_publish_ns at 96
+PUBLISH_RATE_OFFSET = 104
+# Native-order (little-endian on every supported CPU) structs for single-store word writes.
+WORD = struct.Struct("@Q")
+TWO_WORDS = struct.Struct("@QQ")
+FLOAT_WORD = struct.Struct("@d")
+if sys.byteorder != "little":  # pragma: no cover - no big-endian CPU runs this
+    raise ImportError("the fast-lane layout is little-endian; this CPU is not")
 
 # Slot header words (in words of 8, relative to the slot start).
 S_LOCK = 0

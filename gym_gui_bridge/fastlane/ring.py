@@ -73,6 +73,9 @@ class RingView:
         self.stride = layout.slot_stride(config.frame_bytes)
         self.words = np.frombuffer(buf, dtype="<u8", count=layout.HEADER_SIZE // 8)
         self.floats = np.frombuffer(buf, dtype="<f8", count=layout.HEADER_SIZE // 8)
+        self.buf = buf
+        self.capacity = config.capacity
+        self.frame_shape = config.frame_shape
         self.slot_words: list[np.ndarray] = []
         self.pixels: list[np.ndarray] = []
         for index in range(config.capacity):
@@ -85,6 +88,8 @@ class RingView:
                 offset=start + layout.SLOT_HEADER_SIZE,
             )
             self.pixels.append(flat.reshape(config.frame_shape))
+        #: per slot: (byte offset, pixel array), the writer's hot path
+        self.slots = [(self.slot_offset(i), pixels) for i, pixels in enumerate(self.pixels)]
 
     @staticmethod
     def required_size(config: FastLaneConfig) -> int:
@@ -147,6 +152,7 @@ class RingView:
         self.words = self.floats = np.empty(0, dtype="<u8")
         self.slot_words = []
         self.pixels = []
+        self.slots = []
 
 
 def write_static_header(

@@ -25,6 +25,12 @@ __all__ = ["FastLaneWriter"]
 
 _log = logging.getLogger(__name__)
 _EMPTY_METRICS = FastLaneMetrics()
+_METRICS_PACK = layout.METRICS_STRUCT.pack_into
+# Native-order structs: CPython packs each native item with one 8-byte memcpy, i.e. one store,
+# so a reader never sees half a word. ("<Q" would be packed byte by byte.)
+_WORD = layout.WORD.pack_into
+_TWO_WORDS = layout.TWO_WORDS.pack_into
+_FLOAT = layout.FLOAT_WORD.pack_into
 
 
 def _finalize(name: str, owner_pid: int, view_ref: list[RingView | None]) -> None:
@@ -160,9 +166,9 @@ class FastLaneWriter:
         view = self._view
         if view is None:
             raise ValueError(f"fast lane {self.run_id!r} is closed")
-        if frame.ndim == 3 and frame.shape[2] == 1:
-            frame = frame[:, :, 0]
-        if frame.shape != view.config.frame_shape or frame.dtype != np.uint8:
+        if frame.shape != view.frame_shape or frame.dtype != np.uint8:
+            if frame.ndim == 3 and frame.shape[2] == 1:
+                return self.publish(frame[:, :, 0], metrics)
             self.reconfigure(
                 FastLaneConfig.for_frame(
                     frame, capacity=self._config.capacity, env_slot=self._config.env_slot
@@ -171,28 +177,24 @@ class FastLaneWriter:
             view = self._view
             assert view is not None
         seq = self._seq + 1
-        index = seq % view.config.capacity
-        lock = view.slot_words[index]
+        buf = view.buf
+        start, pixels = view.slots[seq % view.capacity]
         now = time.time_ns()
-        lock[layout.S_LOCK] = 2 * seq - 1  # odd: being written
-        lock[layout.S_FRAME_SEQ] = seq
-        lock[layout.S_PUBLISH_NS] = now
-        layout.METRICS_STRUCT.pack_into(
-            view.segment.buf,
-            view.slot_offset(index) + layout.METRICS_OFFSET,
-            *(metrics or _EMPTY_METRICS).as_tuple(),
-        )
-        np.copyto(view.pixels[index], frame, casting="no")
-        lock[layout.S_LOCK] = 2 * seq  # even: complete
-        words = view.words
-        words[layout.W_FRAMES_PUBLISHED] = seq
-        words[layout.W_LAST_PUBLISH_NS] = now
+        _WORD(buf, start, 2 * seq - 1)  # odd: being written
+        _TWO_WORDS(buf, start + 8, seq, now)
+        m = metrics or _EMPTY_METRICS
+        _METRICS_PACK(
+            buf, start + layout.METRICS_OFFSET, m.last_reward, m.rolling_return, m.step_rate_hz,
+            m.frame_rate_hz, m.episode, m.episode_step, m.global_step, m.source_step,
+        )  # fmt: skip
+        np.copyto(pixels, frame, casting="no")
+        _WORD(buf, start, 2 * seq)  # even: complete
+        _TWO_WORDS(buf, layout.FRAMES_PUBLISHED_OFFSET, seq, now)
         if self._last_publish_ns:
-            interval = (now - self._last_publish_ns) / 1e9
+            interval = now - self._last_publish_ns
             if interval > 0:
-                instant = 1.0 / interval
-                self._rate += FASTLANE_RATE_SMOOTHING * (instant - self._rate)
-                view.floats[layout.W_PUBLISH_RATE] = self._rate
+                self._rate += FASTLANE_RATE_SMOOTHING * (1e9 / interval - self._rate)
+                _FLOAT(buf, layout.PUBLISH_RATE_OFFSET, self._rate)
         self._last_publish_ns = now
         self._seq = seq
         return seq
