@@ -66,7 +66,7 @@ def bench_size(shape: tuple[int, int, int], rounds: int, seconds: float) -> dict
             copies.append(_time_per_call(plain_copy, seconds))
             publishes.append(_time_per_call(publish, seconds))
     finally:
-        del slots
+        slots.clear()  # drop the views before the buffer is closed
         writer.close()
         raw.close()
         raw.unlink()

@@ -10,6 +10,7 @@ opened with ``_posixshmem.shm_open`` (the call ``SharedMemory`` itself makes) an
 from __future__ import annotations
 
 import _posixshmem  # CPython's own POSIX shm binding (what SharedMemory uses)
+import contextlib
 import mmap
 import os
 from dataclasses import dataclass
@@ -34,11 +35,9 @@ class Segment:
     def close(self) -> None:
         if self.buf.closed:
             return
-        try:
+        # if someone still holds a view into the mapping, it is unmapped when that view dies
+        with contextlib.suppress(BufferError):
             self.buf.close()
-        except BufferError:
-            # someone still holds a view into the mapping; it is unmapped when that view dies
-            pass
 
 
 def _posix_name(name: str) -> str:
