@@ -98,3 +98,10 @@ def test_new_writer_refuses_to_hijack_a_live_one(run_id: str) -> None:
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_a_second_writer_in_the_same_process_is_refused_too(run_id: str) -> None:
+    with FastLaneWriter.create(run_id, FastLaneConfig(width=4, height=4)) as first:
+        with pytest.raises(FastLaneBusyError, match="this process"):
+            FastLaneWriter.create(run_id, FastLaneConfig(width=4, height=4))
+        assert first.publish(np.zeros((4, 4, 3), np.uint8)) == 1

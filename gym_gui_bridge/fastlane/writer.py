@@ -119,10 +119,11 @@ class FastLaneWriter:
             view.release()
         finally:
             segment.close()
-        if alive and pid != os.getpid() and state == SegmentState.LIVE:
+        if alive and state == SegmentState.LIVE:
+            owner = "this process" if pid == os.getpid() else f"live process {pid}"
             raise FastLaneBusyError(
-                f"run id {run_id!r} is already being written by live process {pid}; "
-                "choose another run id (FASTLANE_RUN_ID) or stop that process"
+                f"run id {run_id!r} is already being written by {owner}; "
+                "choose another run id (FASTLANE_RUN_ID) or stop that writer"
             )
         _shm.unlink(name)
         return generation
