@@ -27,7 +27,7 @@ from cleanrl_worker import settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
     from cleanrl_worker.settings_model import WorkerSettings
 
@@ -59,7 +59,7 @@ def activate_at_startup() -> None:
         os._exit(stop.code if isinstance(stop.code, int) else EXIT_BAD_SETTINGS)
 
 
-def activate(**overrides: object) -> WorkerSettings | None:
+def activate(**overrides: Any) -> WorkerSettings | None:
     """Activate the fast lane if this process asked for it; return its settings or None.
 
     Args:
@@ -72,8 +72,8 @@ def activate(**overrides: object) -> WorkerSettings | None:
     if _done:
         return _active
     _done = True
-    if settings.is_child_of_active_run():
-        return None  # the parent's run; its env thunks carry everything a child needs
+    if settings.is_child_of_active_run() or settings.is_own_tool():
+        return None  # the parent's run (its env thunks carry all a child needs), or our CLI
     if not (overrides or settings.requested()):
         if any(arg.startswith("--fastlane") for arg in sys.argv[1:]):
             _strip_or_exit()  # FASTLANE=0 with flags: still keep them from the script

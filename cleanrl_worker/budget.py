@@ -71,7 +71,9 @@ class FrameBudget:
     def spent(self, start: float, end: float) -> None:
         """Record a frame that took from ``start`` to ``end`` (seconds on the same clock)."""
         cost = max(0.0, end - start)
-        self._cost = cost if self.frames == 0 else self._cost + self._smoothing * (cost - self._cost)
+        self._cost = (
+            cost if self.frames == 0 else self._cost + self._smoothing * (cost - self._cost)
+        )
         self.frames += 1
         self._next_share = start + self._cost / self._share
         self._next_due = max(start + self._min_interval, self._next_share)

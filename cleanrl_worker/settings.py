@@ -34,6 +34,7 @@ __all__ = [
     "WorkerSettings",
     "export_active_run",
     "is_child_of_active_run",
+    "is_own_tool",
     "load_settings",
     "raw_sources",
     "requested",
@@ -81,6 +82,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
 _OFF = frozenset({"0", "false", "no", "off"})
 _ON = frozenset({"1", "true", "yes", "on"})
 _FLAG_PREFIX = "--fastlane"
+_OWN_TOOLS = frozenset({"cleanrl-worker", "gym-gui-bridge"})
 
 
 class SettingsError(ValueError):
@@ -88,7 +90,9 @@ class SettingsError(ValueError):
 
 
 def _is_fastlane_flag(arg: str) -> bool:
-    return arg == _FLAG_PREFIX or arg.startswith(_FLAG_PREFIX + "-") or arg.startswith("--fastlane=")
+    return (
+        arg == _FLAG_PREFIX or arg.startswith(_FLAG_PREFIX + "-") or arg.startswith("--fastlane=")
+    )
 
 
 def requested(argv: list[str] | None = None) -> bool:
@@ -106,11 +110,16 @@ def requested(argv: list[str] | None = None) -> bool:
             return False
         if value:
             return True
+    args = sys.argv if argv is None else argv
     for name in ("FASTLANE_ONLY", "GYM_GUI_FASTLANE_ONLY"):
         if os.environ.get(name, "").strip().lower() in _ON:
             return True
-    args = sys.argv if argv is None else argv
     return any(arg.startswith(_FLAG_PREFIX) and _is_fastlane_flag(arg) for arg in args[1:])
+
+
+def is_own_tool() -> bool:
+    """True in ``cleanrl-worker`` / ``gym-gui-bridge``: they read settings, they never train."""
+    return bool(sys.argv) and os.path.basename(sys.argv[0]) in _OWN_TOOLS
 
 
 def is_child_of_active_run() -> bool:

@@ -26,6 +26,7 @@ _OFF = frozenset({"0", "false", "no", "off"})
 _NOT_IN_RUN_ID = re.compile(r"[^A-Za-z0-9._-]+")
 _MS_PER_S = 1000.0
 _DEFAULT_DB = "runs/fastlane.sqlite"
+_FIELD_OF = {"interval_ms": "fps"}  # raw settings that fill a field of another name
 
 
 def _error(where: str, expected: str, value: str) -> ValueError:
@@ -157,6 +158,9 @@ class WorkerSettings:
         ...
         cleanrl_worker.settings.SettingsError: FASTLANE_SLOT: expected an integer >= 0, got '-1'
         """
+        raw = dict(raw)
+        if "fps" in raw:
+            raw.pop("interval_ms", None)  # the new name wins over the old one
         config_path = raw["config"][0] if "config" in raw else None
         try:
             tunables = load_tunables(config_path)
@@ -179,7 +183,10 @@ class WorkerSettings:
             values["video_mode"] = "grid"  # asking for a grid size asks for a grid
         if "run_id" not in values:
             values["run_id"] = default_run_id(argv0, pid, now)
-        sources = tuple((name, where) for name, (_, where) in sorted(raw.items()))
+        origins = {_FIELD_OF.get(name, name): where for name, (_, where) in raw.items()}
+        if "video_mode" not in raw and "grid" in raw:
+            origins["video_mode"] = raw["grid"][1]
+        sources = tuple(sorted(origins.items()))
         return cls(**values, sources=sources)
 
 

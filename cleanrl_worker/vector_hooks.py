@@ -136,7 +136,7 @@ def render_mode_injected(render_mode: str) -> Iterator[None]:
             kwargs["render_mode"] = render_mode
         return original(*args, **kwargs)
 
-    gymnasium.make = make  # type: ignore[assignment]
+    gymnasium.make = make
     try:
         yield
     finally:
@@ -176,7 +176,9 @@ def _patch(module: ModuleType, class_name: str) -> None:
     original = cls.__init__
 
     @functools.wraps(original)
-    def __init__(self: Any, env_fns: Sequence[Callable[[], Any]], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self: Any, env_fns: Sequence[Callable[[], Any]], *args: Any, **kwargs: Any
+    ) -> None:
         original(self, _wrap_env_fns(class_name, env_fns), *args, **kwargs)
 
     setattr(cls, _PATCHED, original)
