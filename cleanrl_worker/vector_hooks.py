@@ -21,7 +21,10 @@ import functools
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -100,9 +103,13 @@ class SlotThunk:
         self.slot = slot
         self.settings = settings
         self.sink = sink
+        self.parent_pid = os.getpid()
 
     def __call__(self) -> Any:
         from cleanrl_worker.wrapper import FastLaneEnvWrapper
+
+        if os.getpid() != self.parent_pid:
+            _exit_cleanly_on_sigterm()
 
         with render_mode_injected("rgb_array"):
             env = self.env_fn()
@@ -118,6 +125,25 @@ class SlotThunk:
             watch_poll_s=s.watch_poll_s,
             sink=self.sink,
         )
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """In a vector-env worker process: turn SIGTERM into ``SystemExit``.
+
+    ``AsyncVectorEnv`` terminates its workers with SIGTERM when the main process dies without
+    closing them (an exception or Ctrl-C in the script). By default that kills the worker
+    before its env is closed and the ring stays behind; as ``SystemExit`` the worker's own
+    ``finally: env.close()`` runs and the wrapper unlinks the ring. A handler the process
+    already has is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_system_exit)
+
+
+def _raise_system_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,8 @@ class Args:
     """total environment steps (all envs together)"""
     async_envs: bool = False
     """use gym.vector.AsyncVectorEnv instead of SyncVectorEnv"""
+    mp_context: str | None = None
+    """multiprocessing start method of AsyncVectorEnv (fork, spawn, forkserver; None: default)"""
     capture_video: bool = False
     """build slot 0 with render_mode="rgb_array", as CleanRL does for RecordVideo"""
     min_seconds: float = 0.0
@@ -56,8 +58,10 @@ if __name__ == "__main__":
     args = tyro.cli(Args)
     run_name = f"{args.env_id}__{args.seed}__{int(time.time())}"
     thunks = [make_env(args.env_id, i, args.capture_video, run_name) for i in range(args.num_envs)]
-    vector = gym.vector.AsyncVectorEnv if args.async_envs else gym.vector.SyncVectorEnv
-    envs = vector(thunks)
+    if args.async_envs:
+        envs = gym.vector.AsyncVectorEnv(thunks, context=args.mp_context)
+    else:
+        envs = gym.vector.SyncVectorEnv(thunks)
     obs, _ = envs.reset(seed=args.seed)
     started = time.monotonic()
     step = 0

@@ -1,0 +1,45 @@
+"""Fixtures of the worker tests; helpers live in worker_helpers.py (importable from tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from worker_helpers import RANDOM_AGENT, SCRIPTS, WAIT_S, clean_env
+
+
+@pytest.fixture
+def run_id() -> str:
+    return f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def start_script() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start ``random_agent.py`` with args and env vars; every process is reaped at teardown."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, script: Path = RANDOM_AGENT, **env: str) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), *args],
+            env=clean_env(**env),
+            cwd=str(SCRIPTS),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=WAIT_S)
