@@ -37,7 +37,7 @@ __all__ = ["EXIT_BAD_SETTINGS", "activate", "activate_at_startup", "active_setti
 EXIT_BAD_SETTINGS = 2
 _PREFIX = "cleanrl-fastlane"
 
-_done = False  # guards the whole activation: set on the first call, whatever its outcome
+_done = False  # set once this process activated, failed, or turned out to be a child
 _active: WorkerSettings | None = None
 
 
@@ -71,13 +71,14 @@ def activate(**overrides: Any) -> WorkerSettings | None:
     global _done, _active
     if _done:
         return _active
-    _done = True
     if settings.is_child_of_active_run() or settings.is_own_tool():
+        _done = True
         return None  # the parent's run (its env thunks carry all a child needs), or our CLI
     if not (overrides or settings.requested()):
         if any(arg.startswith("--fastlane") for arg in sys.argv[1:]):
             _strip_or_exit()  # FASTLANE=0 with flags: still keep them from the script
-        return None
+        return None  # not final: a later explicit activate() (cleanrl_worker.auto) may still
+    _done = True
     flags = _strip_or_exit()
     try:
         resolved = settings.load_settings(flags, **overrides)
