@@ -29,7 +29,7 @@ def downscale(frame: np.ndarray, max_dim: int) -> np.ndarray:
     Striding is nearest-neighbour sampling: no filtering, no copy until the ring's own copy.
 
     >>> downscale(np.zeros((400, 600, 3), np.uint8), 256).shape
-    (200, 200, 3)
+    (134, 200, 3)
     """
     longest = max(frame.shape[0], frame.shape[1])
     if max_dim <= 0 or longest <= max_dim:
