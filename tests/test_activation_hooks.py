@@ -3,17 +3,22 @@ without FASTLANE, a sitecustomize that chains to the one it shadows, and ``clean
 
 from __future__ import annotations
 
+import builtins
+import json
 import os
 import pkgutil
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import types
 from pathlib import Path
 
+import pytest
 from worker_helpers import WAIT_S, clean_env
 
 import cleanrl_worker
+from cleanrl_worker import settings
 
 PACKAGE_DIR = Path(cleanrl_worker.__file__).parent
 CLI = str(Path(sys.executable).parent / "cleanrl-worker")
@@ -37,25 +42,64 @@ def _site_packages() -> Path:
 def test_pth_and_start_files_sit_at_the_root_of_site_packages():
     pth = _site_packages() / "cleanrl_fastlane.pth"
     start = _site_packages() / "cleanrl_fastlane.start"
-    assert pth.read_text().strip().startswith("import cleanrl_worker.activation")
+    lines = pth.read_text().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("import os, sys;")
     entries = [
         line.strip()
         for line in start.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert entries == ["cleanrl_worker.activation:activate_at_startup"]
+    assert entries == ["_cleanrl_fastlane_hook:run"]
     assert callable(pkgutil.resolve_name(entries[0]))  # what Python 3.15+ calls
 
 
-def test_hook_is_inert_and_imports_nothing_heavy_without_fastlane():
+def test_hook_is_inert_and_imports_nothing_without_fastlane():
     code = "import sys, json; print(json.dumps(sorted(sys.modules)))"
     result = _python(code, "--seed", "1")
-    import json
-
     loaded = set(json.loads(result.stdout))
-    assert "cleanrl_worker.activation" in loaded  # the .pth line did run ...
-    assert not loaded & set(HEAVY), loaded & set(HEAVY)  # ... and stopped at the lookups
+    assert not {m for m in loaded if m.startswith(("cleanrl_worker", "_cleanrl"))}
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
     assert result.stderr == ""
+
+
+CASES = [
+    ({}, [], False),
+    ({"FASTLANE": "0"}, [], False),
+    ({"FASTLANE": " off "}, [], False),
+    ({"FASTLANE": ""}, ["--seed", "1"], False),
+    ({"FASTLANE": "1"}, [], True),
+    ({"FASTLANE": "banana"}, [], True),  # reported as an error by the settings
+    ({"FASTLANE_ONLY": "1"}, [], True),
+    ({"GYM_GUI_FASTLANE_ONLY": "1"}, [], True),
+    ({}, ["--fastlane-slot", "2"], True),
+    ({"FASTLANE": "0"}, ["--fastlane-slot=2"], True),  # flags must still be stripped
+]
+
+
+@pytest.mark.parametrize(("env", "args", "wanted"), CASES)
+def test_startup_prefilters_agree_and_never_hide_a_request(monkeypatch, env, args, wanted):
+    import _cleanrl_fastlane_hook
+
+    for name in ("FASTLANE", "FASTLANE_ONLY", "GYM_GUI_FASTLANE_ONLY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "argv", ["ppo.py", *args])
+    imported: list[str] = []
+
+    def recording_import(name, *rest, **kwargs):
+        if name.startswith("cleanrl_worker"):
+            imported.append(name)
+            return types.SimpleNamespace(
+                activation=types.SimpleNamespace(activate_at_startup=lambda: None)
+            )
+        return builtins.__import__(name, *rest, **kwargs)
+
+    line = (_site_packages() / "cleanrl_fastlane.pth").read_text()
+    exec(line, {"__builtins__": {**vars(builtins), "__import__": recording_import}})
+    assert bool(imported) == wanted  # the .pth line (Python <= 3.14)
+    assert _cleanrl_fastlane_hook.maybe_wanted() == wanted  # the .start entry point (3.15+)
+    assert wanted or not settings.requested()  # never filters out what the settings want
 
 
 def test_hook_runs_once_even_when_the_pth_line_runs_twice():
@@ -129,8 +173,6 @@ def test_cli_settings_prints_resolved_values_and_errors():
         timeout=WAIT_S,
     )
     assert result.returncode == 0, result.stderr
-    import json
-
     values = json.loads(result.stdout)
     assert (values["slot"], values["fps"]) == (3, 20.0)
     bad = subprocess.run(
