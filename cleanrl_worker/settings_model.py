@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gym_gui_bridge.constants import FASTLANE_MAX_EDGE
+from gym_gui_bridge.constants import FASTLANE_MAX_EDGE, FASTLANE_MAX_GRID, FASTLANE_MAX_RUN_ID
 from gym_gui_bridge.fastlane.layout import validate_run_id
 from gym_gui_bridge.tunables import TunablesError, load_tunables
 
@@ -26,7 +26,10 @@ _OFF = frozenset({"0", "false", "no", "off"})
 _NOT_IN_RUN_ID = re.compile(r"[^A-Za-z0-9._-]+")
 _MS_PER_S = 1000.0
 _DEFAULT_DB = "runs/fastlane.sqlite"
-_FIELD_OF = {"interval_ms": "fps"}  # raw settings that fill a field of another name
+_FIELD_OF = {"interval_ms": "fps"}
+_MAX_STEM = (
+    FASTLANE_MAX_RUN_ID - 40
+)  # room for "-<yyyymmdd-HHMMSS>-<pid>" within the limit  # raw settings that fill a field of another name
 
 
 def _error(where: str, expected: str, value: str) -> ValueError:
@@ -82,7 +85,7 @@ def default_run_id(argv0: str, pid: int, now: float | None = None) -> str:
     stem = "" if argv0.startswith("-") else Path(argv0).stem  # -c / -m: no script name
     stem = _NOT_IN_RUN_ID.sub("-", stem).strip("-.") or "python"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
-    return f"{stem[:60]}-{stamp}-{pid}"
+    return f"{stem[:_MAX_STEM]}-{stamp}-{pid}"
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ def _parse(name: str, value: str, where: str) -> dict[str, Any]:
     if name == "slot":
         return {"slot": _as_int(value, where, 0)}
     if name == "grid":
-        return {"grid": _as_int(value, where, 1, 64)}
+        return {"grid": _as_int(value, where, 1, FASTLANE_MAX_GRID)}
     if name == "max_dim":
         return {"max_dim": _as_int(value, where, 0, FASTLANE_MAX_EDGE)}
     if name == "fps":

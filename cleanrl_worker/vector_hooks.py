@@ -143,7 +143,7 @@ def _exit_cleanly_on_sigterm() -> None:
 
 
 def _raise_system_exit(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise SystemExit(128 + signum)  # the shell's convention for "killed by signal N"
 
 
 @contextlib.contextmanager

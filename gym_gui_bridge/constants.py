@@ -56,6 +56,8 @@ FASTLANE_WATCH_POLL_S = 0.05
 FASTLANE_RENDER_COST_SMOOTHING = 0.2
 #: Tiles a grid-mode frame shows when FASTLANE_GRID is not given (count of vector-env slots).
 FASTLANE_GRID_DEFAULT = 4
+#: Most tiles a grid frame may show (count). 64 small frames already make an unreadable mosaic.
+FASTLANE_MAX_GRID = 64
 
 # --------------------------------------------------------------------------------------------
 # Slow lane: RunBus (dual path)

@@ -184,3 +184,10 @@ def test_cli_settings_prints_resolved_values_and_errors():
     )
     assert bad.returncode == 2
     assert "FASTLANE_GRID: expected an integer" in bad.stderr
+
+
+def test_cli_help_describes_the_variables():
+    result = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=WAIT_S)
+    assert result.returncode == 0
+    for name in ("FASTLANE_SLOT", "--fastlane-slot", "FASTLANE_VIDEO_MODE", "CLEANRL_RUN_ID"):
+        assert name in result.stdout

@@ -167,3 +167,20 @@ def test_capture_video_render_mode_on_slot_0_is_respected(run_id):
     )
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr
+
+
+def test_grid_mode_with_async_vector_env_falls_back_to_the_slot(start_script, run_id):
+    proc = start_script(
+        "--num-envs",
+        "3",
+        "--async-envs",
+        *LONG_RUN,
+        FASTLANE="1",
+        FASTLANE_GRID="3",
+        FASTLANE_SLOT="1",
+        FASTLANE_RUN_ID=run_id,
+    )
+    frame, status = _watch_slot_frames(proc, run_id)
+    assert frame.data[0, 0, 0] == SEED + 1 and status.env_slot == 1
+    _, _, err = _stop(proc)
+    assert "grid mode needs SyncVectorEnv" in err
