@@ -86,6 +86,7 @@ def activate(**overrides: Any) -> WorkerSettings | None:
         _fail(str(error))
     if not resolved.enabled:
         return None
+    _refuse_a_live_run_id(resolved.run_id)
     from cleanrl_worker import vector_hooks
 
     settings.export_active_run(resolved.run_id)
@@ -93,6 +94,27 @@ def activate(**overrides: Any) -> WorkerSettings | None:
     _active = resolved
     print(_banner(resolved), file=sys.stderr, flush=True)
     return resolved
+
+
+def _refuse_a_live_run_id(run_id: str) -> None:
+    """Stop now, not at the first reset, if another live process writes this run id."""
+    from gym_gui_bridge.errors import FastLaneError
+    from gym_gui_bridge.fastlane import FastLaneReader, SegmentState
+
+    try:
+        with FastLaneReader.attach(run_id, announce=False) as reader:
+            status = reader.status()
+    except (FastLaneError, OSError, ValueError):
+        return  # no segment, or a broken one the writer will replace
+    if (
+        status.writer_alive
+        and status.state == SegmentState.LIVE
+        and status.writer_pid != os.getpid()
+    ):
+        _fail(
+            f"FASTLANE_RUN_ID: run id {run_id!r} is being written by live process "
+            f"{status.writer_pid}; choose another run id"
+        )
 
 
 def _strip_or_exit() -> dict[str, str]:

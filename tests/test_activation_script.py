@@ -184,3 +184,13 @@ def test_grid_mode_with_async_vector_env_falls_back_to_the_slot(start_script, ru
     assert frame.data[0, 0, 0] == SEED + 1 and status.env_slot == 1
     _, _, err = _stop(proc)
     assert "grid mode needs SyncVectorEnv" in err
+
+
+def test_a_run_id_in_use_by_a_live_run_is_refused_before_training(start_script, run_id):
+    first = start_script(*LONG_RUN, FASTLANE="1", FASTLANE_RUN_ID=run_id)
+    assert wait_for(lambda: segment_exists(run_id) or first.poll() is not None)
+    second = run_script("--total-timesteps", "40", FASTLANE="1", FASTLANE_RUN_ID=run_id)
+    assert second.returncode == 2
+    assert f"run id {run_id!r} is being written by live process {first.pid}" in second.stderr
+    assert first.poll() is None and segment_exists(run_id)  # the live run is untouched
+    _stop(first)
