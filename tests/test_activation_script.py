@@ -22,8 +22,9 @@ def _watch_slot_frames(proc, run_id: str, seed: int = SEED):
     assert proc.poll() is None, proc.communicate()[1]
     reader = FastLaneReader.attach(run_id)
     try:
-        # seq 1 is the reset frame every run publishes; later frames exist only while watched
-        frame = watch_until(reader, lambda f: f.seq > 1)
+        # seq 1 is the reset frame every run publishes; later frames exist only while watched.
+        # Wait until the slot has stepped a while, so its HUD step rate has been measured.
+        frame = watch_until(reader, lambda f: f.seq > 1 and f.metrics.global_step > 100)
         status = reader.status()
     finally:
         reader.close()
