@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -39,7 +40,11 @@ def start_script() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         return proc
 
     yield start
-    for proc in procs:
+    for proc in procs:  # Ctrl-C first, so even a failed test leaves no ring behind
         if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=WAIT_S / 4)
+        except subprocess.TimeoutExpired:
             proc.kill()
-        proc.communicate(timeout=WAIT_S)
+            proc.communicate(timeout=WAIT_S)
