@@ -62,6 +62,9 @@ def activate_at_startup() -> None:
 def activate(**overrides: Any) -> WorkerSettings | None:
     """Activate the fast lane if this process asked for it; return its settings or None.
 
+    Only the first activation of a process counts: once active (say ``FASTLANE=1`` at start),
+    later calls return those settings and ignore ``overrides``.
+
     Args:
         **overrides: settings given in code, strongest of all sources (e.g. ``slot=2``).
 
@@ -86,7 +89,7 @@ def activate(**overrides: Any) -> WorkerSettings | None:
         _fail(str(error))
     if not resolved.enabled:
         return None
-    _refuse_a_live_run_id(resolved.run_id)
+    _refuse_a_live_run_id(resolved.run_id, dict(resolved.sources).get("run_id", "run id"))
     from cleanrl_worker import vector_hooks
 
     settings.export_active_run(resolved.run_id)
@@ -96,7 +99,7 @@ def activate(**overrides: Any) -> WorkerSettings | None:
     return resolved
 
 
-def _refuse_a_live_run_id(run_id: str) -> None:
+def _refuse_a_live_run_id(run_id: str, source: str) -> None:
     """Stop now, not at the first reset, if another live process writes this run id."""
     from gym_gui_bridge.errors import FastLaneError
     from gym_gui_bridge.fastlane import FastLaneReader, SegmentState
@@ -112,7 +115,7 @@ def _refuse_a_live_run_id(run_id: str) -> None:
         and status.writer_pid != os.getpid()
     ):
         _fail(
-            f"FASTLANE_RUN_ID: run id {run_id!r} is being written by live process "
+            f"{source}: run id {run_id!r} is being written by live process "
             f"{status.writer_pid}; choose another run id"
         )
 

@@ -96,7 +96,7 @@ def _is_fastlane_flag(arg: str) -> bool:
 
 
 def requested(argv: list[str] | None = None) -> bool:
-    """Whether this process asked for the fast lane. Cheap: two lookups and one argv scan.
+    """Whether this process asked for the fast lane. Cheap: three lookups and one argv scan.
 
     ``FASTLANE=0`` (or false/no/off) wins over everything; otherwise ``FASTLANE=1``, the old
     ``GYM_GUI_FASTLANE_ONLY=1``, ``FASTLANE_ONLY=1`` or any ``--fastlane*`` flag turns it on.
