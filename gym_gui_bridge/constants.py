@@ -46,8 +46,18 @@ FASTLANE_FPS = 30.0
 FASTLANE_BUDGET = 0.03
 #: Longest edge of a published frame (pixels); larger renders are downscaled. 0 = no limit.
 FASTLANE_MAX_DIM = 0
-#: Weight of the newest reward in the HUD's exponentially smoothed return (0..1).
+#: Weight of the newest finished episode's return in the HUD's rolling return (0..1):
+#: rolling += FASTLANE_RETURN_SMOOTHING * (episode_return - rolling). 0.05 averages ~20 episodes.
 FASTLANE_RETURN_SMOOTHING = 0.05
+#: How often the wrapper asks the ring whether a reader is watching (seconds). The check reads
+#: shared memory; doing it every step would cost more than the step itself for cheap envs.
+FASTLANE_WATCH_POLL_S = 0.05
+#: Weight of the newest measurement in the wrapper's render-cost estimate (0..1).
+FASTLANE_RENDER_COST_SMOOTHING = 0.2
+#: Tiles a grid-mode frame shows when FASTLANE_GRID is not given (count of vector-env slots).
+FASTLANE_GRID_DEFAULT = 4
+#: Most tiles a grid frame may show (count). 64 small frames already make an unreadable mosaic.
+FASTLANE_MAX_GRID = 64
 
 # --------------------------------------------------------------------------------------------
 # Slow lane: RunBus (dual path)

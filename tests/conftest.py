@@ -1,12 +1,20 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite; helpers for worker tests live in worker_helpers.py."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from worker_helpers import RANDOM_AGENT, SCRIPTS, WAIT_S, clean_env
 
 
 @pytest.fixture
@@ -18,3 +26,31 @@ def run_id() -> Iterator[str]:
     path = f"/dev/shm/mosaic.fastlane.{rid}"
     if os.path.exists(path):
         os.unlink(path)
+
+
+@pytest.fixture
+def start_script() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start ``random_agent.py`` with args and env vars; every process is reaped at teardown."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, script: Path = RANDOM_AGENT, **env: str) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), *args],
+            env=clean_env(**env),
+            cwd=str(SCRIPTS),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:  # Ctrl-C first, so even a failed test leaves no ring behind
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=WAIT_S / 4)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate(timeout=WAIT_S)
