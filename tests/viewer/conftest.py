@@ -74,8 +74,18 @@ def spawn_writer() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         _shm.unlink(create_fastlane_name(run))
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment for a child Python process of these tests."""
+def _child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
     return env
+
+
+@pytest.fixture
+def child_env() -> Callable[..., dict[str, str]]:
+    """``child_env(NAME=value, ...)``: this process's environment plus ``extra``, for children."""
+    return _child_env
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT

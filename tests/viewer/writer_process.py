@@ -1,7 +1,7 @@
 """A fast-lane writer in its own process, for the viewer tests and benchmark.
 
     python writer_process.py RUN_ID --width W --height H --channels C --color R,G,B[,A]
-        [--fps F] [--frames N] [--gray-value V]
+        [--color2 R,G,B] [--fps F] [--frames N] [--slot K]
 
 Prints ``ready <pid>`` once the ring exists and the first frame is published, then publishes
 solid-colour frames at ``--fps`` (with a counter in the HUD metrics) until ``--frames`` frames
@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=48)
     parser.add_argument("--channels", type=int, default=3)
     parser.add_argument("--color", default="255,0,0")
+    parser.add_argument("--color2", default="", help="colour of the right half (default: --color)")
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--frames", type=int, default=0)
     parser.add_argument("--slot", type=int, default=-1)
@@ -47,6 +48,9 @@ def main() -> int:
     config = FastLaneConfig(args.width, args.height, args.channels, env_slot=args.slot)
     writer = FastLaneWriter.create(args.run_id, config)
     frame = _frame(args.height, args.width, args.channels, colour)
+    if args.color2:
+        right = _frame(args.height, args.width, args.channels, [int(c) for c in args.color2.split(",")])
+        frame[:, args.width // 2 :] = right[:, args.width // 2 :]
     selector = selectors.DefaultSelector()
     try:
         selector.register(sys.stdin, selectors.EVENT_READ)
