@@ -55,7 +55,8 @@ def build_window(options: ViewerOptions) -> ViewerWindow:
 
 def run_viewer(options: ViewerOptions) -> int:
     """Open the viewer and run Qt's event loop; return the process exit code."""
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     window = build_window(options)
     first_paint: list[float] = []
 

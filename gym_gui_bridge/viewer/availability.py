@@ -25,4 +25,6 @@ def qt_available() -> bool:
 def require_qt() -> None:
     """Raise :class:`ViewerUnavailableError` with the install command if PySide6 is missing."""
     if not qt_available():
-        raise ViewerUnavailableError(f"the viewer needs PySide6, which is not installed; {INSTALL_HINT}")
+        raise ViewerUnavailableError(
+            f"the viewer needs PySide6, which is not installed; {INSTALL_HINT}"
+        )

@@ -294,7 +294,9 @@ class FastLaneConsumer(QObject):
             metrics, seq = frame.frame.metrics, frame.frame.seq
         if reset_metrics:
             metrics, seq = type(metrics)(), 0
-        backlog = max(0, self._frames_published - self._last_shown_seq) if self._last_shown_seq else 0
+        backlog = (
+            max(0, self._frames_published - self._last_shown_seq) if self._last_shown_seq else 0
+        )
         hud = HudState(
             run_id=self._run_id,
             status=self._status,

@@ -51,7 +51,7 @@ class LiveSnapshot:
     available: bool = False
     reason: str = "no telemetry yet"
     run_status: str = ""
-    returns: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    returns: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
     recent_episodes: list[EpisodePoint] = field(default_factory=list)
     scalars: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     version: int = 0
@@ -85,7 +85,7 @@ class LiveTelemetryController:
         self._available = False
         self._reason = "no telemetry yet"
         self._run_status = ""
-        self._returns: dict[int, collections.deque[tuple[int, float]]] = {}
+        self._returns: dict[int, collections.deque[tuple[float, float]]] = {}
         self._recent: collections.deque[EpisodePoint] = collections.deque(
             maxlen=LIVE_EPISODE_QUEUE_SIZE
         )

@@ -6,6 +6,8 @@ controller's buffers changed; the controller's thread does all database work.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -19,14 +21,16 @@ _BACKGROUND = QColor(24, 24, 28)
 _AXIS = QColor(90, 90, 100)
 _TEXT = QColor(220, 220, 220)
 _DIM_TEXT = QColor(150, 150, 160)
-_SLOT_COLOURS = [QColor(c) for c in ("#4e9af1", "#f1a94e", "#6fd16f", "#e0605e", "#b98ef0", "#e6d35a")]
+_SLOT_COLOURS = [
+    QColor(c) for c in ("#4e9af1", "#f1a94e", "#6fd16f", "#e0605e", "#b98ef0", "#e6d35a")
+]
 _PAD_PX = 8
 _SCALAR_ROW_PX = 34
 _MIN_WIDTH_PX = 260
 
 
 def scale_points(
-    points: list[tuple[float, float]], box: tuple[float, float, float, float]
+    points: Sequence[tuple[float, float]], box: tuple[float, float, float, float]
 ) -> list[tuple[float, float]]:
     """Map data points into ``box`` = ``(x, y, w, h)`` (y grows downwards, as on screen).
 
@@ -106,11 +110,15 @@ class LivePanel(QWidget):
                 painter.setPen(_DIM_TEXT)
                 area = QRect(_PAD_PX, top, self.width() - 2 * _PAD_PX, self.height() - top)
                 flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
-                painter.drawText(area, flags | Qt.TextFlag.TextWordWrap, snap.reason or "no telemetry yet")
+                painter.drawText(
+                    area, flags | Qt.TextFlag.TextWordWrap, snap.reason or "no telemetry yet"
+                )
                 return
             n_scalars = len(snap.scalars)
             chart_h = max(line_h * 4, self.height() - top - n_scalars * _SCALAR_ROW_PX - _PAD_PX)
-            self._paint_returns(painter, snap, QRect(_PAD_PX, top, self.width() - 2 * _PAD_PX, chart_h))
+            self._paint_returns(
+                painter, snap, QRect(_PAD_PX, top, self.width() - 2 * _PAD_PX, chart_h)
+            )
             y = top + chart_h + _PAD_PX
             for tag in sorted(snap.scalars):
                 row = QRect(_PAD_PX, y, self.width() - 2 * _PAD_PX, _SCALAR_ROW_PX - 4)
@@ -160,7 +168,9 @@ class LivePanel(QWidget):
         latest = points[-1][1] if points else float("nan")
         text = f"{tag}  {latest:.4g}"
         painter.drawText(row.left(), row.top() + metrics.ascent(), text)
-        spark = QRectF(row.left(), row.top() + metrics.height(), row.width(), row.height() - metrics.height())
+        spark = QRectF(
+            row.left(), row.top() + metrics.height(), row.width(), row.height() - metrics.height()
+        )
         if len(points) >= 2 and spark.height() > 2:
             box = (spark.left(), spark.top(), spark.width(), spark.height())
             mapped = scale_points([(float(s), v) for s, v in points], box)

@@ -67,11 +67,9 @@ class ViewerWindow(QMainWindow):
         toolbar.addWidget(self.picker)
         self.pause_action = self._action("Pause (space)", Qt.Key.Key_Space, self.toggle_pause)
         self.pause_action.setCheckable(True)
-        self.pixel_action = self._action(
-            "Pixel-exact (p)", Qt.Key.Key_P, lambda: self.set_smooth(not self.pixel_action.isChecked())
-        )
+        self.pixel_action = self._action("Pixel-exact (p)", Qt.Key.Key_P, self.toggle_smooth)
         self.pixel_action.setCheckable(True)
-        self.save_action = self._action("Save PNG (s)", Qt.Key.Key_S, self.save_png)
+        self.save_action = self._action("Save PNG (s)", Qt.Key.Key_S, lambda: self.save_png())
         self.quit_action = self._action("Quit (q)", Qt.Key.Key_Q, self.close)
         for action in (self.pause_action, self.pixel_action, self.save_action, self.quit_action):
             toolbar.addAction(action)
@@ -128,6 +126,9 @@ class ViewerWindow(QMainWindow):
         paused = not self.consumer.paused
         self.consumer.set_paused(paused)
         self.pause_action.setChecked(paused)
+
+    def toggle_smooth(self) -> None:
+        self.set_smooth(not self.frame_widget.smooth)
 
     def set_smooth(self, smooth: bool) -> None:
         self.frame_widget.set_smooth(smooth)

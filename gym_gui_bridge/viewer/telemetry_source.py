@@ -101,7 +101,9 @@ class SqliteTelemetrySource:
     gym_gui_bridge.viewer.telemetry_source.TelemetryUnavailableError: no telemetry yet: no database at /nonexistent/fastlane.sqlite
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = LIVE_DB_BATCH_ROWS) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, batch_rows: int = LIVE_DB_BATCH_ROWS
+    ) -> None:
         if batch_rows <= 0:
             raise ValueError(f"Expected a positive batch size, got {batch_rows}")
         self.path = Path(path)

@@ -18,7 +18,7 @@ import pytest
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-from gym_gui_bridge.fastlane import _shm, create_fastlane_name  # noqa: E402
+from gym_gui_bridge.fastlane import _shm, create_fastlane_name
 
 WRITER_SCRIPT = Path(__file__).with_name("writer_process.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """Take a screenshot of a whole X display (the root window), as an independent X client.
 
-    DISPLAY=:N QT_QPA_PLATFORM=xcb python screenshot_process.py OUT.png
+DISPLAY=:N QT_QPA_PLATFORM=xcb python screenshot_process.py OUT.png
 """
 
 from __future__ import annotations

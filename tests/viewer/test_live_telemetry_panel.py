@@ -67,8 +67,9 @@ def test_panel_says_no_telemetry_until_the_database_and_tables_exist(
         conn = _create_db(path)
         conn.execute("INSERT INTO runs VALUES (?, 'running', 0, '')", (run_id,))
         _episodes(conn, run_id, 0, [1.0, 2.0])
-        qtbot.waitUntil(lambda: controller.snapshot().available, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: len(controller.snapshot().returns.get(0, [])) == 2, timeout=WAIT_MS)
         snap = controller.snapshot()
+        assert snap.available
         assert snap.run_status == "running"
         assert [r for _, r in snap.returns[0]] == [1.0, 2.0]
         assert controller.source.path.stat().st_size > 0
@@ -118,7 +119,9 @@ def test_controller_tails_new_rows_per_slot_and_keeps_buffers_bounded(
         controller.stop()
 
 
-def test_a_locked_database_never_stalls_the_frames(qtbot: QtBot, tmp_path: Path, run_id: str) -> None:
+def test_a_locked_database_never_stalls_the_frames(
+    qtbot: QtBot, tmp_path: Path, run_id: str
+) -> None:
     path = tmp_path / "fastlane.sqlite"
     conn = sqlite3.connect(path, isolation_level=None)  # rollback journal: a writer locks readers
     conn.executescript(SCHEMA)

@@ -32,8 +32,17 @@ def xvfb_display() -> Iterator[str]:
     assert binary, "Xvfb is missing: apt-get install -y $(cat scripts/apt-packages.txt)"
     read_fd, write_fd = os.pipe()
     server = subprocess.Popen(
-        [binary, "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
-         "-nolisten", "tcp", "-noreset"],
+        [
+            binary,
+            "-displayfd",
+            str(write_fd),
+            "-screen",
+            "0",
+            f"{SCREEN[0]}x{SCREEN[1]}x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -77,14 +86,34 @@ def test_real_window_under_xvfb_shows_the_frame_with_its_aspect_ratio(
     child_env: Callable[..., dict[str, str]],
 ) -> None:
     spawn_writer(
-        run_id, "--width", str(FRAME_W), "--height", str(FRAME_H),
-        "--color", ",".join(map(str, RED)), "--color2", ",".join(map(str, BLUE)), "--fps", "30",
+        run_id,
+        "--width",
+        str(FRAME_W),
+        "--height",
+        str(FRAME_H),
+        "--color",
+        ",".join(map(str, RED)),
+        "--color2",
+        ",".join(map(str, BLUE)),
+        "--fps",
+        "30",
     )
     env = child_env(DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
     log = (tmp_path / "viewer.log").open("w")
     viewer = subprocess.Popen(
-        [sys.executable, "-m", "gym_gui_bridge.cli", "view", run_id, "--db", str(tmp_path / "no.sqlite")],
-        cwd=repo_root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gym_gui_bridge.cli",
+            "view",
+            run_id,
+            "--db",
+            str(tmp_path / "no.sqlite"),
+        ],
+        cwd=repo_root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     shot = tmp_path / "screen.png"
     try:
@@ -94,7 +123,9 @@ def test_real_window_under_xvfb_shows_the_frame_with_its_aspect_ratio(
             assert viewer.poll() is None, (tmp_path / "viewer.log").read_text()
             subprocess.run(
                 [sys.executable, str(Path(__file__).with_name("screenshot_process.py")), str(shot)],
-                env=env, timeout=SHOT_TIMEOUT_S, check=True,
+                env=env,
+                timeout=SHOT_TIMEOUT_S,
+                check=True,
             )
             pixels = _pixels(shot)
             red = np.all(pixels == RED, axis=2)

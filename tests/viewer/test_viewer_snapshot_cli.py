@@ -34,7 +34,10 @@ def view(
 
 
 def test_snapshot_saves_the_window_with_the_frame(
-    tmp_path: Path, run_id: str, spawn_writer: Callable[..., subprocess.Popen[str]], view: Callable[..., subprocess.CompletedProcess[str]]
+    tmp_path: Path,
+    run_id: str,
+    spawn_writer: Callable[..., subprocess.Popen[str]],
+    view: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
     spawn_writer(run_id, "--width", "600", "--height", "400", "--color", "255,0,255")
     target = tmp_path / "shot.png"
@@ -66,8 +69,13 @@ def test_bridge_flag_says_it_is_not_available_yet(
     tmp_path: Path, run_id: str, view: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
     done = view(
-        run_id, "--bridge", "127.0.0.1:1", "--snapshot", str(tmp_path / "x.png"),
-        "--snapshot-timeout", "0.5",
+        run_id,
+        "--bridge",
+        "127.0.0.1:1",
+        "--snapshot",
+        str(tmp_path / "x.png"),
+        "--snapshot-timeout",
+        "0.5",
     )
     assert "--bridge is not available in this version" in done.stderr
 
@@ -81,8 +89,12 @@ def test_missing_pyside6_gives_the_install_command(
         "sys.exit(main(['view', 'some-run']))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S,
-        cwd=repo_root, env=child_env(),
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=repo_root,
+        env=child_env(),
     )
     assert done.returncode == 1
     assert "pip install 'cleanrl-fastlane[viewer]'" in done.stderr
@@ -100,8 +112,12 @@ def test_importing_the_package_and_its_cli_does_not_import_qt(
         "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken'))))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S,
-        cwd=repo_root, env=child_env(),
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=repo_root,
+        env=child_env(),
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -13,6 +13,7 @@ reading ``color R,G,B`` changes the colour; ``pause`` / ``resume`` stop and rest
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import selectors
 import sys
@@ -49,13 +50,14 @@ def main() -> int:
     writer = FastLaneWriter.create(args.run_id, config)
     frame = _frame(args.height, args.width, args.channels, colour)
     if args.color2:
-        right = _frame(args.height, args.width, args.channels, [int(c) for c in args.color2.split(",")])
+        right = _frame(
+            args.height, args.width, args.channels, [int(c) for c in args.color2.split(",")]
+        )
         frame[:, args.width // 2 :] = right[:, args.width // 2 :]
     selector = selectors.DefaultSelector()
-    try:
+    # stdin may be /dev/null or a file (not pollable): then the writer takes no commands
+    with contextlib.suppress(PermissionError, ValueError):
         selector.register(sys.stdin, selectors.EVENT_READ)
-    except (PermissionError, ValueError):  # stdin is /dev/null or a file: no commands
-        pass
     period = 1.0 / args.fps
     publishing = True
     count = 0
@@ -65,8 +67,12 @@ def main() -> int:
             if publishing:
                 count += 1
                 metrics = FastLaneMetrics(
-                    last_reward=1.0, rolling_return=float(count), step_rate_hz=1000.0,
-                    episode=count // 100, episode_step=count % 100, global_step=count,
+                    last_reward=1.0,
+                    rolling_return=float(count),
+                    step_rate_hz=1000.0,
+                    episode=count // 100,
+                    episode_step=count % 100,
+                    global_step=count,
                 )
                 writer.publish(frame, metrics)
                 if count == 1:
