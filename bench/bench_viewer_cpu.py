@@ -132,6 +132,18 @@ def startup(run_id: str, env: dict[str, str]) -> float:
     return statistics.median(ages)
 
 
+def import_floor() -> float:
+    """Median wall time of a bare interpreter importing what the viewer cannot do without."""
+    times = []
+    for _ in range(STARTUP_RUNS):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", "import numpy, tyro, PySide6.QtWidgets"], check=True, timeout=60
+        )
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def run_platform(platform: str, run_id: str, writer: subprocess.Popen[str], seconds: float) -> None:
     env = dict(os.environ, QT_QPA_PLATFORM=platform)
     xvfb = None
@@ -156,6 +168,7 @@ def run_platform(platform: str, run_id: str, writer: subprocess.Popen[str], seco
         writer.stdin.write("resume\n")
         writer.stdin.flush()
         age = startup(run_id, env)
+        floor = import_floor()
     finally:
         for child in (viewer, reader):
             child.terminate()
@@ -174,7 +187,9 @@ def run_platform(platform: str, run_id: str, writer: subprocess.Popen[str], seco
         f"{stream['viewer'] / max(stream['writer'], 0.1):.1f}x"
     )
     print(
-        f"  start-up, process start to first painted frame (median of {STARTUP_RUNS}): {age:.2f} s"
+        f"  start-up, process start to first painted frame (median of {STARTUP_RUNS}): {age:.2f} s;"
+        f" floor (python -c 'import numpy, tyro, PySide6.QtWidgets'): {floor:.2f} s,"
+        f" ratio {age / floor:.1f}x"
     )
 
 

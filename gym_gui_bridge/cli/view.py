@@ -23,18 +23,18 @@ class ViewArgs:
     Keys: space pauses the display (not training), s saves a PNG, p toggles pixel-exact
     scaling, q quits."""
 
-    run_id: Annotated[str | None, tyro.conf.Positional] = None
+    run_id: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_ID")] = None
     """Run to show; omitted: the newest live fast lane (or wait for one)."""
-    db: str = VIEWER_DEFAULT_DB_PATH
+    db: Annotated[str, tyro.conf.arg(metavar="PATH")] = VIEWER_DEFAULT_DB_PATH
     """SQLite database whose episodes and scalars feed the live panel."""
-    snapshot: Path | None = None
+    snapshot: Annotated[Path | None, tyro.conf.arg(metavar="PNG")] = None
     """Save the window as this PNG once a frame is shown, then exit (works headless with
     QT_QPA_PLATFORM=offscreen)."""
     fps: float = VIEWER_FPS
     """Display rate: how often the ring is polled for a newer frame (Hz)."""
     snapshot_timeout: float = VIEWER_SNAPSHOT_TIMEOUT_S
     """With --snapshot: give up (exit 1) if no frame arrives within this many seconds."""
-    bridge: str | None = None
+    bridge: Annotated[str | None, tyro.conf.arg(metavar="ADDR")] = None
     """Address of a bridge's live stream. Not available in this version: the live panel
     follows the SQLite database (--db)."""
 

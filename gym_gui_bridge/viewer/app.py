@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from gym_gui_bridge.constants import VIEWER_DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
@@ -20,6 +20,13 @@ __all__ = ["ViewerOptions", "build_window", "process_age_s", "run_viewer"]
 
 _EXIT_OK = 0
 _EXIT_FAILED = 1
+#: Harmless notes of Qt's offscreen platform that would only confuse people reading --snapshot.
+_QUIET_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    if message not in _QUIET_QT_MESSAGES:
+        print(message, file=sys.stderr)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ def build_window(options: ViewerOptions) -> ViewerWindow:
 
 def run_viewer(options: ViewerOptions) -> int:
     """Open the viewer and run Qt's event loop; return the process exit code."""
+    qInstallMessageHandler(_qt_message)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     window = build_window(options)

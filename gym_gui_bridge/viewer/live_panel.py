@@ -143,6 +143,9 @@ class LivePanel(QWidget):
         x_hi = max(p[0] for p in every)
         box = (float(plot.left()), float(plot.top()), float(plot.width()), float(plot.height()))
         legend_x = area.left()
+        painter.setPen(_DIM_TEXT)
+        painter.drawText(legend_x, area.bottom() - 2, "slot")
+        legend_x += metrics.horizontalAdvance("slot ")
         for index, slot in enumerate(sorted(snap.returns)):
             colour = _SLOT_COLOURS[index % len(_SLOT_COLOURS)]
             # anchor every series to the common bounds so slots share one scale
@@ -153,8 +156,9 @@ class LivePanel(QWidget):
                 painter.drawEllipse(QPointF(*mapped[0]), 2.0, 2.0)
             else:
                 painter.drawPolyline(QPolygonF([QPointF(x, y) for x, y in mapped]))
-            label = f"slot {slot}: {snap.returns[slot][-1][1]:.4g}"
-            painter.drawText(legend_x, area.bottom() - 2, label)
+            label = f"{slot}: {snap.returns[slot][-1][1]:.4g}"
+            if legend_x + metrics.horizontalAdvance(label) <= area.right():
+                painter.drawText(legend_x, area.bottom() - 2, label)
             legend_x += metrics.horizontalAdvance(label) + _PAD_PX
         painter.setPen(_DIM_TEXT)
         painter.drawText(plot.left() + 2, plot.top() + metrics.ascent(), f"{hi:.4g}")
