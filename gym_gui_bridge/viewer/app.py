@@ -115,7 +115,12 @@ def _snapshot(
         )
         app.exit(_EXIT_FAILED)
 
-    window.frame_widget.first_frame_painted.connect(lambda: QTimer.singleShot(0, save))
+    # save from the event loop, after the paint that showed the frame has finished; a QTimer
+    # object, not QTimer.singleShot(callable), which crashed PySide6 at interpreter exit here
+    saver = QTimer()
+    saver.setSingleShot(True)
+    saver.timeout.connect(save)
+    window.frame_widget.first_frame_painted.connect(lambda: saver.start(0))
     deadline = QTimer()
     deadline.setSingleShot(True)
     deadline.timeout.connect(give_up)
@@ -124,6 +129,7 @@ def _snapshot(
     window.start()
     app.exec()
     deadline.stop()
+    saver.stop()
     window.stop()
     window.close()
     return result["code"]

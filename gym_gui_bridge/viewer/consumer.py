@@ -16,9 +16,10 @@ States (``status_changed``):
 
 from __future__ import annotations
 
+import math
 import time
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from gym_gui_bridge.constants import (
     VIEWER_ATTACH_RETRY_S,
@@ -38,6 +39,11 @@ from gym_gui_bridge.viewer.hud import (
 from gym_gui_bridge.viewer.image import ShownFrame
 
 __all__ = ["FastLaneConsumer", "newest_live_run"]
+
+
+def _poll_interval_ms(fps: float) -> int:
+    """Poll period in whole milliseconds, rounded down so polls are never slower than ``fps``."""
+    return max(1, math.floor(1000 / fps))
 
 
 def newest_live_run() -> str | None:
@@ -94,7 +100,8 @@ class FastLaneConsumer(QObject):
         self.skipped = 0
         self.conversions = 0
         self._poll_timer = QTimer(self)
-        self._poll_timer.setInterval(max(1, round(1000 / fps)))
+        self._poll_timer.setInterval(_poll_interval_ms(fps))
+        self._poll_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._poll_timer.timeout.connect(self._poll)
         self._retry_timer = QTimer(self)
         self._retry_timer.setInterval(round(VIEWER_ATTACH_RETRY_S * 1000))
@@ -166,7 +173,7 @@ class FastLaneConsumer(QObject):
     def set_fps(self, fps: float) -> None:
         if fps <= 0:
             raise ValueError(f"Expected a positive display rate, got {fps}")
-        self._poll_timer.setInterval(max(1, round(1000 / fps)))
+        self._poll_timer.setInterval(_poll_interval_ms(fps))
 
     # --- attaching -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ toggles smooth / pixel-exact scaling, ``q`` quits.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -142,8 +143,11 @@ class ViewerWindow(QMainWindow):
         target = Path(path)
         if self.live_panel is not None:
             self.live_panel.refresh()
-        if not self.grab().save(str(target), "PNG"):
+        partial = target.with_name(target.name + ".part")  # readers never see half a PNG
+        if not self.grab().save(str(partial), "PNG"):
+            partial.unlink(missing_ok=True)
             raise OSError(f"could not write PNG {target}")
+        os.replace(partial, target)
         self.last_saved = target
         self.statusBar().showMessage(f"saved {target}", _MESSAGE_MS)
         return target

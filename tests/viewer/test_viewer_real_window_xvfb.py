@@ -1,6 +1,7 @@
-"""A real viewer window on a real X server (Xvfb): the screen shows the frame, the right way up.
+"""A real viewer window on a real X server (Xvfb): the screen shows the frame, the right way up,
+and real key presses (XTEST, via xdotool) save a PNG and quit.
 
-Needs Xvfb and the xcb libraries (scripts/apt-packages.txt; .ci/run installs them).
+Needs Xvfb, xdotool and the xcb libraries (scripts/apt-packages.txt; .ci/run installs them).
 """
 
 from __future__ import annotations
@@ -77,11 +78,10 @@ def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def test_real_window_under_xvfb_shows_the_frame_with_its_aspect_ratio(
+def test_real_window_under_xvfb_shows_the_frame_and_obeys_real_keys(
     xvfb_display: str,
     tmp_path: Path,
     run_id: str,
-    repo_root: Path,
     spawn_writer: Callable[..., subprocess.Popen[str]],
     child_env: Callable[..., dict[str, str]],
 ) -> None:
@@ -110,7 +110,7 @@ def test_real_window_under_xvfb_shows_the_frame_with_its_aspect_ratio(
             "--db",
             str(tmp_path / "no.sqlite"),
         ],
-        cwd=repo_root,
+        cwd=tmp_path,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -143,6 +143,26 @@ def test_real_window_under_xvfb_shows_the_frame_with_its_aspect_ratio(
         assert abs(width / height - FRAME_W / FRAME_H) < 0.02  # aspect ratio kept
         assert abs((rx1 - rx0) - (bx1 - bx0)) <= 2  # two equal halves
         assert width > FRAME_W * 0.5  # scaled to the window, not a thumbnail
+
+        xdotool = shutil.which("xdotool")
+        assert xdotool, "xdotool is missing: apt-get install -y $(cat scripts/apt-packages.txt)"
+        found = subprocess.run(
+            [xdotool, "search", "--name", "gym-gui-bridge view"],
+            env=env, capture_output=True, text=True, timeout=SHOT_TIMEOUT_S, check=True,
+        )  # fmt: skip
+        window = found.stdout.split()[0]
+        subprocess.run([xdotool, "windowfocus", "--sync", window], env=env, timeout=10, check=True)
+        subprocess.run([xdotool, "key", "s"], env=env, timeout=10, check=True)
+        deadline = time.monotonic() + SHOT_TIMEOUT_S
+        while time.monotonic() < deadline:  # the PNG may still be being written: wait until whole
+            saved = list(tmp_path.glob(f"viewer-{run_id}-*.png"))
+            if len(saved) == 1 and not QImage(str(saved[0])).isNull():
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("pressing s saved no readable PNG")
+        subprocess.run([xdotool, "key", "q"], env=env, timeout=10, check=True)
+        assert viewer.wait(SHOT_TIMEOUT_S) == 0
     finally:
         viewer.terminate()
         try:
