@@ -112,3 +112,43 @@ GRPC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 #: Longest JSONL line a decoder accepts (bytes).
 JSONL_MAX_LINE_BYTES = 1024 * 1024
+
+# --------------------------------------------------------------------------------------------
+# Viewer (gym-gui-bridge view)
+# --------------------------------------------------------------------------------------------
+
+#: Display rate the viewer polls the ring at (Hz). 60 matches common monitors; a poll that finds
+#: no newer frame copies and paints nothing, so a higher rate costs little while idle.
+VIEWER_FPS = 60.0
+#: How often a viewer without a ring retries attaching (seconds): slow, it waits for a run.
+VIEWER_ATTACH_RETRY_S = 0.5
+#: How often the viewer checks that the writer process is alive (seconds). Reads /proc, so
+#: a few times a second at most.
+VIEWER_LIVENESS_INTERVAL_S = 0.25
+#: Window over which frames shown per second are counted (seconds).
+VIEWER_RATE_WINDOW_S = 1.0
+#: A writer whose last publish is older than this shows a publish rate of 0 (seconds).
+VIEWER_STALE_PUBLISH_S = 2.0
+#: How often the run picker re-lists the fast lanes (seconds).
+VIEWER_PICKER_REFRESH_S = 1.0
+#: Longest ``--snapshot`` waits for a first frame before failing (seconds).
+VIEWER_SNAPSHOT_TIMEOUT_S = 10.0
+#: Default SQLite database the live panel follows (path), the sink's default location.
+VIEWER_DEFAULT_DB_PATH = "runs/fastlane.sqlite"
+#: How often the live panel's background thread tails the database (seconds).
+LIVE_DB_POLL_INTERVAL_S = 0.5
+#: Most rows one tail query reads per table (rows): bounds one poll's time on a large backlog.
+LIVE_DB_BATCH_ROWS = 5000
+#: How long one tail query waits on a locked database before giving up until the next poll
+#: (seconds). Runs on the panel's own thread, so it never delays frames.
+LIVE_DB_BUSY_TIMEOUT_S = 1.0
+#: Episodic-return points kept per env slot for the live curve (points).
+LIVE_RETURN_HISTORY = 2000
+#: Points kept per scalar tag for the live scalar sparklines (points).
+LIVE_SCALAR_HISTORY = 256
+#: Scalar tags the live panel keeps at most (tags); more are ignored, oldest tags kept.
+LIVE_MAX_SCALAR_TAGS = 32
+#: How long stopping the live panel's thread waits for it (seconds); one poll's worst case.
+LIVE_THREAD_JOIN_TIMEOUT_S = 2.0
+#: How often the live panel repaints from the controller's buffers (seconds).
+LIVE_PANEL_REFRESH_S = 0.5

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List live fast-lane segments (run id, writer, size, frames, rate).",
     ),
     "cleanup": ("cleanup", "Remove fast-lane segments whose writer process is gone."),
+    "view": ("view", "Watch a run live: frames, HUD and live curves (needs the viewer extra)."),
 }
 
 _PROG = "gym-gui-bridge"

@@ -1,0 +1,78 @@
+"""``gym-gui-bridge view``: the bundled Qt viewer (needs the ``viewer`` extra, PySide6)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import tyro
+
+from gym_gui_bridge.constants import VIEWER_DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
+
+__all__ = ["ViewArgs", "main"]
+
+_EXIT_FAILED = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewArgs:
+    """Watch a run live: its frames with a HUD, and its episodic returns and scalars.
+
+    Keys: space pauses the display (not training), s saves a PNG, p toggles pixel-exact
+    scaling, q quits."""
+
+    run_id: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_ID")] = None
+    """Run to show; omitted: the newest live fast lane (or wait for one)."""
+    db: Annotated[str, tyro.conf.arg(metavar="PATH")] = VIEWER_DEFAULT_DB_PATH
+    """SQLite database whose episodes and scalars feed the live panel."""
+    snapshot: Annotated[Path | None, tyro.conf.arg(metavar="PNG")] = None
+    """Save the window as this PNG once a frame is shown, then exit (works headless with
+    QT_QPA_PLATFORM=offscreen)."""
+    fps: float = VIEWER_FPS
+    """Display rate: how often the ring is polled for a newer frame (Hz)."""
+    snapshot_timeout: float = VIEWER_SNAPSHOT_TIMEOUT_S
+    """With --snapshot: give up (exit 1) if no frame arrives within this many seconds."""
+    bridge: Annotated[str | None, tyro.conf.arg(metavar="ADDR")] = None
+    """Address of a bridge's live stream. Not available in this version: the live panel
+    follows the SQLite database (--db)."""
+
+
+def main(argv: list[str], prog: str) -> int:
+    args = tyro.cli(ViewArgs, args=argv, prog=prog)
+    if args.fps <= 0 or args.snapshot_timeout <= 0:
+        print(f"{prog}: expected --fps and --snapshot-timeout > 0", file=sys.stderr)
+        return 2
+    if args.bridge is not None:
+        print(
+            f"{prog}: --bridge is not available in this version (the bridge's live stream comes "
+            f"later); the live panel follows {args.db} instead",
+            file=sys.stderr,
+        )
+    from gym_gui_bridge.viewer.availability import INSTALL_HINT, qt_available
+
+    if not qt_available():
+        print(f"{prog}: the viewer needs PySide6; {INSTALL_HINT}", file=sys.stderr)
+        return _EXIT_FAILED
+    from gym_gui_bridge.viewer.app import ViewerOptions, run_viewer
+
+    if args.run_id is None and args.snapshot is None:
+        from gym_gui_bridge.viewer.consumer import newest_live_run
+
+        newest = newest_live_run()
+        print(
+            f"{prog}: opening the newest live fast lane: {newest}"
+            if newest
+            else f"{prog}: no live fast lane yet; waiting for a run started with FASTLANE=1",
+            file=sys.stderr,
+        )
+    return run_viewer(
+        ViewerOptions(
+            run_id=args.run_id,
+            db_path=args.db,
+            fps=args.fps,
+            snapshot=args.snapshot,
+            snapshot_timeout_s=args.snapshot_timeout,
+        )
+    )

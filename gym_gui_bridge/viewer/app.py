@@ -1,0 +1,135 @@
+"""Running the viewer: the window for people, or ``--snapshot`` for scripts and headless servers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from gym_gui_bridge.constants import VIEWER_DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
+from gym_gui_bridge.viewer.consumer import FastLaneConsumer
+from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
+from gym_gui_bridge.viewer.main_window import ViewerWindow
+from gym_gui_bridge.viewer.telemetry_source import SqliteTelemetrySource
+
+__all__ = ["ViewerOptions", "build_window", "process_age_s", "run_viewer"]
+
+_EXIT_OK = 0
+_EXIT_FAILED = 1
+#: Harmless notes of Qt's offscreen platform that would only confuse people reading --snapshot.
+_QUIET_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    if message not in _QUIET_QT_MESSAGES:
+        print(message, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class ViewerOptions:
+    """What ``gym-gui-bridge view`` was asked to do (see cli/view.py for each field)."""
+
+    run_id: str | None = None
+    db_path: str = VIEWER_DEFAULT_DB_PATH
+    fps: float = VIEWER_FPS
+    snapshot: Path | None = None
+    snapshot_timeout_s: float = VIEWER_SNAPSHOT_TIMEOUT_S
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (Linux /proc; clock-tick resolution), -1 if unknown."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            stat = handle.read()
+        with open("/proc/uptime", "rb") as handle:
+            uptime = float(handle.read().split()[0])
+    except OSError:
+        return -1.0
+    start_ticks = int(stat[stat.rfind(b")") + 2 :].split()[19])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def build_window(options: ViewerOptions) -> ViewerWindow:
+    """The window with its consumer and live controller, not started yet."""
+    consumer = FastLaneConsumer(options.run_id, fps=options.fps)
+    controller = LiveTelemetryController(SqliteTelemetrySource(options.db_path))
+    return ViewerWindow(consumer, controller)
+
+
+def run_viewer(options: ViewerOptions) -> int:
+    """Open the viewer and run Qt's event loop; return the process exit code."""
+    qInstallMessageHandler(_qt_message)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
+    window = build_window(options)
+    first_paint: list[float] = []
+
+    def on_first_paint() -> None:
+        first_paint.append(process_age_s())
+
+    window.frame_widget.first_frame_painted.connect(on_first_paint)
+    if options.snapshot is None:
+        window.show()
+        window.start()
+        code = app.exec()
+        window.stop()
+        return int(code)
+    return _snapshot(app, window, options, first_paint)
+
+
+def _snapshot(
+    app: QApplication, window: ViewerWindow, options: ViewerOptions, first_paint: list[float]
+) -> int:
+    """Wait (bounded) for a painted frame, save the window as a PNG, quit."""
+    assert options.snapshot is not None
+    target = options.snapshot
+    result = {"code": _EXIT_FAILED}
+
+    def save() -> None:
+        try:
+            window.save_png(target)
+        except OSError as error:
+            print(f"gym-gui-bridge view: {error}", file=sys.stderr)
+            app.exit(_EXIT_FAILED)
+            return
+        hud = window.consumer.hud
+        print(
+            f"saved {target} (run {hud.run_id}, frame {hud.seq}, "
+            f"first frame painted {first_paint[0]:.2f} s after process start)"
+        )
+        result["code"] = _EXIT_OK
+        app.exit(_EXIT_OK)
+
+    def give_up() -> None:
+        consumer = window.consumer
+        what = f"run {consumer.run_id!r}" if consumer.run_id else "any live run"
+        print(
+            f"gym-gui-bridge view: no frame from {what} within {options.snapshot_timeout_s:g} s "
+            f"(status {consumer.status}{': ' + consumer.detail if consumer.detail else ''}); "
+            "is the run started with FASTLANE=1 and publishing? see `gym-gui-bridge fastlanes`",
+            file=sys.stderr,
+        )
+        app.exit(_EXIT_FAILED)
+
+    # save from the event loop, after the paint that showed the frame has finished; a QTimer
+    # object, not QTimer.singleShot(callable), which crashed PySide6 at interpreter exit here
+    saver = QTimer()
+    saver.setSingleShot(True)
+    saver.timeout.connect(save)
+    window.frame_widget.first_frame_painted.connect(lambda: saver.start(0))
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(give_up)
+    deadline.start(round(options.snapshot_timeout_s * 1000))
+    window.show()
+    window.start()
+    app.exec()
+    deadline.stop()
+    saver.stop()
+    window.stop()
+    window.close()
+    return result["code"]

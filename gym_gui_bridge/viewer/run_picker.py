@@ -1,0 +1,106 @@
+"""``RunPicker``: a drop-down of the live fast lanes; choosing one switches the viewer to it."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from gym_gui_bridge.constants import VIEWER_PICKER_REFRESH_S, VIEWER_STALE_PUBLISH_S
+from gym_gui_bridge.fastlane import FastLaneStatus, SegmentState, list_segments
+
+__all__ = ["RunPicker", "describe_run"]
+
+_NEWEST = "(newest live run)"
+
+
+def describe_run(status: FastLaneStatus, now_ns: int | None = None) -> str:
+    """One picker line: run id, slot, size, writer alive, frames per second."""
+    now = time.time_ns() if now_ns is None else now_ns
+    idle_s = (now - status.last_publish_ns) / 1e9 if status.last_publish_ns else None
+    rate = status.publish_rate_hz if idle_s is not None and idle_s < VIEWER_STALE_PUBLISH_S else 0.0
+    slot = "grid" if status.env_slot < 0 else f"slot {status.env_slot}"
+    alive = "alive" if status.writer_alive else "writer gone"
+    size = f"{status.width}x{status.height}x{status.channels}"
+    return f"{status.run_id}  |  {slot}  |  {size}  |  {alive}  |  {rate:.1f} frames/s"
+
+
+class RunPicker(QComboBox):
+    """Lists the fast lanes of this machine (live ones first) and refreshes itself.
+
+    The first entry follows the newest live run. ``run_selected(str)`` carries the chosen run id,
+    or "" for that first entry. The list is not rebuilt while its pop-up is open.
+    """
+
+    run_selected = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._popup_open = False
+        self._refreshing = False
+        self.addItem(_NEWEST, "")
+        self.activated.connect(self._on_activated)
+        self._timer = QTimer(self)
+        self._timer.setInterval(round(VIEWER_PICKER_REFRESH_S * 1000))
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        self.refresh()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def run_ids(self) -> list[str]:
+        """Run ids currently listed (without the "newest" entry)."""
+        return [self.itemData(i) for i in range(1, self.count())]
+
+    def refresh(self) -> None:
+        """Re-list the segments; keeps the current choice selected if it still exists."""
+        if self._popup_open:
+            return
+        statuses = [e.status for e in list_segments() if e.status is not None]
+        statuses = [s for s in statuses if s.state != SegmentState.CLOSED]
+        statuses.sort(key=lambda s: (not s.writer_alive, -s.created_ns))
+        current = self.currentData()
+        self._refreshing = True
+        try:
+            for index in range(self.count() - 1, 0, -1):
+                self.removeItem(index)
+            for status in statuses:
+                self.addItem(describe_run(status), status.run_id)
+            index = self.findData(current)
+            if index < 0 and current:  # the chosen run's ring is gone for now: keep showing it
+                self.addItem(f"{current}  |  (no fast lane now)", current)
+                index = self.count() - 1
+            self.setCurrentIndex(max(index, 0))
+        finally:
+            self._refreshing = False
+
+    def show_run(self, run_id: str) -> None:
+        """Make ``run_id`` ("" = newest live) the current entry, without emitting anything."""
+        index = self.findData(run_id)
+        if index < 0:
+            self.addItem(run_id, run_id)
+            index = self.count() - 1
+        self.setCurrentIndex(index)
+
+    def select_run(self, run_id: str) -> None:
+        """Choose ``run_id`` ("" = newest live) as if the user had picked it."""
+        self.show_run(run_id)
+        self.run_selected.emit(run_id)
+
+    def showPopup(self) -> None:
+        self.refresh()
+        self._popup_open = True
+        super().showPopup()
+
+    def hidePopup(self) -> None:
+        super().hidePopup()
+        self._popup_open = False
+
+    def _on_activated(self, index: int) -> None:
+        if not self._refreshing:
+            self.run_selected.emit(self.itemData(index) or "")

@@ -1,0 +1,104 @@
+"""The viewer waits for a run, attaches, shows its HUD, and repaints only for new frames."""
+
+from __future__ import annotations
+
+import numpy as np
+from pytestqt.qtbot import QtBot
+
+from gym_gui_bridge.constants import VIEWER_RATE_WINDOW_S, VIEWER_STALE_PUBLISH_S
+from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
+from gym_gui_bridge.viewer.consumer import FastLaneConsumer
+from gym_gui_bridge.viewer.frame_widget import FrameWidget
+
+WAIT_MS = 5000
+
+
+def _frame(value: int) -> np.ndarray:
+    return np.full((24, 32, 3), value, np.uint8)
+
+
+def test_waits_for_a_run_that_starts_later_then_attaches(qtbot: QtBot, run_id: str) -> None:
+    consumer = FastLaneConsumer(run_id)
+    statuses: list[str] = []
+    consumer.status_changed.connect(statuses.append)
+    consumer.start()
+    qtbot.wait(300)
+    assert consumer.status == "fastlane-unavailable"
+    assert consumer.frames_shown == 0
+    writer = FastLaneWriter.create(run_id, FastLaneConfig(32, 24))
+    try:
+        writer.publish(_frame(9), FastLaneMetrics(last_reward=0.5, rolling_return=3.0, episode=2))
+        qtbot.waitUntil(lambda: consumer.frames_shown == 1, timeout=WAIT_MS)
+        assert statuses == ["connected"]
+        assert consumer.hud.metrics.episode == 2
+        assert consumer.hud.metrics.rolling_return == 3.0
+        qtbot.waitUntil(lambda: writer.watched, timeout=WAIT_MS)  # the viewer announced itself
+    finally:
+        consumer.stop()
+        writer.close()
+
+
+def test_repaints_and_converts_only_when_a_newer_frame_exists(qtbot: QtBot, run_id: str) -> None:
+    writer = FastLaneWriter.create(run_id, FastLaneConfig(32, 24))
+    consumer = FastLaneConsumer(run_id, fps=60)
+    widget = FrameWidget()
+    qtbot.addWidget(widget)
+    consumer.frame_ready.connect(widget.show_frame)
+    consumer.hud_changed.connect(widget.set_hud)
+    widget.resize(320, 240)
+    widget.show()
+    consumer.start()
+    try:
+        for n in range(1, 6):
+            writer.publish(_frame(n * 10))
+            qtbot.waitUntil(lambda n=n: consumer.frames_shown == n, timeout=WAIT_MS)
+        assert consumer.conversions == 5
+        # idle: let the HUD's rates settle to zero, then nothing may be copied or painted
+        qtbot.wait(round((VIEWER_STALE_PUBLISH_S + VIEWER_RATE_WINDOW_S) * 1000) + 500)
+        paints, conversions = widget.paint_count, consumer.conversions
+        qtbot.wait(1000)  # ~60 polls of an unchanged ring
+        assert consumer.conversions == conversions == 5
+        assert widget.paint_count == paints
+        writer.publish(_frame(200))
+        qtbot.waitUntil(lambda: consumer.conversions == 6, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: widget.paint_count > paints, timeout=WAIT_MS)
+        assert widget.shown is not None
+        assert widget.shown.image.pixelColor(0, 0).red() == 200
+    finally:
+        consumer.stop()
+        writer.close()
+
+
+def test_without_run_id_follows_the_newest_live_run(qtbot: QtBot, run_id: str) -> None:
+    consumer = FastLaneConsumer(None)
+    consumer.start()
+    writer = FastLaneWriter.create(run_id, FastLaneConfig(32, 24))
+    try:
+        writer.publish(_frame(1))
+        qtbot.waitUntil(lambda: consumer.status == "connected", timeout=WAIT_MS)
+        # other agents' runs may be newer still; ours must be found unless one is
+        assert consumer.run_id
+        assert consumer.follows_newest
+    finally:
+        consumer.stop()
+        writer.close()
+
+
+def test_pause_stops_copying_frames_and_watching(qtbot: QtBot, run_id: str) -> None:
+    writer = FastLaneWriter.create(run_id, FastLaneConfig(32, 24))
+    consumer = FastLaneConsumer(run_id)
+    consumer.start()
+    try:
+        writer.publish(_frame(1))
+        qtbot.waitUntil(lambda: consumer.frames_shown == 1, timeout=WAIT_MS)
+        consumer.set_paused(True)
+        assert consumer.hud.paused
+        writer.publish(_frame(2))
+        qtbot.wait(300)
+        assert consumer.frames_shown == 1
+        qtbot.waitUntil(lambda: not writer.watched, timeout=WAIT_MS)  # worker may stop rendering
+        consumer.set_paused(False)
+        qtbot.waitUntil(lambda: consumer.frames_shown == 2, timeout=WAIT_MS)
+    finally:
+        consumer.stop()
+        writer.close()
