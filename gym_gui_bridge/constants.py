@@ -59,6 +59,14 @@ RUNBUS_UI_PATH_QUEUE_SIZE = 512
 RUNBUS_DB_PATH_QUEUE_SIZE = 65536
 #: Queue size for subscribers that do not ask for one (events).
 RUNBUS_DEFAULT_QUEUE_SIZE = 2048
+#: Hard cap of a durable subscriber's queue (events). A durable queue never drops below this;
+#: past its soft bound it only logs. Beyond this cap (a consumer stalled for minutes at full
+#: training speed, ~60 MB of records) it drops the newest and counts them as lost, so memory
+#: stays bounded even when the disk is gone.
+RUNBUS_DURABLE_HARD_LIMIT = 262144
+#: Least interval between two sequence-gap log lines of one stream (seconds); all gaps are
+#: counted either way.
+RUNBUS_GAP_LOG_INTERVAL_S = 1.0
 #: Live step buffer kept by LiveTelemetryController until a panel exists (steps).
 LIVE_STEP_QUEUE_SIZE = 64
 #: Live episode buffer kept by LiveTelemetryController until a panel exists (episodes).
@@ -80,6 +88,22 @@ DB_SINK_CHECKPOINT_PAGES = 4096
 DB_SINK_MAX_RETRIES = 5
 #: Queue depth above which the sink logs LOG_SERVICE_DB_SINK_QUEUE_DEPTH (records).
 DB_SINK_QUEUE_PRESSURE = 8192
+#: How long one write waits for another process's lock before the batch counts as failed
+#: (seconds). Several workers share one file; their transactions last milliseconds.
+DB_SINK_BUSY_TIMEOUT_S = 5.0
+#: First pause after a failed batch (seconds); doubled per failure up to the maximum below.
+DB_SINK_RETRY_BACKOFF_S = 0.05
+#: Longest pause between two attempts at a failing batch (seconds).
+DB_SINK_RETRY_BACKOFF_MAX_S = 2.0
+#: WAL file size SQLite truncates back to after a checkpoint (bytes). Bounds disk use.
+DB_SINK_WAL_LIMIT_BYTES = 64 * 1024 * 1024
+#: Longest ``stop()`` waits for the writer thread to flush and exit (seconds).
+DB_SINK_STOP_TIMEOUT_S = 10.0
+#: Least interval between two queue-depth / batch-failure log lines (seconds).
+DB_SINK_LOG_INTERVAL_S = 5.0
+#: Default database file of the embedded store, relative to the working directory (path).
+#: Same default as the worker's FASTLANE_DB and the inspection commands' --db.
+DEFAULT_DB_PATH = "runs/fastlane.sqlite"
 
 # --------------------------------------------------------------------------------------------
 # Slow lane: gRPC bridge and live subscribers
@@ -102,3 +126,14 @@ GRPC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 #: Longest JSONL line a decoder accepts (bytes).
 JSONL_MAX_LINE_BYTES = 1024 * 1024
+#: Deepest list nesting accepted in a step's ``action`` (levels). Box actions are 1-3 deep.
+JSONL_MAX_ACTION_DEPTH = 8
+#: Longest ``run_id`` / ``agent_id`` / scalar ``tag`` a decoder accepts (characters).
+JSONL_MAX_NAME_CHARS = 1024
+
+# --------------------------------------------------------------------------------------------
+# Slow lane: the worker's embedded recorder
+# --------------------------------------------------------------------------------------------
+
+#: Longest the recorder waits at exit for recorded records to reach the database (seconds).
+RECORDER_CLOSE_TIMEOUT_S = 10.0

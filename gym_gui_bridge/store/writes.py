@@ -1,0 +1,181 @@
+"""Turning records into rows and writing a batch of them in one idempotent transaction.
+
+>>> from gym_gui_bridge.store.schema import open_writer
+>>> from gym_gui_bridge.records import ScalarRecord
+>>> conn = open_writer(":memory:")
+>>> batch = [ScalarRecord("r", -1, "default", 0, 1.0, "loss", 0.5, 10)]
+>>> write_batch(conn, batch), write_batch(conn, batch)
+(BatchResult(rows=1, invalid=0), BatchResult(rows=1, invalid=0))
+>>> conn.execute("SELECT COUNT(*) FROM scalars").fetchone()[0]
+1
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from gym_gui_bridge.records import (
+    RUN_STARTED,
+    EpisodeRollup,
+    RunRecord,
+    ScalarRecord,
+    StepRecord,
+    TelemetryEvent,
+)
+
+__all__ = ["BatchResult", "FaultHook", "action_to_column", "write_batch"]
+
+_log = logging.getLogger(__name__)
+
+#: Test hook run inside each batch's transaction, before the inserts; raising fails the batch.
+FaultHook = Callable[[Sequence[TelemetryEvent]], None]
+
+
+class BatchResult(NamedTuple):
+    """Records handed to SQLite (``rows``; duplicates count, they are ignored by the key) and
+    records that could not be turned into a row (``invalid``; logged and skipped)."""
+
+    rows: int
+    invalid: int
+
+
+_STEP_SQL = (
+    "INSERT OR IGNORE INTO steps (run_id, slot, episode, step, agent_id, seq, global_step, "
+    "action, reward, terminated, truncated, frame_seq, wall_time) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_EPISODE_SQL = (
+    "INSERT OR IGNORE INTO episodes (run_id, slot, episode, agent_id, seq, ep_return, length, "
+    "terminated, truncated, global_step, duration, wall_time) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SCALAR_SQL = (
+    "INSERT OR IGNORE INTO scalars (run_id, agent_id, slot, seq, tag, step, value, wall_time) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_RUN_EVENT_SQL = (
+    "INSERT OR IGNORE INTO run_events (run_id, agent_id, seq, status, wall_time, argv, version, "
+    "pid, error, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_RUN_INSERT_SQL = (
+    "INSERT OR IGNORE INTO runs (run_id, status, started_at, finished_at, argv, version, pid, "
+    "error, exit_code, agent_id, last_seq, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# the newest lifecycle record (highest seq) decides the status, whatever order they arrive in
+_RUN_STATUS_SQL = (
+    "UPDATE runs SET status = ?, last_seq = ?, updated_at = ?, "
+    "finished_at = COALESCE(?, finished_at), error = COALESCE(?, error), "
+    "exit_code = COALESCE(?, exit_code) WHERE run_id = ? AND last_seq < ?"
+)
+_RUN_START_SQL = (
+    "UPDATE runs SET started_at = MIN(COALESCE(started_at, ?), ?), argv = COALESCE(argv, ?), "
+    "version = COALESCE(version, ?), pid = COALESCE(pid, ?) WHERE run_id = ?"
+)
+
+
+def action_to_column(action: Any) -> Any:
+    """An action as stored: numbers as they are, lists as JSON text."""
+    if action is None or type(action) is int or type(action) is float:
+        return action
+    return json.dumps(action)
+
+
+def _step_row(r: StepRecord) -> tuple[Any, ...]:
+    return (
+        r.run_id, r.slot, r.episode, r.step, r.agent_id, r.seq, r.global_step,
+        action_to_column(r.action), float(r.reward), int(r.terminated), int(r.truncated),
+        r.frame_seq, r.wall_time,
+    )  # fmt: skip
+
+
+def _episode_row(r: EpisodeRollup) -> tuple[Any, ...]:
+    return (
+        r.run_id, r.slot, r.episode, r.agent_id, r.seq, float(r.ep_return), r.length,
+        int(r.terminated), int(r.truncated), r.global_step, r.duration, r.wall_time,
+    )  # fmt: skip
+
+
+def _scalar_row(r: ScalarRecord) -> tuple[Any, ...]:
+    return (r.run_id, r.agent_id, r.slot, r.seq, r.tag, r.step, float(r.value), r.wall_time)
+
+
+def _write_runs(conn: sqlite3.Connection, runs: list[RunRecord]) -> None:
+    now = time.time()
+    for r in runs:
+        argv = json.dumps(list(r.argv))
+        started_at = r.wall_time if r.status == RUN_STARTED else None
+        finished_at = None if r.status == RUN_STARTED else r.wall_time
+        conn.execute(
+            _RUN_EVENT_SQL,
+            (r.run_id, r.agent_id, r.seq, r.status, r.wall_time, argv, r.version, r.pid,
+             r.error, r.exit_code),
+        )  # fmt: skip
+        conn.execute(
+            _RUN_INSERT_SQL,
+            (r.run_id, r.status, started_at, finished_at, argv, r.version, r.pid, r.error,
+             r.exit_code, r.agent_id, r.seq, now),
+        )  # fmt: skip
+        conn.execute(
+            _RUN_STATUS_SQL,
+            (r.status, r.seq, now, finished_at, r.error, r.exit_code, r.run_id, r.seq),
+        )
+        if started_at is not None:
+            conn.execute(_RUN_START_SQL, (started_at, started_at, argv, r.version, r.pid, r.run_id))
+
+
+def write_batch(
+    conn: sqlite3.Connection,
+    records: Sequence[TelemetryEvent],
+    fault_hook: FaultHook | None = None,
+) -> BatchResult:
+    """Store ``records`` in one ``BEGIN IMMEDIATE`` transaction; all or nothing.
+
+    Raises:
+        sqlite3.Error: the transaction failed (locked, disk full, ...) and was rolled back;
+            nothing of the batch is stored and the caller may retry it unchanged.
+    """
+    steps: list[tuple[Any, ...]] = []
+    episodes: list[tuple[Any, ...]] = []
+    scalars: list[tuple[Any, ...]] = []
+    runs: list[RunRecord] = []
+    invalid = 0
+    for r in records:
+        try:
+            kind = type(r)
+            if kind is StepRecord:
+                steps.append(_step_row(r))  # type: ignore[arg-type]
+            elif kind is EpisodeRollup:
+                episodes.append(_episode_row(r))  # type: ignore[arg-type]
+            elif kind is ScalarRecord:
+                scalars.append(_scalar_row(r))  # type: ignore[arg-type]
+            elif kind is RunRecord:
+                runs.append(r)  # type: ignore[arg-type]
+            else:
+                raise TypeError(f"Expected a telemetry record, got {kind.__name__}")
+        except (TypeError, ValueError, OverflowError) as error:
+            invalid += 1
+            _log.error("record skipped, it cannot be stored: %s (%r)", error, r)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if fault_hook is not None:
+            fault_hook(records)
+        if steps:
+            conn.executemany(_STEP_SQL, steps)
+        if episodes:
+            conn.executemany(_EPISODE_SQL, episodes)
+        if scalars:
+            conn.executemany(_SCALAR_SQL, scalars)
+        if runs:
+            _write_runs(conn, runs)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return BatchResult(len(records) - invalid, invalid)
