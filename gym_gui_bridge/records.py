@@ -22,6 +22,7 @@ from typing import ClassVar, Union
 
 __all__ = [
     "ACTION_TYPES",
+    "DEFAULT_AGENT_ID",
     "KIND_EPISODE",
     "KIND_RUN",
     "KIND_SCALAR",
@@ -49,6 +50,9 @@ RUN_STARTED = "started"
 RUN_FINISHED = "finished"
 RUN_FAILED = "failed"
 RUN_STATUSES = (RUN_STARTED, RUN_FINISHED, RUN_FAILED)
+
+#: ``agent_id`` of single-agent runs (every CleanRL script).
+DEFAULT_AGENT_ID = "default"
 
 #: ``slot`` of records that belong to the run rather than to one env (scalars, lifecycle).
 RUN_LEVEL_SLOT = -1
