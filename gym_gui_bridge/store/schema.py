@@ -163,7 +163,9 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 def open_writer(
-    path: str | Path, busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S
+    path: str | Path,
+    busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S,
+    checkpoint_pages: int = DB_SINK_CHECKPOINT_PAGES,
 ) -> sqlite3.Connection:
     """The write connection of a sink: WAL, synchronous=NORMAL, bounded WAL, schema applied.
 
@@ -184,7 +186,7 @@ def open_writer(
         _enable_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA journal_size_limit = {int(DB_SINK_WAL_LIMIT_BYTES)}")
-        conn.execute(f"PRAGMA wal_autocheckpoint = {int(DB_SINK_CHECKPOINT_PAGES)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
         apply_schema(conn)
     except BaseException:
         conn.close()
