@@ -197,6 +197,14 @@ class Recorder:
             target=self._run_handoff, name=f"fastlane-recorder-handoff-{os.getpid()}", daemon=True
         )
         self._thread.start()
+        if self.role == "child":
+            # multiprocessing children leave through os._exit (no atexit) after running their
+            # finalizers; registered here, at the first record, because multiprocessing clears
+            # the finalizers a forked child inherits before it runs the child's target
+            import multiprocessing.util
+
+            multiprocessing.util.Finalize(None, self.close, exitpriority=100)
+            atexit.register(self.close)
         _log.info(
             "%s run %s (%s, pid %d): records go to %s",
             LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, self.role, os.getpid(), self.db_path,
@@ -246,11 +254,6 @@ class Recorder:
         self.role = "child"
         self._pid = os.getpid()
         self._failure = None
-        if not self._closed:
-            import multiprocessing.util
-
-            multiprocessing.util.Finalize(None, self.close, exitpriority=100)
-            atexit.register(self.close)
 
 
 def current() -> Recorder | None:
