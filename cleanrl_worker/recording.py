@@ -85,7 +85,7 @@ def action_to_jsonable(action: Any) -> Any:
     return None
 
 
-class EpisodeRecorderWrapper(gym.Wrapper):  # type: ignore[type-arg]
+class EpisodeRecorderWrapper(gym.Wrapper):
     """Emits an EpisodeRollup per finished episode, and a StepRecord per step if asked.
 
     Args:
@@ -101,7 +101,7 @@ class EpisodeRecorderWrapper(gym.Wrapper):  # type: ignore[type-arg]
 
     def __init__(
         self,
-        env: gym.Env,  # type: ignore[type-arg]
+        env: gym.Env,
         emit: Callable[[TelemetryEvent], None],
         *,
         run_id: str,
@@ -146,7 +146,7 @@ class EpisodeRecorderWrapper(gym.Wrapper):  # type: ignore[type-arg]
         frames = self._frames
         frame_before = frames.last_frame_seq if frames is not None else None
         obs, reward, terminated, truncated, info = self.env.step(action)
-        r = float(reward)  # type: ignore[arg-type]
+        r = float(reward)
         step = self._length
         self._return += r
         self._length += 1
@@ -177,4 +177,3 @@ class EpisodeRecorderWrapper(gym.Wrapper):  # type: ignore[type-arg]
             self._length = 0
             self._started = now
         return obs, reward, terminated, truncated, info
-

@@ -84,7 +84,9 @@ def patch_module(module: ModuleType) -> bool:
         return True
 
     @functools.wraps(original)
-    def add_scalar(self: Any, tag: Any, scalar_value: Any, global_step: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def add_scalar(
+        self: Any, tag: Any, scalar_value: Any, global_step: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
         result = original(self, tag, scalar_value, global_step, *args, **kwargs)
         _mirror(tag, scalar_value, global_step)
         return result
@@ -127,7 +129,7 @@ class _WriterFinder(importlib.abc.MetaPathFinder):
             if spec is not None:
                 if spec.loader is not None and not isinstance(spec.loader, _PatchingLoader):
                     spec.loader = _PatchingLoader(spec.loader)
-                return spec  # type: ignore[no-any-return]
+                return spec
         return None
 
 

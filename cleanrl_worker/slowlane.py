@@ -112,7 +112,9 @@ class Recorder:
     # --- what activation calls ------------------------------------------------------------------
     def wrap(self, env: Any, slot: int, num_envs: int = 1) -> EpisodeRecorderWrapper:
         """Wrap one slot's env (outermost, around any FastLaneEnvWrapper) to record it."""
-        record_steps = self.steps == "all" or (self.steps == "watched" and slot == self.watched_slot)
+        record_steps = self.steps == "all" or (
+            self.steps == "watched" and slot == self.watched_slot
+        )
         return EpisodeRecorderWrapper(
             env, self.emit, run_id=self.run_id, slot=slot, agent_id=self.agent_id,
             record_steps=record_steps, num_envs=num_envs,
@@ -130,7 +132,11 @@ class Recorder:
     def record_scalar(self, tag: str, value: float, step: int) -> None:
         """Record one scalar of the run (what the SummaryWriter mirror calls)."""
         seq, self._scalar_seq = self._scalar_seq, self._scalar_seq + 1
-        self.emit(ScalarRecord(self.run_id, RUN_LEVEL_SLOT, self.agent_id, seq, time.time(), tag, value, step))
+        self.emit(
+            ScalarRecord(
+                self.run_id, RUN_LEVEL_SLOT, self.agent_id, seq, time.time(), tag, value, step
+            )
+        )
 
     def flush(self, timeout: float | None = RECORDER_CLOSE_TIMEOUT_S) -> bool:
         """Wait until everything recorded so far is in the database. False on timeout."""
@@ -231,7 +237,9 @@ class Recorder:
         finally:
             self._handoff_lock.release()
 
-    def _lifecycle(self, status: str, error: str | None = None, exit_code: int | None = None) -> None:
+    def _lifecycle(
+        self, status: str, error: str | None = None, exit_code: int | None = None
+    ) -> None:
         seq, self._run_seq = self._run_seq, self._run_seq + 1
         self.emit(
             RunRecord(
@@ -312,7 +320,9 @@ def _install_handlers(recorder: Recorder) -> None:
     atexit.register(recorder.close)
     previous_hook = sys.excepthook
 
-    def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    def excepthook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
         if issubclass(kind, KeyboardInterrupt):
             recorder._note_failure("KeyboardInterrupt", _EXIT_SIGINT)
         else:

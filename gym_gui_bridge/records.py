@@ -18,7 +18,7 @@ the JSONL decoder validates everything that comes from outside a process.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 __all__ = [
     "ACTION_TYPES",
@@ -58,7 +58,7 @@ DEFAULT_AGENT_ID = "default"
 RUN_LEVEL_SLOT = -1
 
 #: An action as recorded: a number, a (nested) list of numbers, or None when not JSON-able.
-Action = Union[int, float, list, None]
+Action = int | float | list | None
 ACTION_TYPES = (int, float, list, type(None))
 
 
@@ -151,7 +151,7 @@ class RunRecord:
 
 
 #: What the RunBus carries (the briefing's name for the envelope): any of the four records.
-TelemetryEvent = Union[StepRecord, EpisodeRollup, ScalarRecord, RunRecord]
+TelemetryEvent = StepRecord | EpisodeRollup | ScalarRecord | RunRecord
 
 
 def stream_key(record: TelemetryEvent) -> tuple[str, str, str, int]:

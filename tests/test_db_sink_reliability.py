@@ -24,9 +24,15 @@ def _run_id() -> str:
 def _records(run_id: str, n: int) -> list[object]:
     records: list[object] = [RunRecord(run_id, -1, "default", 0, 1.0, "started", ("x",), "0", 1)]
     for i in range(n):
-        records.append(StepRecord(run_id, 0, "default", i, 1.0, i // 10, i % 10, i, 0, 1.0, False, False))
+        records.append(
+            StepRecord(run_id, 0, "default", i, 1.0, i // 10, i % 10, i, 0, 1.0, False, False)
+        )
         if i % 10 == 9:
-            records.append(EpisodeRollup(run_id, 0, "default", i // 10, 1.0, i // 10, 10.0, 10, True, False, i, 0.1))
+            records.append(
+                EpisodeRollup(
+                    run_id, 0, "default", i // 10, 1.0, i // 10, 10.0, 10, True, False, i, 0.1
+                )
+            )
         records.append(ScalarRecord(run_id, -1, "default", i, 1.0, "loss", float(i), i))
     records.append(RunRecord(run_id, -1, "default", 1, 2.0, "finished", ("x",), "0", 1))
     return records
@@ -36,7 +42,9 @@ def _counts(path: Path, run_id: str) -> dict[str, int]:
     conn = sqlite3.connect(path)
     try:
         return {
-            table: conn.execute(f"SELECT COUNT(*) FROM {table} WHERE run_id = ?", (run_id,)).fetchone()[0]
+            table: conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
             for table in ("steps", "episodes", "scalars", "run_events", "runs")
         }
     finally:
@@ -65,7 +73,9 @@ def test_records_delivered_twice_are_stored_once(tmp_path: Path) -> None:
     assert _counts(path, run_id) == _expected(300)
     conn = sqlite3.connect(path)
     # the newest lifecycle record wins even when it arrived first
-    assert conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone() == ("finished",)
+    assert conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone() == (
+        "finished",
+    )
 
 
 def test_an_injected_failing_batch_is_retried_until_the_fault_clears(tmp_path: Path) -> None:

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fixed_length_env import FixedLengthEnv, expected_return  # noqa: E402
+from fixed_length_env import FixedLengthEnv, expected_return
 
-from cleanrl_worker import slowlane  # noqa: E402
-from cleanrl_worker.recording import EpisodeRecorderWrapper  # noqa: E402
-from gym_gui_bridge.records import EpisodeRollup, StepRecord, TelemetryEvent  # noqa: E402
-from gym_gui_bridge.store.queries import list_episodes, list_steps  # noqa: E402
-from gym_gui_bridge.store.schema import open_reader  # noqa: E402
+from cleanrl_worker import slowlane
+from cleanrl_worker.recording import EpisodeRecorderWrapper
+from gym_gui_bridge.records import EpisodeRollup, StepRecord, TelemetryEvent
+from gym_gui_bridge.store.queries import list_episodes, list_steps
+from gym_gui_bridge.store.schema import open_reader
 
 LENGTHS = (3, 4, 5)  # episode length of slot 0, 1, 2
 VECTOR_STEPS = 61
@@ -52,7 +52,9 @@ def _make(slot: int, records: list[TelemetryEvent], watched: int, truncate: bool
 @pytest.mark.parametrize("truncate", [False, True], ids=["terminated", "truncated"])
 def test_sync_vector_env_every_episode_of_every_slot_exactly_once(truncate: bool) -> None:
     records: list[TelemetryEvent] = []
-    envs = gym.vector.SyncVectorEnv([_make(s, records, watched=1, truncate=truncate) for s in range(3)])
+    envs = gym.vector.SyncVectorEnv(
+        [_make(s, records, watched=1, truncate=truncate) for s in range(3)]
+    )
     finished = _run_vector(envs, VECTOR_STEPS)
     episodes = [r for r in records if isinstance(r, EpisodeRollup)]
     for slot, length in enumerate(LENGTHS):
@@ -96,7 +98,11 @@ class _FrameEveryOtherStep(gym.Wrapper):  # type: ignore[type-arg]
 def test_frame_seq_comes_from_a_frame_source_below_the_wrapper() -> None:
     records: list[TelemetryEvent] = []
     env = EpisodeRecorderWrapper(
-        _FrameEveryOtherStep(FixedLengthEnv(100)), records.append, run_id="f", slot=0, record_steps=True
+        _FrameEveryOtherStep(FixedLengthEnv(100)),
+        records.append,
+        run_id="f",
+        slot=0,
+        record_steps=True,
     )
     env.reset()
     for _ in range(6):
@@ -145,15 +151,21 @@ def test_embedded_recorder_stores_every_episode_in_sqlite(tmp_path: Path, vector
     conn.close()
 
 
-def test_recorder_hands_records_over_without_close_within_the_flush_interval(tmp_path: Path) -> None:
+def test_recorder_hands_records_over_without_close_within_the_flush_interval(
+    tmp_path: Path,
+) -> None:
     path, run_id = tmp_path / "live.sqlite", f"live-{uuid.uuid4().hex[:8]}"
-    recorder = slowlane.start(run_id, db_path=str(path), mirror_scalars=False, install_handlers=False)
+    recorder = slowlane.start(
+        run_id, db_path=str(path), mirror_scalars=False, install_handlers=False
+    )
     env = recorder.wrap(FixedLengthEnv(3), 0)
     env.reset()
     for _ in range(3):
         env.step(0)
     assert recorder.flush(timeout=60)
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT COUNT(*) FROM episodes WHERE run_id = ?", (run_id,)).fetchone() == (1,)
+    assert conn.execute("SELECT COUNT(*) FROM episodes WHERE run_id = ?", (run_id,)).fetchone() == (
+        1,
+    )
     conn.close()
     assert recorder.close(timeout=60)

@@ -23,18 +23,54 @@ RUN = f"cli-{uuid.uuid4().hex[:8]}"
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "runs.sqlite"
     conn = open_writer(path)
-    records: list[object] = [RunRecord(RUN, -1, "default", 0, 1.7e9, "started", ("ppo.py",), "0.1.0", 42)]
+    records: list[object] = [
+        RunRecord(RUN, -1, "default", 0, 1.7e9, "started", ("ppo.py",), "0.1.0", 42)
+    ]
     for slot in range(2):
         for episode in range(3):
             length = 3 + slot
-            records.append(EpisodeRollup(RUN, slot, "default", episode, 1.7e9, episode, float(10 * slot + episode), length, True, False, 0, 0.1))
+            records.append(
+                EpisodeRollup(
+                    RUN,
+                    slot,
+                    "default",
+                    episode,
+                    1.7e9,
+                    episode,
+                    float(10 * slot + episode),
+                    length,
+                    True,
+                    False,
+                    0,
+                    0.1,
+                )
+            )
             if slot == 1:
                 records += [
-                    StepRecord(RUN, 1, "default", episode * length + s, 1.7e9, episode, s, 0, [s, 1], 0.5, s == length - 1, False, s)
+                    StepRecord(
+                        RUN,
+                        1,
+                        "default",
+                        episode * length + s,
+                        1.7e9,
+                        episode,
+                        s,
+                        0,
+                        [s, 1],
+                        0.5,
+                        s == length - 1,
+                        False,
+                        s,
+                    )
                     for s in range(length)
                 ]
-    records += [ScalarRecord(RUN, -1, "default", i, 1.7e9, tag, float(i), i * 10) for i, tag in enumerate(["loss", "sps", "loss"])]
-    records.append(RunRecord(RUN, -1, "default", 1, 1.7e9 + 60, "finished", ("ppo.py",), "0.1.0", 42))
+    records += [
+        ScalarRecord(RUN, -1, "default", i, 1.7e9, tag, float(i), i * 10)
+        for i, tag in enumerate(["loss", "sps", "loss"])
+    ]
+    records.append(
+        RunRecord(RUN, -1, "default", 1, 1.7e9 + 60, "finished", ("ppo.py",), "0.1.0", 42)
+    )
     write_batch(conn, records)  # type: ignore[arg-type]
     conn.close()
     return path
@@ -53,7 +89,9 @@ def test_runs_lists_the_run_as_a_table_and_as_json(db: Path) -> None:
     header, row = table.stdout.splitlines()[:2]
     assert header.split()[:2] == ["RUN_ID", "STATUS"] and row.split()[:2] == [RUN, "finished"]
     runs = json.loads(cli("runs", "--db", str(db), "--json").stdout)
-    assert [(r["run_id"], r["status"], r["episodes"], r["argv"]) for r in runs] == [(RUN, "finished", 6, ["ppo.py"])]
+    assert [(r["run_id"], r["status"], r["episodes"], r["argv"]) for r in runs] == [
+        (RUN, "finished", 6, ["ppo.py"])
+    ]
 
 
 def test_episodes_json_has_slot_episode_return_length_for_every_episode(db: Path) -> None:
@@ -81,7 +119,10 @@ def test_steps_filter_by_episode_and_slot(db: Path) -> None:
 
 def test_scalars_filter_by_tag(db: Path) -> None:
     scalars = json.loads(cli("scalars", RUN, "--db", str(db), "--json", "--tag", "loss").stdout)
-    assert [(s["tag"], s["value"], s["step"]) for s in scalars] == [("loss", 0.0, 0), ("loss", 2.0, 20)]
+    assert [(s["tag"], s["value"], s["step"]) for s in scalars] == [
+        ("loss", 0.0, 0),
+        ("loss", 2.0, 20),
+    ]
     assert len(json.loads(cli("scalars", RUN, "--db", str(db), "--json").stdout)) == 3
 
 
@@ -113,7 +154,10 @@ def test_export_jsonl_can_be_decoded_again(db: Path, tmp_path: Path) -> None:
 
 
 def test_export_csv_writes_one_table_per_file(db: Path, tmp_path: Path) -> None:
-    assert cli("export", RUN, "--db", str(db), "--format", "csv", "--out", str(tmp_path)).returncode == 0
+    assert (
+        cli("export", RUN, "--db", str(db), "--format", "csv", "--out", str(tmp_path)).returncode
+        == 0
+    )
     with open(tmp_path / "episodes.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 6 and {"slot", "episode", "return", "length"} <= set(rows[0])

@@ -32,7 +32,14 @@ from gym_gui_bridge.constants import (
 )
 from gym_gui_bridge.errors import StoreError
 
-__all__ = ["LATEST_VERSION", "MIGRATIONS", "apply_schema", "open_reader", "open_writer", "schema_version"]
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "apply_schema",
+    "open_reader",
+    "open_writer",
+    "schema_version",
+]
 
 _V1 = (
     """CREATE TABLE runs (
@@ -194,7 +201,9 @@ def open_writer(
     return conn
 
 
-def open_reader(path: str | Path, busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S) -> sqlite3.Connection:
+def open_reader(
+    path: str | Path, busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S
+) -> sqlite3.Connection:
     """A read-only connection. In WAL mode readers never block the writer (nor it them).
 
     Raises:
