@@ -107,6 +107,8 @@ class Recorder:
         self._scalar_seq = 0
         self._failure: tuple[str, int] | None = None  # (error text, exit code)
         self._closed = False
+        self._unusable: str | None = None  # why this process cannot record (database error)
+        self.discarded = 0  # records dropped because this process could not open the database
         self._pid = os.getpid()
 
     # --- what activation calls ------------------------------------------------------------------
@@ -122,8 +124,11 @@ class Recorder:
 
     def emit(self, record: TelemetryEvent) -> None:
         """Hand ``record`` to the writer. Never blocks on disk; cheap (a deque append)."""
-        if self._sink is None and not self._closed:
-            self._open()
+        if self._sink is None:
+            if self._closed or self._unusable is not None:
+                self.discarded += 1
+                return
+            self._open_lazily()
         buffer = self._buffer
         buffer.append(record)
         if len(buffer) >= RECORDER_HANDOFF_BATCH:
@@ -185,6 +190,26 @@ class Recorder:
         return result
 
     # --- internals ------------------------------------------------------------------------------
+    def _open_lazily(self) -> None:
+        """First record of a child process: open the database, or record nothing (logged)."""
+        import sqlite3
+
+        from gym_gui_bridge.errors import StoreError
+
+        try:
+            self._open()
+        except (StoreError, OSError, sqlite3.Error) as error:
+            self._unusable = str(error)
+            _log.error(
+                "%s run %s (pid %d): cannot record into %s: %s; this process records nothing",
+                LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, os.getpid(), self.db_path, error,
+            )  # fmt: skip
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled into a spawned worker (an env_fn closure), a recorder becomes that process's
+        own ``child`` recorder of the same run and database."""
+        return (_attach, (self.run_id, self.db_path, self.steps, self.watched_slot, self.agent_id))
+
     def _open(self) -> None:
         """Start the bus, the sink and the hand-off thread (first record of this process)."""
         from gym_gui_bridge.run_bus import RunBus
@@ -314,6 +339,20 @@ def start(
     if install_handlers:
         _install_handlers(recorder)
     return recorder
+
+
+def _attach(
+    run_id: str, db_path: str, steps: str, watched_slot: int | None, agent_id: str
+) -> Recorder:
+    """This process's recorder of ``run_id``: the current one, or a new ``child`` recorder."""
+    existing = _recorder
+    usable = existing is not None and not existing._closed and existing._pid == os.getpid()
+    if usable and existing is not None and existing.run_id == run_id:
+        return existing
+    return start(
+        run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
+        role="child", mirror_scalars=False, install_handlers=False,
+    )  # fmt: skip
 
 
 def _install_handlers(recorder: Recorder) -> None:

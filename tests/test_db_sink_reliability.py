@@ -189,3 +189,36 @@ def test_a_readonly_reader_does_not_block_the_writer(tmp_path: Path) -> None:
         reader.execute("DELETE FROM steps")
     reader.close()
     assert sink.stop(TIMEOUT_S)
+
+
+def test_records_holding_numpy_numbers_are_stored_as_plain_numbers(tmp_path: Path) -> None:
+    import numpy as np
+
+    path, run_id = tmp_path / "numpy.sqlite", _run_id()
+    bus = RunBus()
+    sink = TelemetryDBSink(bus, path)
+    sink.start()
+    bus.publish(
+        StepRecord(
+            run_id,
+            0,
+            "default",
+            0,
+            1.0,
+            0,
+            0,
+            1,
+            np.int64(1),
+            np.float32(0.5),
+            np.bool_(True),
+            False,
+        )
+    )  # type: ignore[arg-type]
+    bus.publish(StepRecord(run_id, 0, "default", 1, 1.0, 0, 1, 2, [0.25, 1.0], 1.0, False, False))
+    assert sink.stop(TIMEOUT_S)
+    conn = sqlite3.connect(path)
+    rows = conn.execute(
+        "SELECT action, reward, terminated FROM steps WHERE run_id = ? ORDER BY step", (run_id,)
+    ).fetchall()
+    assert rows == [(1, 0.5, 1), ("[0.25, 1.0]", 1.0, 0)]
+    assert sink.stats().invalid == 0

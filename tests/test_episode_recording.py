@@ -169,3 +169,49 @@ def test_recorder_hands_records_over_without_close_within_the_flush_interval(
     )
     conn.close()
     assert recorder.close(timeout=60)
+
+
+SPAWN_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+import gymnasium as gym
+import numpy as np
+from fixed_length_env import FixedLengthEnv
+from cleanrl_worker import slowlane
+
+def main():
+    recorder = slowlane.start(sys.argv[1], db_path=sys.argv[2], watched_slot=0, mirror_scalars=False)
+    fns = [lambda k=k: recorder.wrap(FixedLengthEnv(3 + k), k, num_envs=2) for k in range(2)]
+    envs = gym.vector.AsyncVectorEnv(fns, context="spawn")
+    envs.reset(seed=0)
+    finished = np.zeros(2, dtype=int)
+    for _ in range(40):
+        _, _, terminated, truncated, _ = envs.step(np.zeros(2, dtype=np.int64))
+        finished += terminated | truncated
+    envs.close()
+    print(*finished)
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_spawned_workers_record_their_own_slots(tmp_path: Path) -> None:
+    import subprocess
+
+    script = tmp_path / "spawn_train.py"
+    script.write_text(SPAWN_SCRIPT.format(tests=os.path.dirname(os.path.abspath(__file__))))
+    path, run_id = tmp_path / "spawn.sqlite", f"spawn-{uuid.uuid4().hex[:8]}"
+    result = subprocess.run(
+        [sys.executable, str(script), run_id, str(path)],
+        capture_output=True, text=True, timeout=240, check=True,
+    )  # fmt: skip
+    finished = [int(x) for x in result.stdout.split()]
+    conn = open_reader(path)
+    episodes = list_episodes(conn, run_id)
+    for slot in range(2):
+        mine = [e for e in episodes if e["slot"] == slot]
+        assert [e["episode"] for e in mine] == list(range(finished[slot]))
+        assert all(e["length"] == 3 + slot for e in mine)
+    assert {s["slot"] for s in list_steps(conn, run_id)} == {0}
+    conn.close()

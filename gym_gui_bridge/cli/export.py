@@ -53,7 +53,7 @@ def _csv_rows(conn: Any, run_id: str, stem: str) -> list[dict[str, Any]]:
     rows = []
     for record in iter_records(conn, run_id, "run"):
         assert isinstance(record, RunRecord)
-        rows.append({**dataclasses.asdict(record), "argv": json.dumps(list(record.argv))})
+        rows.append({**record._asdict(), "argv": json.dumps(list(record.argv))})
     return rows
 
 
