@@ -95,9 +95,10 @@ def action_to_column(action: Any) -> Any:
 
 def _variable_limit(conn: sqlite3.Connection) -> int:
     getlimit = getattr(conn, "getlimit", None)  # Python >= 3.11
-    if getlimit is None:
+    category = getattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER", None)
+    if getlimit is None or category is None:
         return _FALLBACK_VARIABLE_LIMIT
-    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    return int(getlimit(category))
 
 
 def insert_rows(conn: sqlite3.Connection, table: str, columns: str, rows: Sequence[Any]) -> None:
