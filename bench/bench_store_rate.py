@@ -117,6 +117,26 @@ def pipeline(folder: Path, n: int) -> tuple[float, float, float]:
     return stored / total_s, loop_s / n * 1e6, bare_us
 
 
+def episodes_only_cost(folder: Path, n: int) -> float:
+    """Training-thread us per env step of a slot that records episodes only (the default for
+    every unwatched slot)."""
+    run_id = f"bench-ep-{uuid.uuid4().hex[:8]}"
+    recorder = slowlane.start(
+        run_id, db_path=str(folder / "episodes.sqlite"), steps="none", mirror_scalars=False,
+        install_handlers=False,
+    )  # fmt: skip
+    env = recorder.wrap(_CheapEnv(), 0)
+    env.reset()
+    start = time.perf_counter()
+    for _ in range(n):
+        _, _, terminated, _, _ = env.step(0)
+        if terminated:
+            env.reset()
+    cost = (time.perf_counter() - start) / n * 1e6
+    assert recorder.close(timeout=600)
+    return cost
+
+
 def codec(n: int) -> tuple[float, float]:
     records = _steps("codec-run", n)
     start = time.perf_counter()
@@ -140,12 +160,13 @@ def main() -> None:
     logging.disable(logging.WARNING)  # queue-pressure warnings are expected while flooding
     folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
     plain = keyed = stored = encode = decode = 0.0
-    loop_us = bare_us = float("inf")
+    loop_us = bare_us = episode_us = float("inf")
     try:
         for _ in range(args.repeats):  # interleaved: every ratio compares neighbouring runs
             p, k = sqlite_ceiling(folder, args.steps)
             s, lu, bu = pipeline(folder, args.steps)
             e, d = codec(args.steps)
+            episode_us = min(episode_us, episodes_only_cost(folder, args.steps))
             plain, keyed, stored = max(plain, p), max(keyed, k), max(stored, s)
             loop_us, bare_us = min(loop_us, lu), min(bare_us, bu)
             encode, decode = max(encode, e), max(decode, d)
@@ -163,6 +184,10 @@ def main() -> None:
     print(
         f"training thread per recorded step   {loop_us:>10.2f} us (bare env step {bare_us:.2f} us, "
         f"recording adds {loop_us - bare_us:.2f} us)"
+    )
+    print(
+        f"training thread per unwatched step  {episode_us:>10.2f} us (episodes only; "
+        f"recording adds {episode_us - bare_us:.2f} us)"
     )
     print(f"JSONL encode                        {encode:>10,.0f} records/s")
     print(f"JSONL decode (strict)               {decode:>10,.0f} records/s")
