@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 from cleanrl_worker import __version__
 from cleanrl_worker.exit_hooks import install_exit_handlers
-from cleanrl_worker.recording import EpisodeRecorderWrapper
 from gym_gui_bridge.constants import (
     DB_SINK_FLUSH_INTERVAL_S,
     DEFAULT_DB_PATH,
@@ -56,6 +55,7 @@ from gym_gui_bridge.records import (
 )
 
 if TYPE_CHECKING:
+    from cleanrl_worker.recording import EpisodeRecorderWrapper
     from gym_gui_bridge.run_bus import RunBus
     from gym_gui_bridge.store.sink import TelemetryDBSink
 
@@ -87,7 +87,8 @@ class Recorder:
         if role not in ("main", "child"):
             raise ValueError(f"Expected role 'main' or 'child', got {role!r}")
         self.run_id = run_id
-        self.db_path = str(db_path)
+        # absolute now: a script may chdir later, and worker processes open it later
+        self.db_path = os.path.abspath(db_path)
         self.steps = steps
         self.watched_slot = watched_slot
         self.agent_id = agent_id
@@ -111,6 +112,8 @@ class Recorder:
     # --- what activation calls ------------------------------------------------------------------
     def wrap(self, env: Any, slot: int, num_envs: int = 1) -> EpisodeRecorderWrapper:
         """Wrap one slot's env (outermost, around any FastLaneEnvWrapper) to record it."""
+        from cleanrl_worker.recording import EpisodeRecorderWrapper  # imports gymnasium
+
         record_steps = self.steps == "all" or (
             self.steps == "watched" and slot == self.watched_slot
         )
