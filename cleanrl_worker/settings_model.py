@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gym_gui_bridge.constants import FASTLANE_MAX_EDGE, FASTLANE_MAX_GRID, FASTLANE_MAX_RUN_ID
+from gym_gui_bridge.constants import (
+    DEFAULT_DB_PATH,
+    FASTLANE_MAX_EDGE,
+    FASTLANE_MAX_GRID,
+    FASTLANE_MAX_RUN_ID,
+)
 from gym_gui_bridge.fastlane.layout import validate_run_id
 from gym_gui_bridge.tunables import TunablesError, load_tunables
 
@@ -25,11 +30,9 @@ _ON = frozenset({"1", "true", "yes", "on"})
 _OFF = frozenset({"0", "false", "no", "off"})
 _NOT_IN_RUN_ID = re.compile(r"[^A-Za-z0-9._-]+")
 _MS_PER_S = 1000.0
-_DEFAULT_DB = "runs/fastlane.sqlite"
 _FIELD_OF = {"interval_ms": "fps"}
-_MAX_STEM = (
-    FASTLANE_MAX_RUN_ID - 40
-)  # room for "-<yyyymmdd-HHMMSS>-<pid>" within the limit  # raw settings that fill a field of another name
+#: room for "-<yyyymmdd-HHMMSS>-<pid>" within the run id limit
+_MAX_STEM = FASTLANE_MAX_RUN_ID - 40
 
 
 def _error(where: str, expected: str, value: str) -> ValueError:
@@ -124,7 +127,7 @@ class WorkerSettings:
     max_dim: int = 0
     fastlane_only: bool = False
     steps: str = "watched"
-    db: str = _DEFAULT_DB
+    db: str = DEFAULT_DB_PATH
     bridge: str | None = None
     config: str | None = None
     return_smoothing: float = 0.05

@@ -69,6 +69,14 @@ RUNBUS_UI_PATH_QUEUE_SIZE = 512
 RUNBUS_DB_PATH_QUEUE_SIZE = 65536
 #: Queue size for subscribers that do not ask for one (events).
 RUNBUS_DEFAULT_QUEUE_SIZE = 2048
+#: Hard cap of a durable subscriber's queue (events). A durable queue never drops below this;
+#: past its soft bound it only logs. Beyond this cap (a consumer stalled for minutes at full
+#: training speed, ~60 MB of records) it drops the newest and counts them as lost, so memory
+#: stays bounded even when the disk is gone.
+RUNBUS_DURABLE_HARD_LIMIT = 262144
+#: Least interval between two sequence-gap log lines of one stream (seconds); all gaps are
+#: counted either way.
+RUNBUS_GAP_LOG_INTERVAL_S = 1.0
 #: Live step buffer kept by LiveTelemetryController until a panel exists (steps).
 LIVE_STEP_QUEUE_SIZE = 64
 #: Live episode buffer kept by LiveTelemetryController until a panel exists (episodes).
@@ -80,8 +88,11 @@ LIVE_EPISODE_QUEUE_SIZE = 32
 
 #: Records the sink's writer thread may hold before publishers see back-pressure (records).
 DB_SINK_WRITER_QUEUE_SIZE = 16384
-#: Rows per executemany batch (rows). SQLite's batched insert rate flattens above ~256.
-DB_SINK_BATCH_SIZE = 512
+#: Records per write transaction (records). SQLite's own rate flattens above ~256 rows, but each
+#: batch also costs the sink one hand-over of the GIL, which waits up to the interpreter's 5 ms
+#: switch interval while the training thread runs Python: 2048 measured 0.6-0.8x of SQLite's
+#: ceiling end to end against 0.4x for 512 (bench/bench_store_rate.py).
+DB_SINK_BATCH_SIZE = 2048
 #: Longest a half-full batch waits before it is written anyway (seconds).
 DB_SINK_FLUSH_INTERVAL_S = 0.25
 #: Pages in the WAL before the sink runs a passive checkpoint (pages of 4 KiB).
@@ -90,6 +101,22 @@ DB_SINK_CHECKPOINT_PAGES = 4096
 DB_SINK_MAX_RETRIES = 5
 #: Queue depth above which the sink logs LOG_SERVICE_DB_SINK_QUEUE_DEPTH (records).
 DB_SINK_QUEUE_PRESSURE = 8192
+#: How long one write waits for another process's lock before the batch counts as failed
+#: (seconds). Several workers share one file; their transactions last milliseconds.
+DB_SINK_BUSY_TIMEOUT_S = 5.0
+#: First pause after a failed batch (seconds); doubled per failure up to the maximum below.
+DB_SINK_RETRY_BACKOFF_S = 0.05
+#: Longest pause between two attempts at a failing batch (seconds).
+DB_SINK_RETRY_BACKOFF_MAX_S = 2.0
+#: WAL file size SQLite truncates back to after a checkpoint (bytes). Bounds disk use.
+DB_SINK_WAL_LIMIT_BYTES = 64 * 1024 * 1024
+#: Longest ``stop()`` waits for the writer thread to flush and exit (seconds).
+DB_SINK_STOP_TIMEOUT_S = 10.0
+#: Least interval between two queue-depth / batch-failure log lines (seconds).
+DB_SINK_LOG_INTERVAL_S = 5.0
+#: Default database file of the embedded store, relative to the working directory (path).
+#: Same default as the worker's FASTLANE_DB and the inspection commands' --db.
+DEFAULT_DB_PATH = "runs/fastlane.sqlite"
 
 # --------------------------------------------------------------------------------------------
 # Slow lane: gRPC bridge and live subscribers
@@ -112,6 +139,25 @@ GRPC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 #: Longest JSONL line a decoder accepts (bytes).
 JSONL_MAX_LINE_BYTES = 1024 * 1024
+#: Deepest list nesting accepted in a step's ``action`` (levels). Box actions are 1-3 deep.
+JSONL_MAX_ACTION_DEPTH = 8
+#: Longest ``run_id`` / ``agent_id`` / scalar ``tag`` a decoder accepts (characters).
+JSONL_MAX_NAME_CHARS = 1024
+
+# --------------------------------------------------------------------------------------------
+# Slow lane: the worker's embedded recorder
+# --------------------------------------------------------------------------------------------
+
+#: How often the recorder's hand-off thread moves the training thread's buffer to the bus
+#: (seconds). The training thread itself never takes a lock or publishes: a Ctrl-C landing in
+#: the middle of a hand-off could otherwise lose the records in flight. At 100 Hz the thread
+#: costs nothing measurable and a buffer holds ~10 ms of records.
+RECORDER_HANDOFF_INTERVAL_S = 0.01
+#: Records the hand-off buffer may hold (records); beyond it new records are discarded and
+#: counted. Only reached if the hand-off thread cannot run at all for a long time.
+RECORDER_BUFFER_LIMIT = 262144
+#: Longest the recorder waits at exit for recorded records to reach the database (seconds).
+RECORDER_CLOSE_TIMEOUT_S = 10.0
 
 # --------------------------------------------------------------------------------------------
 # Viewer (gym-gui-bridge view)
@@ -133,8 +179,6 @@ VIEWER_STALE_PUBLISH_S = 2.0
 VIEWER_PICKER_REFRESH_S = 1.0
 #: Longest ``--snapshot`` waits for a first frame before failing (seconds).
 VIEWER_SNAPSHOT_TIMEOUT_S = 10.0
-#: Default SQLite database the live panel follows (path), the sink's default location.
-VIEWER_DEFAULT_DB_PATH = "runs/fastlane.sqlite"
 #: How often the live panel's background thread tails the database (seconds).
 LIVE_DB_POLL_INTERVAL_S = 0.5
 #: Most rows one tail query reads per table (rows): bounds one poll's time on a large backlog.

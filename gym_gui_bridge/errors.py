@@ -8,6 +8,11 @@ __all__ = [
     "FastLaneCorruptError",
     "FastLaneError",
     "FastLaneNotFoundError",
+    "RecordDecodeError",
+    "RecordEncodeError",
+    "RecordError",
+    "StoreError",
+    "UnknownRunError",
 ]
 
 
@@ -29,3 +34,27 @@ class FastLaneCorruptError(FastLaneError):
 
 class FastLaneBusyError(FastLaneError):
     """A live writer already owns the segment a new writer asked to create."""
+
+
+class RecordError(BridgeError, ValueError):
+    """A telemetry record cannot be encoded or decoded."""
+
+
+class RecordEncodeError(RecordError):
+    """A record holds a value the JSONL encoding cannot carry (NaN, infinity, an object)."""
+
+
+class RecordDecodeError(RecordError):
+    """A JSONL line is not a valid v1 record. ``code`` names the reason (e.g. ``not_json``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class StoreError(BridgeError):
+    """The SQLite store cannot be opened or has an unexpected schema."""
+
+
+class UnknownRunError(StoreError, LookupError):
+    """No run with the requested id exists in the store."""

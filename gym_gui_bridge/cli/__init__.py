@@ -20,6 +20,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "cleanup": ("cleanup", "Remove fast-lane segments whose writer process is gone."),
     "view": ("view", "Watch a run live: frames, HUD and live curves (needs the viewer extra)."),
+    "runs": ("runs", "List the runs recorded in a database (status, start, episodes)."),
+    "episodes": ("episodes", "List a run's finished episodes (slot, episode, return, length)."),
+    "steps": ("steps", "List a run's recorded steps (--episode N, --slot K)."),
+    "scalars": ("scalars", "List a run's TensorBoard scalars (--tag T)."),
+    "export": ("export", "Write a run's records as CSV or JSONL files (--format, --out DIR)."),
 }
 
 _PROG = "gym-gui-bridge"

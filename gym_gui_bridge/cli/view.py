@@ -9,7 +9,7 @@ from typing import Annotated
 
 import tyro
 
-from gym_gui_bridge.constants import VIEWER_DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
+from gym_gui_bridge.constants import DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
 
 __all__ = ["ViewArgs", "main"]
 
@@ -25,7 +25,7 @@ class ViewArgs:
 
     run_id: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_ID")] = None
     """Run to show; omitted: the newest live fast lane (or wait for one)."""
-    db: Annotated[str, tyro.conf.arg(metavar="PATH")] = VIEWER_DEFAULT_DB_PATH
+    db: Annotated[str, tyro.conf.arg(metavar="PATH")] = DEFAULT_DB_PATH
     """SQLite database whose episodes and scalars feed the live panel."""
     snapshot: Annotated[Path | None, tyro.conf.arg(metavar="PNG")] = None
     """Save the window as this PNG once a frame is shown, then exit (works headless with

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from gym_gui_bridge.constants import VIEWER_DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
+from gym_gui_bridge.constants import DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
 from gym_gui_bridge.viewer.main_window import ViewerWindow
@@ -34,7 +34,7 @@ class ViewerOptions:
     """What ``gym-gui-bridge view`` was asked to do (see cli/view.py for each field)."""
 
     run_id: str | None = None
-    db_path: str = VIEWER_DEFAULT_DB_PATH
+    db_path: str = DEFAULT_DB_PATH
     fps: float = VIEWER_FPS
     snapshot: Path | None = None
     snapshot_timeout_s: float = VIEWER_SNAPSHOT_TIMEOUT_S

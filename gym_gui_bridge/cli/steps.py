@@ -1,0 +1,48 @@
+"""``gym-gui-bridge steps RUN_ID``: the recorded steps of a run (the watched slot by default)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import tyro
+
+from gym_gui_bridge.cli.store_common import emit_rows, run_query
+from gym_gui_bridge.constants import DEFAULT_DB_PATH
+from gym_gui_bridge.store.queries import list_steps
+
+__all__ = ["main"]
+
+_COLUMNS = (
+    "slot", "episode", "step", "global_step", "action", "reward", "terminated", "truncated",
+    "frame_seq",
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class StepsArgs:
+    """List the recorded steps of a run (workers record the watched slot's steps by default;
+    FASTLANE_STEPS=all records every slot)."""
+
+    run_id: tyro.conf.Positional[str]
+    """Run id, as printed by the worker or listed by 'runs'."""
+    db: str = DEFAULT_DB_PATH
+    """SQLite file written by the workers (FASTLANE_DB) or the bridge."""
+    episode: int | None = None
+    """Only this episode (index within its slot, from 0)."""
+    slot: int | None = None
+    """Only this vector-env slot."""
+    limit: int | None = None
+    """Print at most this many steps."""
+    json: bool = False
+    """Print a JSON array of objects instead of a table."""
+
+
+def main(argv: list[str], prog: str) -> int:
+    args = tyro.cli(StepsArgs, args=argv, prog=prog)
+
+    def query(conn: Any) -> int:
+        rows = list_steps(conn, args.run_id, episode=args.episode, slot=args.slot, limit=args.limit)
+        return emit_rows(rows, _COLUMNS, args.json, f"no steps of run {args.run_id} match")
+
+    return run_query(prog, args.db, args.run_id, query)

@@ -1,0 +1,71 @@
+"""Log ids of both lanes: stable strings at the start of a log message, for grep and alerts.
+
+Names come from the original briefing (``LOG_CREDIT_STARVED``, ``LOG_SERVICE_DB_SINK_*``, ...);
+operators search logs for them, so a message reads ``"<LOG_ID> what happened: details"``.
+
+>>> LOG_RUNBUS_SEQ_GAP
+'LOG_RUNBUS_SEQ_GAP'
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LOG_CREDIT_STARVED",
+    "LOG_FASTLANE_QUEUE_DEPTH",
+    "LOG_JSONL_RECORD_REJECTED",
+    "LOG_LIVE_CONTROLLER_QUEUE_OVERFLOW",
+    "LOG_RECORDER_CLOSE_TIMEOUT",
+    "LOG_RECORDER_SCALAR_MIRROR_FAILED",
+    "LOG_RUNBUS_DURABLE_OVER_BOUND",
+    "LOG_RUNBUS_DURABLE_RECORD_LOST",
+    "LOG_RUNBUS_SEQ_GAP",
+    "LOG_RUNBUS_SUBSCRIBER_OVERFLOW",
+    "LOG_SERVICE_DB_SINK_BATCH_FAILED",
+    "LOG_SERVICE_DB_SINK_BATCH_RECOVERED",
+    "LOG_SERVICE_DB_SINK_CHECKPOINT",
+    "LOG_SERVICE_DB_SINK_QUEUE_DEPTH",
+    "LOG_SERVICE_DB_SINK_RECORDS_LOST",
+    "LOG_WORKER_CONFIG_DURABLE_PATH",
+]
+
+# --- fast lane ------------------------------------------------------------------------------
+#: Backlog between the writer's head and the last frame a reader rendered.
+LOG_FASTLANE_QUEUE_DEPTH = "LOG_FASTLANE_QUEUE_DEPTH"
+
+# --- RunBus ---------------------------------------------------------------------------------
+#: A stream's ``seq`` skipped numbers: records were lost before they reached the bus.
+LOG_RUNBUS_SEQ_GAP = "LOG_RUNBUS_SEQ_GAP"
+#: A fast-path subscriber's queue was full: its oldest events were dropped (by design).
+LOG_RUNBUS_SUBSCRIBER_OVERFLOW = "LOG_RUNBUS_SUBSCRIBER_OVERFLOW"
+#: A durable subscriber's queue passed its soft bound: nothing lost yet, the consumer is slow.
+LOG_RUNBUS_DURABLE_OVER_BOUND = "LOG_RUNBUS_DURABLE_OVER_BOUND"
+#: A durable subscriber's queue reached its hard cap: records were lost (counted).
+LOG_RUNBUS_DURABLE_RECORD_LOST = "LOG_RUNBUS_DURABLE_RECORD_LOST"
+
+# --- live subscribers (fast path) -------------------------------------------------------------
+#: The live controller dropped buffered events because no panel consumed them.
+LOG_LIVE_CONTROLLER_QUEUE_OVERFLOW = "LOG_LIVE_CONTROLLER_QUEUE_OVERFLOW"
+#: A live subscriber ran out of credits and is throttled (once per starvation episode).
+LOG_CREDIT_STARVED = "LOG_CREDIT_STARVED"
+
+# --- SQLite sink (durable path) -------------------------------------------------------------
+#: The sink's backlog passed DB_SINK_QUEUE_PRESSURE.
+LOG_SERVICE_DB_SINK_QUEUE_DEPTH = "LOG_SERVICE_DB_SINK_QUEUE_DEPTH"
+#: Writing a batch failed (locked, disk full, I/O error); it is kept and retried.
+LOG_SERVICE_DB_SINK_BATCH_FAILED = "LOG_SERVICE_DB_SINK_BATCH_FAILED"
+#: A batch that had failed was written after all.
+LOG_SERVICE_DB_SINK_BATCH_RECOVERED = "LOG_SERVICE_DB_SINK_BATCH_RECOVERED"
+#: A WAL checkpoint could not complete (readers or other writers in the way).
+LOG_SERVICE_DB_SINK_CHECKPOINT = "LOG_SERVICE_DB_SINK_CHECKPOINT"
+#: The sink stopped with records it could not write (the fault never cleared).
+LOG_SERVICE_DB_SINK_RECORDS_LOST = "LOG_SERVICE_DB_SINK_RECORDS_LOST"
+
+# --- records and worker ---------------------------------------------------------------------
+#: A JSONL line was rejected by the decoder (reason in the message).
+LOG_JSONL_RECORD_REJECTED = "LOG_JSONL_RECORD_REJECTED"
+#: Where the worker's durable path goes (embedded SQLite file or a bridge).
+LOG_WORKER_CONFIG_DURABLE_PATH = "LOG_WORKER_CONFIG_DURABLE_PATH"
+#: The recorder's exit-time flush did not finish in time.
+LOG_RECORDER_CLOSE_TIMEOUT = "LOG_RECORDER_CLOSE_TIMEOUT"
+#: Mirroring a ``SummaryWriter.add_scalar`` call failed (the script's call itself succeeded).
+LOG_RECORDER_SCALAR_MIRROR_FAILED = "LOG_RECORDER_SCALAR_MIRROR_FAILED"

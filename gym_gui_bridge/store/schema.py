@@ -1,0 +1,231 @@
+"""The SQLite schema of the slow lane, its migrations, and how connections are opened.
+
+Tables (all rowid tables: a follower may read new rows by ``rowid > last``):
+
+- ``schema_version(version, applied_at)``: one row per applied migration.
+- ``runs``: one row per run, the summary of its lifecycle records (``status`` is the status of
+  the newest lifecycle record: ``started``, ``finished`` or ``failed``).
+- ``run_events``: every lifecycle record as received (key: run, agent, seq).
+- ``episodes``: one row per finished episode (key: run, slot, episode, agent).
+- ``steps``: one row per recorded step (key: run, slot, episode, step, agent).
+- ``scalars``: one row per ``add_scalar`` call (key: run, agent, slot, seq), indexed by tag.
+
+Every primary key is the identity of a record, and every insert is ``INSERT OR IGNORE``: a
+record delivered twice is stored once. Column by column: ``docs/records.md``.
+
+>>> conn = open_writer(":memory:")
+>>> schema_version(conn) == LATEST_VERSION
+True
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from gym_gui_bridge.constants import (
+    DB_SINK_BUSY_TIMEOUT_S,
+    DB_SINK_CHECKPOINT_PAGES,
+    DB_SINK_WAL_LIMIT_BYTES,
+)
+from gym_gui_bridge.errors import StoreError
+
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "apply_schema",
+    "open_reader",
+    "open_writer",
+    "schema_version",
+]
+
+_V1 = (
+    """CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        argv TEXT,
+        version TEXT,
+        pid INTEGER,
+        error TEXT,
+        exit_code INTEGER,
+        agent_id TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        updated_at REAL NOT NULL
+    )""",
+    """CREATE TABLE run_events (
+        run_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        wall_time REAL NOT NULL,
+        argv TEXT NOT NULL,
+        version TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        error TEXT,
+        exit_code INTEGER,
+        PRIMARY KEY (run_id, agent_id, seq)
+    )""",
+    """CREATE TABLE episodes (
+        run_id TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        episode INTEGER NOT NULL,
+        agent_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ep_return REAL,
+        length INTEGER NOT NULL,
+        terminated INTEGER NOT NULL,
+        truncated INTEGER NOT NULL,
+        global_step INTEGER NOT NULL,
+        duration REAL NOT NULL,
+        wall_time REAL NOT NULL,
+        PRIMARY KEY (run_id, slot, episode, agent_id)
+    )""",
+    """CREATE TABLE steps (
+        run_id TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        episode INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        agent_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        global_step INTEGER NOT NULL,
+        action,
+        reward REAL,
+        terminated INTEGER NOT NULL,
+        truncated INTEGER NOT NULL,
+        frame_seq INTEGER,
+        wall_time REAL NOT NULL,
+        PRIMARY KEY (run_id, slot, episode, step, agent_id)
+    )""",
+    """CREATE TABLE scalars (
+        run_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        tag TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        value REAL,
+        wall_time REAL NOT NULL,
+        PRIMARY KEY (run_id, agent_id, slot, seq)
+    )""",
+    "CREATE INDEX scalars_by_tag ON scalars (run_id, tag, step)",
+)
+
+#: version -> statements that bring a database from version - 1 to it. Append, never edit.
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+LATEST_VERSION = max(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The newest migration applied to ``conn``'s database (0: none)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def apply_schema(conn: sqlite3.Connection) -> int:
+    """Bring the database to :data:`LATEST_VERSION` in one write transaction; return it.
+
+    Safe when several processes open a new file at once: the first takes the write lock and
+    migrates, the others wait (busy timeout) and then find nothing to do.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        current = schema_version(conn)
+        if current > LATEST_VERSION:
+            raise StoreError(
+                f"Expected schema version <= {LATEST_VERSION}, got {current}: "
+                "the database was written by a newer cleanrl-fastlane"
+            )
+        for version in range(current + 1, LATEST_VERSION + 1):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, time.time()))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return LATEST_VERSION
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. Must run outside a transaction (SQLite ignores it inside one)."""
+    if conn.in_transaction:
+        raise StoreError("Expected no open transaction when switching to WAL, got one")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() not in {"wal", "memory"}:
+        raise StoreError(f"Expected journal_mode wal, got {mode!r}")
+
+
+def open_writer(
+    path: str | Path,
+    busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S,
+    checkpoint_pages: int = DB_SINK_CHECKPOINT_PAGES,
+) -> sqlite3.Connection:
+    """The write connection of a sink: WAL, synchronous=NORMAL, bounded WAL, schema applied.
+
+    The connection is in autocommit mode (``isolation_level=None``): the caller opens its own
+    ``BEGIN IMMEDIATE`` transactions. ``check_same_thread`` is off because the sink opens the
+    connection in ``start()`` and then uses it only from its own thread.
+    """
+    if str(path) != ":memory:":
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"Expected a writable folder for {path}, got {error}") from error
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as error:
+        raise StoreError(f"Expected a writable database at {path}, got {error}") from error
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        _enable_wal(conn)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA journal_size_limit = {int(DB_SINK_WAL_LIMIT_BYTES)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
+        apply_schema(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_reader(
+    path: str | Path, busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S
+) -> sqlite3.Connection:
+    """A read-only connection. In WAL mode readers never block the writer (nor it them).
+
+    Raises:
+        StoreError: no file at ``path``, or it is not a cleanrl-fastlane database.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise StoreError(f"Expected a database file at {file}, found none")
+    uri = f"file:{quote(str(file.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        version = schema_version(conn)
+    except sqlite3.Error as error:
+        raise StoreError(f"Expected an SQLite database at {file}, got {error}") from error
+    if version == 0:
+        conn.close()
+        raise StoreError(f"Expected a cleanrl-fastlane database at {file}, found no schema")
+    if version > LATEST_VERSION:
+        conn.close()
+        raise StoreError(f"Expected schema version <= {LATEST_VERSION} at {file}, got {version}")
+    return conn

@@ -1,0 +1,320 @@
+"""TelemetryDBSink: the durable path's only writer, a background thread from RunBus to SQLite.
+
+The sink subscribes to a :class:`~gym_gui_bridge.run_bus.RunBus` with a durable queue
+(``DB_SINK_WRITER_QUEUE_SIZE`` soft bound) and writes what arrives in batches: a batch is
+written when it holds ``DB_SINK_BATCH_SIZE`` records or its oldest record has waited
+``DB_SINK_FLUSH_INTERVAL_S``, whichever comes first, so nothing waits forever in a half-full
+batch. Each batch is one transaction of ``INSERT OR IGNORE`` (idempotent).
+
+A failing batch (database locked past the busy timeout, disk full, I/O error) is rolled back,
+logged with ``LOG_SERVICE_DB_SINK_BATCH_FAILED`` and retried unchanged after a pause that
+doubles from ``DB_SINK_RETRY_BACKOFF_S`` up to ``DB_SINK_RETRY_BACKOFF_MAX_S``; the first
+``DB_SINK_MAX_RETRIES`` failures are logged each, later ones once per ``DB_SINK_LOG_INTERVAL_S``.
+Meanwhile new records wait on the bus. Once the fault clears every record is written. Only
+``stop()`` gives up on a batch that still fails at its deadline, and it logs how many records
+were not written (``LOG_SERVICE_DB_SINK_RECORDS_LOST``). The thread never dies of an error.
+
+The WAL is bounded: SQLite's own passive checkpoint runs when the WAL passes
+``DB_SINK_CHECKPOINT_PAGES`` pages, the sink runs one itself after a write finds it larger
+(other processes' readers may postpone it) and at stop, and ``journal_size_limit`` truncates the
+file after a checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gym_gui_bridge.constants import (
+    DB_SINK_BATCH_SIZE,
+    DB_SINK_BUSY_TIMEOUT_S,
+    DB_SINK_CHECKPOINT_PAGES,
+    DB_SINK_FLUSH_INTERVAL_S,
+    DB_SINK_LOG_INTERVAL_S,
+    DB_SINK_MAX_RETRIES,
+    DB_SINK_QUEUE_PRESSURE,
+    DB_SINK_RETRY_BACKOFF_MAX_S,
+    DB_SINK_RETRY_BACKOFF_S,
+    DB_SINK_STOP_TIMEOUT_S,
+    DB_SINK_WRITER_QUEUE_SIZE,
+)
+from gym_gui_bridge.log_ids import (
+    LOG_SERVICE_DB_SINK_BATCH_FAILED,
+    LOG_SERVICE_DB_SINK_BATCH_RECOVERED,
+    LOG_SERVICE_DB_SINK_CHECKPOINT,
+    LOG_SERVICE_DB_SINK_QUEUE_DEPTH,
+    LOG_SERVICE_DB_SINK_RECORDS_LOST,
+)
+from gym_gui_bridge.records import TelemetryEvent
+from gym_gui_bridge.run_bus import OverflowPolicy, RunBus, Subscription
+from gym_gui_bridge.store.schema import open_writer
+from gym_gui_bridge.store.writes import FaultHook, write_batch
+from gym_gui_bridge.throttle import LogThrottle
+
+__all__ = ["SinkStats", "TelemetryDBSink"]
+
+_log = logging.getLogger(__name__)
+_PAGE_BYTES = 4096  # SQLite's default page size; only used to turn the WAL size into pages
+
+
+@dataclass(frozen=True)
+class SinkStats:
+    """Counters of a sink (records, batches). ``pending`` is taken from the bus, not written."""
+
+    written: int
+    invalid: int
+    batches: int
+    failed_batches: int
+    pending: int
+    queued: int
+    lost: int
+    last_error: str | None
+
+
+class TelemetryDBSink:
+    """Writes every record of a bus's durable path into one SQLite file.
+
+    >>> import tempfile, os
+    >>> from gym_gui_bridge.records import ScalarRecord
+    >>> bus = RunBus()
+    >>> path = os.path.join(tempfile.mkdtemp(), "doc.sqlite")
+    >>> sink = TelemetryDBSink(bus, path)
+    >>> sink.start()
+    >>> bus.publish(ScalarRecord("r", -1, "default", 0, 1.0, "loss", 0.5, 1))
+    >>> sink.flush(timeout=5), sink.stop(), sink.stats().written
+    (True, True, 1)
+    """
+
+    def __init__(
+        self,
+        bus: RunBus,
+        db_path: str | Path,
+        *,
+        name: str = "telemetry-db-sink",
+        batch_size: int = DB_SINK_BATCH_SIZE,
+        flush_interval_s: float = DB_SINK_FLUSH_INTERVAL_S,
+        busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S,
+        queue_size: int = DB_SINK_WRITER_QUEUE_SIZE,
+        checkpoint_pages: int = DB_SINK_CHECKPOINT_PAGES,
+        fault_hook: FaultHook | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"Expected batch_size >= 1, got {batch_size}")
+        self.name = name
+        self.db_path = str(db_path)
+        self._bus = bus
+        self._batch_size = batch_size
+        self._flush_interval_s = flush_interval_s
+        self._busy_timeout_s = busy_timeout_s
+        self._queue_size = queue_size
+        self._checkpoint_pages = checkpoint_pages
+        self._fault_hook = fault_hook
+        self._conn: sqlite3.Connection | None = None
+        self._subscription: Subscription | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._flush_wanted = threading.Event()
+        self._stop_deadline = 0.0
+        # guards the counters below; _progress is notified after every write
+        self._lock = threading.Lock()
+        self._progress = threading.Condition(self._lock)
+        self._done = 0  # records taken from the bus and finished (written or invalid)
+        self._written = 0
+        self._invalid = 0
+        self._batches = 0
+        self._failed_batches = 0
+        self._pending = 0
+        self._lost = 0
+        self._last_error: str | None = None
+        self._throttle = LogThrottle(DB_SINK_LOG_INTERVAL_S)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the database (raising now if it cannot), subscribe, start the thread."""
+        if self._thread is not None:
+            raise RuntimeError(f"Expected {self.name} to be started once, got a second start()")
+        self._conn = open_writer(self.db_path, self._busy_timeout_s, self._checkpoint_pages)
+        self._subscription = self._bus.subscribe(
+            self.name, OverflowPolicy.DURABLE, maxsize=self._queue_size
+        )
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = DB_SINK_STOP_TIMEOUT_S) -> bool:
+        """Write everything published so far, then end the thread. True if it ended in time."""
+        thread = self._thread
+        if thread is None:
+            return True
+        self._stop_deadline = time.monotonic() + timeout
+        self._stopping.set()
+        if self._subscription is not None:
+            self._subscription.wake()
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every record published before this call is written. False on timeout."""
+        subscription = self._subscription
+        if subscription is None or self._thread is None or not self._thread.is_alive():
+            return False
+        target = subscription.stats().delivered
+        self._flush_wanted.set()
+        subscription.wake()
+        with self._progress:
+            return self._progress.wait_for(lambda: self._done >= target, timeout)
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stats(self) -> SinkStats:
+        queued = self._subscription.qsize() if self._subscription is not None else 0
+        with self._lock:
+            return SinkStats(
+                written=self._written,
+                invalid=self._invalid,
+                batches=self._batches,
+                failed_batches=self._failed_batches,
+                pending=self._pending,
+                queued=queued,
+                lost=self._lost,
+                last_error=self._last_error,
+            )
+
+    # --- the thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        subscription = self._subscription
+        conn = self._conn
+        assert subscription is not None and conn is not None
+        batch: list[TelemetryEvent] = []
+        oldest = 0.0  # monotonic time the oldest record of ``batch`` was taken
+        failures = 0
+        retry_at = 0.0
+        while True:
+            try:
+                now = time.monotonic()
+                urgent = self._stopping.is_set() or self._flush_wanted.is_set()
+                if failures:  # a failing batch: wait for its retry, take nothing new
+                    if self._give_up(now, batch):
+                        break
+                    if now < retry_at:
+                        self._stopping.wait(min(retry_at - now, self._flush_interval_s))
+                        continue
+                elif len(batch) < self._batch_size:
+                    if batch:
+                        wait = max(0.0, oldest + self._flush_interval_s - now)
+                    else:
+                        wait = self._flush_interval_s
+                    taken = subscription.get_batch(
+                        self._batch_size - len(batch), 0.0 if urgent else wait
+                    )
+                    if taken and not batch:
+                        oldest = time.monotonic()
+                    batch += taken
+                    with self._lock:
+                        self._pending = len(batch)
+                    self._watch_depth(subscription)
+                    due = time.monotonic() - oldest >= self._flush_interval_s
+                    if not batch:
+                        if self._stopping.is_set():
+                            break
+                        self._flush_wanted.clear()
+                        continue
+                    if len(batch) < self._batch_size and not (urgent or due):
+                        continue
+                if self._write(conn, batch, failures):
+                    batch, failures = [], 0
+                    with self._lock:
+                        self._pending = 0
+                else:
+                    failures += 1
+                    pause = DB_SINK_RETRY_BACKOFF_S * 2 ** min(failures - 1, 16)
+                    retry_at = time.monotonic() + min(pause, DB_SINK_RETRY_BACKOFF_MAX_S)
+            except Exception:  # the thread's boundary: report, count, keep going
+                _log.exception("%s: unexpected error in the writer loop, continuing", self.name)
+                self._stopping.wait(DB_SINK_RETRY_BACKOFF_S)
+        self._close(conn)
+
+    def _write(self, conn: sqlite3.Connection, batch: list[TelemetryEvent], failures: int) -> bool:
+        try:
+            result = write_batch(conn, batch, self._fault_hook)
+        except sqlite3.Error as error:
+            with self._lock:
+                self._failed_batches += 1
+                self._last_error = f"{type(error).__name__}: {error}"
+            if failures < DB_SINK_MAX_RETRIES or self._throttle.ready("failed"):
+                first = batch[0]
+                _log.warning(
+                    "%s %s: batch of %d records (first: run %s %s slot %d seq %d) failed "
+                    "(attempt %d) on %s: %s; kept for retry",
+                    LOG_SERVICE_DB_SINK_BATCH_FAILED, self.name, len(batch), first.run_id,
+                    first.kind, first.slot, first.seq, failures + 1, self.db_path, error,
+                )  # fmt: skip
+            return False
+        if failures:
+            _log.warning(
+                "%s %s: batch of %d records written after %d failed attempts",
+                LOG_SERVICE_DB_SINK_BATCH_RECOVERED, self.name, len(batch), failures,
+            )  # fmt: skip
+        with self._progress:
+            self._done += len(batch)
+            self._written += result.rows
+            self._invalid += result.invalid
+            self._batches += 1
+            self._progress.notify_all()
+        self._maybe_checkpoint(conn)
+        return True
+
+    def _give_up(self, now: float, batch: list[TelemetryEvent]) -> bool:
+        """At stop, past the deadline with a batch still failing: count what is lost."""
+        if not self._stopping.is_set() or now < self._stop_deadline - self._flush_interval_s:
+            return False
+        subscription = self._subscription
+        queued = subscription.qsize() if subscription is not None else 0
+        with self._lock:
+            self._lost += len(batch) + queued
+            lost = self._lost
+        _log.error(
+            "%s %s: stopping with %d records not written to %s (last error: %s)",
+            LOG_SERVICE_DB_SINK_RECORDS_LOST, self.name, lost, self.db_path, self._last_error,
+        )  # fmt: skip
+        return True
+
+    def _watch_depth(self, subscription: Subscription) -> None:
+        depth = subscription.qsize()
+        if depth > DB_SINK_QUEUE_PRESSURE and self._throttle.ready("depth"):
+            _log.warning(
+                "%s %s: %d records waiting (pressure threshold %d)",
+                LOG_SERVICE_DB_SINK_QUEUE_DEPTH, self.name, depth, DB_SINK_QUEUE_PRESSURE,
+            )  # fmt: skip
+
+    def _maybe_checkpoint(self, conn: sqlite3.Connection, force: bool = False) -> None:
+        try:
+            wal_pages = os.stat(self.db_path + "-wal").st_size // _PAGE_BYTES
+        except OSError:
+            return
+        if not force and wal_pages <= self._checkpoint_pages:
+            return
+        try:
+            busy, log_frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as error:
+            busy, log_frames, done = 1, -1, -1
+            self._last_error = f"checkpoint: {error}"
+        if (busy or done < log_frames) and self._throttle.ready("checkpoint"):
+            _log.info(
+                "%s %s: passive checkpoint incomplete (%d of %d frames; WAL %d pages)",
+                LOG_SERVICE_DB_SINK_CHECKPOINT, self.name, done, log_frames, wal_pages,
+            )  # fmt: skip
+
+    def _close(self, conn: sqlite3.Connection) -> None:
+        self._maybe_checkpoint(conn, force=True)
+        if self._subscription is not None:
+            self._subscription.unsubscribe()
+        conn.close()
+        with self._progress:
+            self._progress.notify_all()
