@@ -82,6 +82,7 @@ def activate(**overrides: Any) -> WorkerSettings | None:
             _strip_or_exit()  # FASTLANE=0 with flags: still keep them from the script
         return None  # not final: a later explicit activate() (cleanrl_worker.auto) may still
     _done = True
+    original_argv = list(sys.argv)
     flags = _strip_or_exit()
     try:
         resolved = settings.load_settings(flags, **overrides)
@@ -93,10 +94,36 @@ def activate(**overrides: Any) -> WorkerSettings | None:
     from cleanrl_worker import vector_hooks
 
     settings.export_active_run(resolved.run_id)
-    vector_hooks.install(resolved)
+    recorder = _start_slow_lane(resolved, original_argv)
+    vector_hooks.install(resolved, recorder)
     _active = resolved
-    print(_banner(resolved), file=sys.stderr, flush=True)
+    print(_banner(resolved, recorder), file=sys.stderr, flush=True)
     return resolved
+
+
+def _start_slow_lane(resolved: WorkerSettings, argv: list[str]) -> Any:
+    """The recorder of the slow lane, or None with FASTLANE_ONLY (frames only).
+
+    A database that cannot be opened is a warning, not a failed run: frames still stream.
+    """
+    if resolved.fastlane_only:
+        return None
+    from cleanrl_worker import slowlane
+    from gym_gui_bridge.errors import StoreError
+
+    try:
+        return slowlane.start(
+            resolved.run_id,
+            db_path=resolved.db,
+            steps=resolved.steps,
+            watched_slot=resolved.slot,
+            argv=argv,
+        )
+    except StoreError as error:
+        print(
+            f"{_PREFIX}: warning: telemetry is not recorded: {error}", file=sys.stderr, flush=True
+        )
+        return None
 
 
 def _refuse_a_live_run_id(run_id: str, source: str) -> None:
@@ -132,7 +159,7 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(EXIT_BAD_SETTINGS)
 
 
-def _banner(resolved: WorkerSettings) -> str:
+def _banner(resolved: WorkerSettings, recorder: Any) -> str:
     if resolved.video_mode == "grid":
         what = f"grid of slots 0..{resolved.grid - 1}"
     elif resolved.video_mode == "off":
@@ -140,7 +167,8 @@ def _banner(resolved: WorkerSettings) -> str:
     else:
         what = f"slot {resolved.slot}"
     budget = f"<= {resolved.fps:g} fps and <= {resolved.budget:.0%} of wall time"
+    telemetry = f"telemetry to {resolved.db}" if recorder is not None else "no telemetry"
     return (
         f"{_PREFIX}: run {resolved.run_id}, {what}, frames {budget} while watched; "
-        f"view with: gym-gui-bridge view {resolved.run_id}"
+        f"{telemetry}; view with: gym-gui-bridge view {resolved.run_id}"
     )

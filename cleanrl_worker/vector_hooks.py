@@ -32,7 +32,7 @@ from typing import Any
 from cleanrl_worker.errors import FastLaneSlotError
 from cleanrl_worker.settings_model import WorkerSettings
 
-__all__ = ["SlotThunk", "install", "plan_slots"]
+__all__ = ["RecordedThunk", "SlotThunk", "install", "plan_slots"]
 
 #: module -> vector-env class patched in it
 _TARGETS = {
@@ -46,12 +46,18 @@ class _Hook:
     """Process-wide state of the hook: the settings and whether a vector env was claimed."""
 
     settings: WorkerSettings | None = None
+    recorder: Any = None  # the slow lane's recorder (cleanrl_worker.slowlane), if recording
     claimed = False
 
 
-def install(settings: WorkerSettings) -> None:
-    """Patch the vector envs now if gymnasium is imported, else as soon as it is."""
+def install(settings: WorkerSettings, recorder: Any = None) -> None:
+    """Patch the vector envs now if gymnasium is imported, else as soon as it is.
+
+    ``recorder`` (a :class:`cleanrl_worker.slowlane.Recorder` or anything with the same
+    ``wrap(env, slot, num_envs=...)``) wraps every slot of the watched vector env.
+    """
     _Hook.settings = settings
+    _Hook.recorder = recorder
     waiting = []
     for module_name, class_name in _TARGETS.items():
         module = sys.modules.get(module_name)
@@ -127,6 +133,21 @@ class SlotThunk:
         )
 
 
+class RecordedThunk:
+    """Builds a slot as ``env_fn`` does, then wraps it in the slow lane's episode recorder
+    (outermost, so it sees the fast-lane wrapper's ``last_frame_seq``). Picklable: the
+    recorder pickles as a reference that re-attaches in a spawned worker."""
+
+    def __init__(self, env_fn: Callable[[], Any], slot: int, num_envs: int, recorder: Any) -> None:
+        self.env_fn = env_fn
+        self.slot = slot
+        self.num_envs = num_envs
+        self.recorder = recorder
+
+    def __call__(self) -> Any:
+        return self.recorder.wrap(self.env_fn(), self.slot, num_envs=self.num_envs)
+
+
 def _exit_cleanly_on_sigterm() -> None:
     """In a vector-env worker process: turn SIGTERM into ``SystemExit``.
 
@@ -192,6 +213,9 @@ def _wrap_env_fns(kind: str, env_fns: Sequence[Callable[[], Any]]) -> list[Calla
         )
     for slot in slots:
         env_fns[slot] = SlotThunk(env_fns[slot], slot, settings, sink)
+    recorder = _Hook.recorder
+    if recorder is not None:  # every slot records its episodes
+        env_fns = [RecordedThunk(fn, k, len(env_fns), recorder) for k, fn in enumerate(env_fns)]
     return env_fns
 
 

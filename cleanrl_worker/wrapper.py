@@ -115,6 +115,18 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         """The ring writer, created at the first reset (None before, or without frames)."""
         return self._sink.writer
 
+    @property
+    def last_frame_seq(self) -> int | None:
+        """Fast-lane seq of the newest frame published (None before the first one).
+
+        The slow lane's recorder reads it around each step to tag the step that produced a
+        frame (``StepRecord.frame_seq``).
+        """
+        writer = self._sink.writer
+        if writer is None or writer.closed or not writer.frames_published:
+            return None
+        return writer.frames_published
+
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:

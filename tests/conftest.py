@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from worker_helpers import RANDOM_AGENT, SCRIPTS, WAIT_S, clean_env
+from worker_helpers import RANDOM_AGENT, WAIT_S, clean_env
 
 
 @pytest.fixture
@@ -29,15 +29,19 @@ def run_id() -> Iterator[str]:
 
 
 @pytest.fixture
-def start_script() -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """Start ``random_agent.py`` with args and env vars; every process is reaped at teardown."""
+def start_script(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start ``random_agent.py`` with args and env vars; every process is reaped at teardown.
+
+    The script runs in ``tmp_path``, so its default telemetry database (runs/fastlane.sqlite)
+    lands there, not in the checkout.
+    """
     procs: list[subprocess.Popen[str]] = []
 
     def start(*args: str, script: Path = RANDOM_AGENT, **env: str) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, str(script), *args],
             env=clean_env(**env),
-            cwd=str(SCRIPTS),
+            cwd=str(tmp_path),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
