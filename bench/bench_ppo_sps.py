@@ -5,7 +5,8 @@
 
 Every run is a fresh subprocess; the modes run in interleaved rounds (the order rotates each
 round) so drift on a shared machine hits every mode alike. Reports per-mode median SPS, min/max,
-spread ((max - min) / median) and the median's ratio to the first mode given (the baseline).
+spread ((max - min) / median), the ratio of its median to the first mode's (the baseline), and
+the median of the same-round ratios (mode / baseline within one round: robust to slow drift).
 SPS is the script's own ``summary: ... SPS=N`` (env steps per second of the training loop,
 interpreter start-up excluded); wall seconds of the whole process are shown too.
 
@@ -60,6 +61,7 @@ READER_ATTACH_TIMEOUT_S = 60.0  # the reader gives up if no segment appears in t
 READER_EXIT_TIMEOUT_S = 5.0  # the reader should notice the writer is gone within this
 SHM_DIR = Path("/dev/shm")  # Linux keeps POSIX shared-memory names as files here
 EXIT_MODE_UNAVAILABLE = 3
+PREFLIGHT_ROUND = -1  # round index of the short check run of each mode
 _SUMMARY = re.compile(r"^summary: episodes=(\d+) .*SPS=(\d+)", re.M)
 _CLEARED_PREFIXES = ("FASTLANE", "GYM_GUI_", "CLEANRL_")
 
@@ -112,6 +114,7 @@ class ModeUnavailable(RuntimeError):
 
 @dataclass
 class RunResult:
+    round_index: int
     sps: int
     wall_s: float
     frames_seen: int = 0
@@ -130,8 +133,10 @@ def child_env(mode: Mode, python: str) -> tuple[list[str], dict[str, str]]:
     if mode == "baseline":
         site_dir = subprocess.run(
             [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         env["PYTHONPATH"] = site_dir
         return [python, "-S"], env
     if mode == "off":
@@ -209,9 +214,10 @@ def _explain_failure(mode: Mode, returncode: int, stderr: str) -> str:
     return f"exit {returncode}: {' | '.join(tail)}"
 
 
-def run_once(args: Args, mode: Mode, timesteps: int, workdir: Path, tag: str) -> RunResult:
+def run_once(args: Args, mode: Mode, timesteps: int, workdir: Path, round_index: int) -> RunResult:
     """One child run of ``mode``; raises ModeUnavailable if it cannot work."""
     command, env = child_env(mode, args.python)
+    tag = f"r{round_index}" if round_index >= 0 else "preflight"
     run_id = f"bench-sps-{os.getpid()}-{tag}-{mode}"
     script_args = [f"--total-timesteps={timesteps}", f"--num-envs={NUM_ENVS}"]
     if mode in FASTLANE_MODES:
@@ -253,7 +259,7 @@ def run_once(args: Args, mode: Mode, timesteps: int, workdir: Path, tag: str) ->
         )
     if mode == "watched" and frames <= 0:
         raise ModeUnavailable("the reader attached but received no frame from slot 2")
-    return RunResult(sps=int(summary.group(2)), wall_s=wall_s, frames_seen=frames)
+    return RunResult(round_index, int(summary.group(2)), wall_s, frames_seen=frames)
 
 
 def _stop_reader(reader: subprocess.Popen[str] | None) -> int:
@@ -268,23 +274,53 @@ def _stop_reader(reader: subprocess.Popen[str] | None) -> int:
     return int(json.loads(lines[-1])["frames"]) if lines else 0
 
 
+def paired_ratios(entry: ModeStats, base: ModeStats) -> list[float]:
+    """SPS of ``entry`` over the baseline's SPS in the same round, for each round both ran."""
+    base_by_round = {r.round_index: r.sps for r in base.results}
+    return [
+        r.sps / base_by_round[r.round_index]
+        for r in entry.results
+        if base_by_round.get(r.round_index)
+    ]
+
+
 def report(args: Args, stats: dict[Mode, ModeStats]) -> None:
+    """Per mode: median/min/max SPS, spread, ratio of medians, and median of same-round ratios."""
     base = stats[args.modes[0]]
     base_median = statistics.median(r.sps for r in base.results) if base.results else 0.0
-    print(f"\n{'mode':<14}{'median SPS':>11}{'min':>7}{'max':>7}{'spread':>8}{'ratio':>7}  wall s")
+    print(
+        f"\n{'mode':<14}{'median SPS':>11}{'min':>7}{'max':>7}{'spread':>8}{'ratio':>7}"
+        f"  paired ratio: median [min, max]   runs"
+    )
     for mode, entry in stats.items():
         if entry.unavailable:
             print(f"{mode:<14}unavailable: {entry.unavailable}")
+        if not entry.results:
             continue
         sps = [r.sps for r in entry.results]
         median = statistics.median(sps)
         spread = (max(sps) - min(sps)) / median
         ratio = median / base_median if base_median else float("nan")
-        wall = statistics.median(r.wall_s for r in entry.results)
+        paired = paired_ratios(entry, base) or [float("nan")]
         print(
             f"{mode:<14}{median:>11.0f}{min(sps):>7}{max(sps):>7}{spread:>8.1%}{ratio:>7.3f}"
-            f"  {wall:.1f}   runs: {sps}"
+            f"  {statistics.median(paired):.3f} [{min(paired):.3f}, {max(paired):.3f}]"
+            f"   {sps}"
         )
+
+
+def raw_results(args: Args, stats: dict[Mode, ModeStats]) -> dict[str, object]:
+    base = stats[args.modes[0]]
+    modes = {
+        mode: {
+            "sps": [r.sps for r in entry.results],
+            "rounds": [r.round_index for r in entry.results],
+            "paired_ratios": paired_ratios(entry, base),
+            "unavailable": entry.unavailable,
+        }
+        for mode, entry in stats.items()
+    }
+    return {"command": sys.argv, "modes": modes}
 
 
 def main(args: Args) -> int:
@@ -299,7 +335,7 @@ def main(args: Args) -> int:
             try:
                 if mode == "baseline":
                     check_baseline_skips_pth(args.python)
-                run_once(args, mode, PREFLIGHT_TIMESTEPS, workdir, "preflight")
+                run_once(args, mode, PREFLIGHT_TIMESTEPS, workdir, PREFLIGHT_ROUND)
             except ModeUnavailable as error:
                 stats[mode].unavailable = str(error)
                 print(f"mode {mode!r} unavailable: {error}", file=sys.stderr)
@@ -310,7 +346,7 @@ def main(args: Args) -> int:
                 if stats[mode].unavailable:
                     continue
                 try:
-                    result = run_once(args, mode, args.total_timesteps, workdir, f"r{round_index}")
+                    result = run_once(args, mode, args.total_timesteps, workdir, round_index)
                 except ModeUnavailable as error:
                     stats[mode].unavailable = f"round {round_index}: {error}"
                     continue
@@ -318,9 +354,7 @@ def main(args: Args) -> int:
                 print(f"round {round_index} {mode:<14} SPS={result.sps} wall={result.wall_s:.1f}s")
         report(args, stats)
         if args.json_out is not None:
-            raw = {m: {"sps": [r.sps for r in s.results], "unavailable": s.unavailable}
-                   for m, s in stats.items()}  # fmt: skip
-            args.json_out.write_text(json.dumps({"command": sys.argv, "modes": raw}, indent=2))
+            args.json_out.write_text(json.dumps(raw_results(args, stats), indent=2))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return EXIT_MODE_UNAVAILABLE if any(s.unavailable for s in stats.values()) else 0
