@@ -1,0 +1,364 @@
+"""SPS of examples/ppo.py (CartPole, 4 envs, OMP_NUM_THREADS=1) under the fast-lane modes.
+
+    python bench/bench_ppo_sps.py baseline unset              # works on any branch
+    python bench/bench_ppo_sps.py baseline unset off on watched fastlane-only --rounds 7
+
+Every run is a fresh subprocess; the modes run in interleaved rounds (the order rotates each
+round) so drift on a shared machine hits every mode alike. Reports per-mode median SPS, min/max,
+spread ((max - min) / median), the ratio of its median to the first mode's (the baseline), and
+the median of the same-round ratios (mode / baseline within one round: robust to slow drift).
+SPS is the script's own ``summary: ... SPS=N`` (env steps per second of the training loop,
+interpreter start-up excluded); wall seconds of the whole process are shown too.
+
+Modes (environment of the child; ``FASTLANE*`` / ``GYM_GUI_*`` / ``CLEANRL_*`` are cleared first):
+
+- ``baseline``: the hook cannot run. ``python -S`` skips ``site``, so no ``.pth`` file in
+  site-packages is processed; site-packages is put on ``PYTHONPATH`` so torch is still found.
+  A probe checks both before measuring (no ``.pth`` path on ``sys.path``, no ``.pth`` import
+  executed, ``torch`` importable).
+- ``unset``: package installed, FASTLANE unset. ``off``: ``FASTLANE=0``.
+- ``on``: ``FASTLANE=1 --fastlane-slot 2 --fastlane-run-id <id>``, nobody watching.
+- ``watched``: as ``on``, plus a reader process polling ``latest_frame()`` at 60 Hz like a viewer.
+- ``fastlane-only``: as ``on`` with ``FASTLANE_ONLY=1``.
+
+Each mode first runs a short preflight; a mode that cannot work (for example no activation hook
+installed, so the script's parser rejects ``--fastlane-slot``, or no segment ever appears) is
+reported as unavailable with the reason, and the exit status is 3. Exit 0: all modes measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import tyro
+
+from gym_gui_bridge.fastlane import create_fastlane_name
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "examples" / "ppo.py"
+Mode = Literal["baseline", "unset", "off", "on", "watched", "fastlane-only"]
+FASTLANE_MODES = ("on", "watched", "fastlane-only")
+WATCHED_SLOT = 2  # the slot the fast-lane modes watch (issue 3's benchmark)
+NUM_ENVS = 4  # CleanRL's default, and the issue's benchmark setting
+DEFAULT_TOTAL_TIMESTEPS = 98304  # 192 iterations of 4 x 128: ~25-60 s per run on this machine
+PREFLIGHT_TIMESTEPS = 4096  # enough for a segment to appear, short enough to be cheap
+RUN_TIMEOUT_S = 900  # one measured run; a hung child is killed and reported
+POLL_INTERVAL_S = 0.5  # how often the harness checks the child and its segment
+READER_HZ = 60.0  # a viewer's poll rate
+READER_ATTACH_TIMEOUT_S = 60.0  # the reader gives up if no segment appears in this time
+READER_EXIT_TIMEOUT_S = 5.0  # the reader should notice the writer is gone within this
+SHM_DIR = Path("/dev/shm")  # Linux keeps POSIX shared-memory names as files here
+EXIT_MODE_UNAVAILABLE = 3
+PREFLIGHT_ROUND = -1  # round index of the short check run of each mode
+_SUMMARY = re.compile(r"^summary: episodes=(\d+) .*SPS=(\d+)", re.M)
+_CLEARED_PREFIXES = ("FASTLANE", "GYM_GUI_", "CLEANRL_")
+
+_PROBE = r"""
+import json, re, sys, sysconfig
+report = {"no_site": sys.flags.no_site, "pth_paths_on_sys_path": [], "pth_imports_done": []}
+site_dir = sysconfig.get_paths()["purelib"]
+import os
+for name in sorted(os.listdir(site_dir)):
+    if not name.endswith(".pth"):
+        continue
+    for line in open(os.path.join(site_dir, name), encoding="utf-8").read().splitlines():
+        line = line.strip()
+        if line.startswith(("import ", "import\t")):
+            for module in re.findall(r"__import__\('([\w.]+)'\)|^import\s+([\w.]+)", line):
+                module = module[0] or module[1]
+                top = module.split(".")[0]
+                if module in sys.modules and top not in sys.stdlib_module_names:
+                    report["pth_imports_done"].append(f"{name}: {module}")
+        elif line and not line.startswith("#") and line in sys.path:
+            report["pth_paths_on_sys_path"].append(f"{name}: {line}")
+report["cleanrl_worker_loaded"] = sorted(m for m in sys.modules if m.startswith("cleanrl_worker"))
+import torch
+report["torch"] = torch.__version__
+print(json.dumps(report))
+"""
+
+
+@dataclass(frozen=True)
+class Args:
+    """Benchmark examples/ppo.py SPS across fast-lane modes, in interleaved rounds."""
+
+    modes: tyro.conf.Positional[tuple[Mode, ...]] = ("baseline", "unset")
+    """modes to measure; the first is the baseline of the ratios"""
+    rounds: int = 5
+    """interleaved rounds (one run per mode per round)"""
+    total_timesteps: int = DEFAULT_TOTAL_TIMESTEPS
+    """--total-timesteps of each measured run"""
+    python: str = sys.executable
+    """interpreter of the venv to benchmark"""
+    json_out: Path | None = None
+    """also write the raw results here as JSON"""
+    reader_run_id: str | None = None
+    """internal: act as the 60 Hz viewer of this run id, then exit"""
+
+
+class ModeUnavailable(RuntimeError):
+    """A mode cannot run in this checkout or interpreter (message says why)."""
+
+
+@dataclass
+class RunResult:
+    round_index: int
+    sps: int
+    wall_s: float
+    frames_seen: int = 0
+
+
+@dataclass
+class ModeStats:
+    results: list[RunResult] = field(default_factory=list)
+    unavailable: str = ""
+
+
+def child_env(mode: Mode, python: str) -> tuple[list[str], dict[str, str]]:
+    """Interpreter command prefix and environment of one mode's child."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED_PREFIXES)}
+    env["OMP_NUM_THREADS"] = "1"
+    if mode == "baseline":
+        site_dir = subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        env["PYTHONPATH"] = site_dir
+        return [python, "-S"], env
+    if mode == "off":
+        env["FASTLANE"] = "0"
+    elif mode in FASTLANE_MODES:
+        env["FASTLANE"] = "1"
+        if mode == "fastlane-only":
+            env["FASTLANE_ONLY"] = "1"
+    return [python], env
+
+
+def probe_pth_effects(mode: Mode, python: str) -> dict[str, object]:
+    """Which ``.pth`` effects (paths added, non-stdlib imports done) a mode's interpreter shows."""
+    command, env = child_env(mode, python)
+    done = subprocess.run(
+        [*command, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+    )
+    if done.returncode != 0:
+        raise ModeUnavailable(f"{mode} probe failed (torch not found?): {done.stderr.strip()}")
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
+
+
+def check_baseline_skips_pth(python: str) -> None:
+    """Raise unless the baseline interpreter shows no ``.pth`` effect; print a control too."""
+    report = probe_pth_effects("baseline", python)
+    print(f"probe, baseline (python -S): {report}")
+    print(f"probe, control (normal start): {probe_pth_effects('unset', python)}")
+    leaks = [report["pth_paths_on_sys_path"], report["pth_imports_done"]]
+    if report["no_site"] != 1 or any(leaks) or report["cleanrl_worker_loaded"]:
+        raise ModeUnavailable(f"baseline still processes .pth files: {report}")
+
+
+def run_reader(run_id: str) -> int:
+    """The ``watched`` mode's viewer: poll ``latest_frame()`` at READER_HZ until the writer ends."""
+    from gym_gui_bridge.errors import FastLaneNotFoundError
+    from gym_gui_bridge.fastlane import FastLaneReader
+
+    stop = False
+
+    def _on_term(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _on_term)
+    deadline = time.monotonic() + READER_ATTACH_TIMEOUT_S
+    reader = None
+    while reader is None and not stop and time.monotonic() < deadline:
+        try:
+            reader = FastLaneReader.attach(run_id, announce=True)
+        except FastLaneNotFoundError:
+            time.sleep(1.0 / READER_HZ)
+    frames = polls = 0
+    period = 1.0 / READER_HZ
+    next_tick = time.monotonic()
+    while reader is not None and not stop and reader.writer_alive():
+        polls += 1
+        if reader.latest_frame() is not None:
+            frames += 1
+        next_tick += period
+        time.sleep(max(0.0, next_tick - time.monotonic()))
+    if reader is not None:
+        reader.close()
+    print(json.dumps({"attached": reader is not None, "frames": frames, "polls": polls}))
+    return 0
+
+
+def _explain_failure(mode: Mode, returncode: int, stderr: str) -> str:
+    tail = stderr.strip().splitlines()[-3:]
+    if mode in FASTLANE_MODES and returncode == 2 and "fastlane" in stderr:
+        return (
+            "examples/ppo.py's parser rejected --fastlane-* (exit 2): the fast-lane activation "
+            "hook is not installed in this interpreter (issue 3's hooks)"
+        )
+    return f"exit {returncode}: {' | '.join(tail)}"
+
+
+def run_once(args: Args, mode: Mode, timesteps: int, workdir: Path, round_index: int) -> RunResult:
+    """One child run of ``mode``; raises ModeUnavailable if it cannot work."""
+    command, env = child_env(mode, args.python)
+    tag = f"r{round_index}" if round_index >= 0 else "preflight"
+    run_id = f"bench-sps-{os.getpid()}-{tag}-{mode}"
+    script_args = [f"--total-timesteps={timesteps}", f"--num-envs={NUM_ENVS}"]
+    if mode in FASTLANE_MODES:
+        script_args += [f"--fastlane-slot={WATCHED_SLOT}", f"--fastlane-run-id={run_id}"]
+    segment = SHM_DIR / create_fastlane_name(run_id)
+    out_path, err_path = workdir / f"{run_id}.out", workdir / f"{run_id}.err"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [*command, str(SCRIPT), *script_args], cwd=workdir, env=env, stdout=out, stderr=err
+        )
+        reader = None
+        if mode == "watched":
+            reader = subprocess.Popen(
+                [args.python, __file__, f"--reader-run-id={run_id}"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        segment_seen = False
+        try:
+            while child.poll() is None:
+                segment_seen = segment_seen or segment.exists()
+                if time.monotonic() - started > RUN_TIMEOUT_S:
+                    child.kill()
+                    raise ModeUnavailable(f"run exceeded {RUN_TIMEOUT_S} s and was killed")
+                time.sleep(POLL_INTERVAL_S)
+            wall_s = time.monotonic() - started
+        finally:
+            frames = _stop_reader(reader)
+    stdout, stderr = out_path.read_text(), err_path.read_text()
+    if child.returncode != 0:
+        raise ModeUnavailable(_explain_failure(mode, child.returncode, stderr))
+    summary = _SUMMARY.search(stdout)
+    if summary is None:
+        raise ModeUnavailable(f"no 'summary: ... SPS=' line in the output of {run_id}")
+    if mode in FASTLANE_MODES and not segment_seen:
+        raise ModeUnavailable(
+            f"FASTLANE=1 but no segment {segment.name} appeared: the fast lane did not activate"
+        )
+    if mode == "watched" and frames <= 0:
+        raise ModeUnavailable("the reader attached but received no frame from slot 2")
+    return RunResult(round_index, int(summary.group(2)), wall_s, frames_seen=frames)
+
+
+def _stop_reader(reader: subprocess.Popen[str] | None) -> int:
+    if reader is None:
+        return 0
+    try:
+        stdout, _ = reader.communicate(timeout=READER_EXIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        reader.terminate()
+        stdout, _ = reader.communicate(timeout=READER_EXIT_TIMEOUT_S)
+    lines = stdout.strip().splitlines()
+    return int(json.loads(lines[-1])["frames"]) if lines else 0
+
+
+def paired_ratios(entry: ModeStats, base: ModeStats) -> list[float]:
+    """SPS of ``entry`` over the baseline's SPS in the same round, for each round both ran."""
+    base_by_round = {r.round_index: r.sps for r in base.results}
+    return [
+        r.sps / base_by_round[r.round_index]
+        for r in entry.results
+        if base_by_round.get(r.round_index)
+    ]
+
+
+def report(args: Args, stats: dict[Mode, ModeStats]) -> None:
+    """Per mode: median/min/max SPS, spread, ratio of medians, and median of same-round ratios."""
+    base = stats[args.modes[0]]
+    base_median = statistics.median(r.sps for r in base.results) if base.results else 0.0
+    print(
+        f"\n{'mode':<14}{'median SPS':>11}{'min':>7}{'max':>7}{'spread':>8}{'ratio':>7}"
+        f"  paired ratio: median [min, max]   runs"
+    )
+    for mode, entry in stats.items():
+        if entry.unavailable:
+            print(f"{mode:<14}unavailable: {entry.unavailable}")
+        if not entry.results:
+            continue
+        sps = [r.sps for r in entry.results]
+        median = statistics.median(sps)
+        spread = (max(sps) - min(sps)) / median
+        ratio = median / base_median if base_median else float("nan")
+        paired = paired_ratios(entry, base) or [float("nan")]
+        print(
+            f"{mode:<14}{median:>11.0f}{min(sps):>7}{max(sps):>7}{spread:>8.1%}{ratio:>7.3f}"
+            f"  {statistics.median(paired):.3f} [{min(paired):.3f}, {max(paired):.3f}]"
+            f"   {sps}"
+        )
+
+
+def raw_results(args: Args, stats: dict[Mode, ModeStats]) -> dict[str, object]:
+    base = stats[args.modes[0]]
+    modes = {
+        mode: {
+            "sps": [r.sps for r in entry.results],
+            "rounds": [r.round_index for r in entry.results],
+            "paired_ratios": paired_ratios(entry, base),
+            "unavailable": entry.unavailable,
+        }
+        for mode, entry in stats.items()
+    }
+    return {"command": sys.argv, "modes": modes}
+
+
+def main(args: Args) -> int:
+    if args.reader_run_id is not None:
+        return run_reader(args.reader_run_id)
+    modes = list(dict.fromkeys(args.modes))
+    stats: dict[Mode, ModeStats] = {mode: ModeStats() for mode in modes}
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ppo-sps-"))
+    print(f"command: {' '.join(sys.argv)}\npython: {args.python}\nworkdir: {workdir}")
+    try:
+        for mode in modes:
+            try:
+                if mode == "baseline":
+                    check_baseline_skips_pth(args.python)
+                run_once(args, mode, PREFLIGHT_TIMESTEPS, workdir, PREFLIGHT_ROUND)
+            except ModeUnavailable as error:
+                stats[mode].unavailable = str(error)
+                print(f"mode {mode!r} unavailable: {error}", file=sys.stderr)
+        live = [mode for mode in modes if not stats[mode].unavailable]
+        for round_index in range(args.rounds):
+            shift = round_index % max(1, len(live))
+            for mode in live[shift:] + live[:shift]:
+                if stats[mode].unavailable:
+                    continue
+                try:
+                    result = run_once(args, mode, args.total_timesteps, workdir, round_index)
+                except ModeUnavailable as error:
+                    stats[mode].unavailable = f"round {round_index}: {error}"
+                    continue
+                stats[mode].results.append(result)
+                print(f"round {round_index} {mode:<14} SPS={result.sps} wall={result.wall_s:.1f}s")
+        report(args, stats)
+        if args.json_out is not None:
+            args.json_out.write_text(json.dumps(raw_results(args, stats), indent=2))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return EXIT_MODE_UNAVAILABLE if any(s.unavailable for s in stats.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(tyro.cli(Args)))

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Run pytest under gymnasium 0.29.1 (CleanRL's pin) and numpy<2, in the venv .venv-gym029.
+#
+#   scripts/test-gym029.sh                          # the whole suite (pytest's testpaths)
+#   scripts/test-gym029.sh tests/test_ppo_example.py tests/test_testing_envs.py
+#   scripts/test-gym029.sh -m slow                  # any pytest arguments pass through
+#
+# Creates the venv if it is missing and (re)installs when pyproject.toml changed since the last
+# install (a stamp file in the venv remembers its hash). The viewer extra is installed too so
+# that pytest-qt (part of the test extra) can load; torch resolves to the local CPU wheel.
+# Environment: GYM029_VENV (default .venv-gym029), PYTHON (default python3.11).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${GYM029_VENV:-.venv-gym029}"
+python="${PYTHON:-python3.11}"
+stamp="$venv/.cleanrl-fastlane-installed"
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) gymnasium==0.29.1 numpy<2"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    "$python" -m venv "$venv"
+fi
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
+    "$venv/bin/pip" install --quiet -e '.[train,test,viewer]' \
+        'gymnasium[classic-control]==0.29.1' 'numpy<2'
+    echo "$wanted" > "$stamp"
+fi
+
+"$venv/bin/python" - <<'PY'
+import sys
+
+import gymnasium
+import numpy
+import torch
+
+print(f"gym029 venv: python {sys.version.split()[0]}, gymnasium {gymnasium.__version__}, "
+      f"numpy {numpy.__version__}, torch {torch.__version__}")
+if gymnasium.__version__ != "0.29.1" or int(numpy.__version__.split(".")[0]) >= 2:
+    sys.exit("Expected gymnasium 0.29.1 and numpy<2 in the gym029 venv")
+PY
+
+exec "$venv/bin/python" -m pytest "$@"
