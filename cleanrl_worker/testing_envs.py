@@ -1,10 +1,11 @@
 """Tiny gymnasium envs whose frames and episodes prove which vector-env slot they come from.
 
-Importing this module registers two ids, so gymnasium's ``"module:EnvId"`` form works without
+Importing this module registers three ids, so gymnasium's ``"module:EnvId"`` form works without
 any other import::
 
     gym.make("cleanrl_worker.testing_envs:SlotSignal-v0", render_mode="rgb_array")
     gym.make("cleanrl_worker.testing_envs:NoRender-v0", render_mode="rgb_array")
+    gym.make("cleanrl_worker.testing_envs:SlotSignalCrash-v0")   # raises at its 200th step
 
 Only numpy and gymnasium are needed. Both envs have ``Discrete(2)`` actions (ignored) and a
 ``Box`` observation, and work with gymnasium 0.29.1 and 1.x.
@@ -64,6 +65,7 @@ __all__ = [
     "SLOT_LEVEL_OFFSET",
     "SLOT_LEVEL_STEP",
     "NoRenderEnv",
+    "SlotSignalCrashEnv",
     "SlotSignalEnv",
     "decode_episode_step",
     "decode_slot",
@@ -129,6 +131,8 @@ class SlotSignalEnv(gym.Env[np.ndarray, np.int64]):
         base_seed: Seed of slot 0 when the slot is derived from the reset seed.
         base_length: Episode length of slot 0.
         length_step: Extra steps per slot index.
+        raise_after: Raise ``RuntimeError`` at this many steps of the env (None: never), to
+            test what a crash in the middle of training leaves behind.
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}
@@ -140,6 +144,7 @@ class SlotSignalEnv(gym.Env[np.ndarray, np.int64]):
         base_seed: int = DEFAULT_BASE_SEED,
         base_length: int = DEFAULT_BASE_LENGTH,
         length_step: int = DEFAULT_LENGTH_STEP,
+        raise_after: int | None = None,
     ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"Expected render_mode None or 'rgb_array', got {render_mode!r}")
@@ -158,6 +163,8 @@ class SlotSignalEnv(gym.Env[np.ndarray, np.int64]):
         self._base_length = base_length
         self._length_step = length_step
         self._step = 0
+        self._raise_after = raise_after
+        self._total_steps = 0
 
     @property
     def episode_length(self) -> int:
@@ -176,6 +183,11 @@ class SlotSignalEnv(gym.Env[np.ndarray, np.int64]):
 
     def step(self, action: np.int64) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         self._step += 1
+        self._total_steps += 1
+        if self._raise_after is not None and self._total_steps >= self._raise_after:
+            raise RuntimeError(
+                f"SlotSignal slot {self.slot}: crash after {self._total_steps} steps"
+            )
         terminated = self._step >= self.episode_length
         return self._observation(), 1.0, terminated, False, {}
 
@@ -191,6 +203,17 @@ class SlotSignalEnv(gym.Env[np.ndarray, np.int64]):
     def _observation(self) -> np.ndarray:
         slot = -1.0 if self.slot is None else float(self.slot)
         return np.array([slot, self._step, self.episode_length], dtype=np.float32)
+
+
+class SlotSignalCrashEnv(SlotSignalEnv):
+    """SlotSignal that raises ``RuntimeError`` at its 200th step (registered as
+    ``SlotSignalCrash-v0``): a training script that dies mid-run."""
+
+    CRASH_AFTER = 200
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("raise_after", self.CRASH_AFTER)
+        super().__init__(render_mode, **kwargs)
 
 
 class NoRenderEnv(gym.Env[np.ndarray, np.int64]):
@@ -253,3 +276,4 @@ def _register(env_id: str, entry_point: str) -> None:
 
 _register("SlotSignal-v0", "cleanrl_worker.testing_envs:SlotSignalEnv")
 _register("NoRender-v0", "cleanrl_worker.testing_envs:NoRenderEnv")
+_register("SlotSignalCrash-v0", "cleanrl_worker.testing_envs:SlotSignalCrashEnv")

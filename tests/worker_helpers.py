@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,11 +59,12 @@ def watch_until(
 
 
 def run_script(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run ``random_agent.py`` to completion (bounded)."""
+    """Run ``random_agent.py`` to completion (bounded), in a fresh temporary directory (its
+    default telemetry database, runs/fastlane.sqlite, lands there and not in the checkout)."""
     return subprocess.run(
         [sys.executable, str(RANDOM_AGENT), *args],
         env=clean_env(**env),
-        cwd=str(SCRIPTS),
+        cwd=tempfile.mkdtemp(prefix="fastlane-script-"),
         capture_output=True,
         text=True,
         timeout=WAIT_S * 2,

@@ -1,0 +1,62 @@
+"""Running examples/ppo.py as a user does, for the end-to-end tests.
+
+``run_ppo(...)`` starts the real script in a subprocess, in a temporary working directory (so
+its TensorBoard logs and the default telemetry database land there), with a clean environment
+plus what the test asks for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from worker_helpers import clean_env
+
+REPO = Path(__file__).resolve().parents[1]
+PPO = REPO / "examples" / "ppo.py"
+SLOT_SIGNAL = "cleanrl_worker.testing_envs:SlotSignal-v0"
+SLOT_SIGNAL_CRASH = "cleanrl_worker.testing_envs:SlotSignalCrash-v0"
+BASE_SEED = 1000  # SlotSignal: sub-env i (seeded 1000 + i) is slot i
+RUN_TIMEOUT_S = 300
+
+
+def slot_length(slot: int) -> int:
+    """Episode length (= return) of SlotSignal's slot ``slot``."""
+    return 5 + 3 * slot
+
+
+def ppo_args(
+    *extra: str, env_id: str = SLOT_SIGNAL, num_envs: int = 4, steps: int = 512
+) -> list[str]:
+    return [
+        sys.executable, str(PPO), f"--env-id={env_id}", f"--seed={BASE_SEED}",
+        f"--num-envs={num_envs}", "--num-steps=32", f"--total-timesteps={steps}", *extra,
+    ]  # fmt: skip
+
+
+def start_ppo(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        args, cwd=str(cwd), env=clean_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def run_ppo(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=str(cwd), env=clean_env(**env), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S,
+    )  # fmt: skip
+
+
+def bridge_cli(*args: str) -> Any:
+    """``gym-gui-bridge ARGS --json`` parsed, or the failed process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "gym_gui_bridge.cli", *args, "--json"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)

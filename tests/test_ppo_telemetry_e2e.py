@@ -1,0 +1,156 @@
+"""``FASTLANE=1 python examples/ppo.py`` with no bridge: everything lands in SQLite, once.
+
+SlotSignal's slot k plays episodes of exactly 5 + 3k steps with reward 1, so every stored
+episode's return and length are known. The database is read back through the inspection CLI,
+as a user (or a script) would.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_helpers import (
+    SLOT_SIGNAL_CRASH,
+    bridge_cli,
+    ppo_args,
+    run_ppo,
+    slot_length,
+    start_ppo,
+)
+from worker_helpers import WAIT_S, segment_exists, wait_for
+
+pytestmark = pytest.mark.slow
+
+NUM_ENVS = 4
+WATCHED = 2
+
+
+def _check_episodes(db: Path, run_id: str) -> list[dict[str, Any]]:
+    """Every slot's episodes: right return and length, indexes 0..n-1, each exactly once."""
+    episodes = bridge_cli("episodes", run_id, "--db", str(db))
+    by_slot: dict[int, list[int]] = defaultdict(list)
+    for row in episodes:
+        assert row["return"] == row["length"] == slot_length(row["slot"]), row
+        by_slot[row["slot"]].append(row["episode"])
+    assert set(by_slot) == set(range(NUM_ENVS)), "a slot recorded no episode"
+    for slot, indexes in by_slot.items():
+        assert sorted(indexes) == list(range(len(indexes))), f"slot {slot}: gaps or duplicates"
+    return episodes
+
+
+def _check_watched_steps(db: Path, run_id: str, episodes: list[dict[str, Any]]) -> None:
+    steps = bridge_cli("steps", run_id, "--db", str(db))
+    assert {row["slot"] for row in steps} == {WATCHED}  # FASTLANE_STEPS=watched by default
+    per_episode: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in steps:
+        per_episode[row["episode"]].append(row)
+    finished = {e["episode"] for e in episodes if e["slot"] == WATCHED}
+    length = slot_length(WATCHED)
+    for episode in finished:
+        rows = sorted(per_episode[episode], key=lambda r: r["step"])
+        assert [r["step"] for r in rows] == list(range(length)), f"episode {episode} steps"
+        assert all(r["reward"] == 1.0 for r in rows)
+        assert [r["terminated"] for r in rows] == [False] * (length - 1) + [True]
+        assert not any(r["truncated"] for r in rows)
+
+
+def test_every_episode_step_and_scalar_is_stored_exactly_once(run_id: str, tmp_path: Path) -> None:
+    db = tmp_path / "telemetry.sqlite"
+    done = run_ppo(
+        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=1024), tmp_path,
+        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    episodes = _check_episodes(db, run_id)
+    _check_watched_steps(db, run_id, episodes)
+
+    scalars = bridge_cli("scalars", run_id, "--db", str(db))
+    tags = Counter(row["tag"] for row in scalars)
+    assert {"charts/SPS", "losses/value_loss", "losses/policy_loss", "charts/learning_rate"} <= set(
+        tags
+    )
+    # the script logs one charts/episodic_return per finished episode: the mirror saw each once
+    assert tags["charts/episodic_return"] == len(episodes)
+    returns = sorted(r["value"] for r in scalars if r["tag"] == "charts/episodic_return")
+    assert returns == sorted(float(e["return"]) for e in episodes)
+
+    (run,) = [r for r in bridge_cli("runs", "--db", str(db)) if r["run_id"] == run_id]
+    assert run["status"] == "finished"
+
+
+def test_default_database_is_runs_fastlane_sqlite_in_the_working_directory(
+    run_id: str, tmp_path: Path
+) -> None:
+    done = run_ppo(
+        ppo_args("--fastlane-slot=1", steps=256), tmp_path, FASTLANE="1", FASTLANE_RUN_ID=run_id
+    )
+    assert done.returncode == 0, done.stderr
+    db = tmp_path / "runs" / "fastlane.sqlite"
+    assert db.exists()
+    assert bridge_cli("episodes", run_id, "--db", str(db))
+
+
+def test_fastlane_only_records_nothing(run_id: str, tmp_path: Path) -> None:
+    db = tmp_path / "telemetry.sqlite"
+    done = run_ppo(
+        ppo_args("--fastlane-only", steps=256), tmp_path,
+        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not db.exists()
+
+
+def _episodes_stored(db: Path, run_id: str) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return int(
+                conn.execute(
+                    "SELECT count(*) FROM episodes WHERE run_id = ?", (run_id,)
+                ).fetchone()[0]
+            )
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigterm_mid_run_keeps_everything_and_closes_the_run(run_id: str, tmp_path: Path) -> None:
+    db = tmp_path / "telemetry.sqlite"
+    proc = start_ppo(
+        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=10_000_000), tmp_path,
+        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
+    )  # fmt: skip
+    try:
+        assert wait_for(lambda: _episodes_stored(db, run_id) >= 40, timeout=WAIT_S * 2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 143
+    episodes = _check_episodes(db, run_id)
+    _check_watched_steps(db, run_id, episodes)
+    (run,) = [r for r in bridge_cli("runs", "--db", str(db)) if r["run_id"] == run_id]
+    assert run["status"] == "failed" and run["exit_code"] == 143
+    assert wait_for(lambda: not segment_exists(run_id)), "ring left behind after SIGTERM"
+
+
+def test_an_exception_mid_run_keeps_everything_and_fails_the_run(
+    run_id: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "telemetry.sqlite"
+    done = run_ppo(
+        ppo_args("--fastlane-slot", str(WATCHED), env_id=SLOT_SIGNAL_CRASH, num_envs=NUM_ENVS,
+                 steps=100_000),
+        tmp_path, FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "crash after 200 steps" in done.stderr
+    episodes = _check_episodes(db, run_id)
+    _check_watched_steps(db, run_id, episodes)
+    (run,) = [r for r in bridge_cli("runs", "--db", str(db)) if r["run_id"] == run_id]
+    assert run["status"] == "failed" and "crash after 200 steps" in (run["error"] or "")
+    assert not segment_exists(run_id)
