@@ -75,7 +75,7 @@ def test_nothing_happens_without_fastlane(tmp_path: Path) -> None:
             e.status is not None and e.status.writer_pid == proc.pid for e in list_segments()
         )
         time.sleep(0.05)
-    out, err = proc.communicate(timeout=WAIT_S)
+    _out, err = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0, err
     assert not seen_ours
     assert "cleanrl-fastlane" not in err

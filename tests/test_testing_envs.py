@@ -108,7 +108,7 @@ def test_without_render_mode_render_returns_none() -> None:
 
 
 def test_invalid_arguments_name_what_was_expected() -> None:
-    with pytest.raises(ValueError, match="Expected slot in 0..13"):
+    with pytest.raises(ValueError, match=r"Expected slot in 0\.\.13"):
         testing_envs.SlotSignalEnv(slot=99)
     with pytest.raises(ValueError, match="Expected render_mode"):
         testing_envs.SlotSignalEnv(render_mode="human")
