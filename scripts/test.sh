@@ -13,5 +13,10 @@ echo "== ruff"
 "$VENV/bin/ruff" format --check .
 echo "== mypy"
 "$VENV/bin/mypy"
-echo "== pytest"
+echo "== pytest (gymnasium $("$VENV/bin/python" -c 'import gymnasium; print(gymnasium.__version__)'))"
 "$VENV/bin/pytest" -q "$@"
+
+# CleanRL pins gymnasium 0.29.1: the worker and the slow lane run again under it (the viewer
+# does not touch gymnasium and runs once, above).
+echo "== pytest (gymnasium 0.29.1, .venv-gym029)"
+bash scripts/test-gym029.sh -q --ignore=tests/viewer "$@"

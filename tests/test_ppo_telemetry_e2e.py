@@ -82,6 +82,17 @@ def test_every_episode_step_and_scalar_is_stored_exactly_once(run_id: str, tmp_p
     (run,) = [r for r in bridge_cli("runs", "--db", str(db)) if r["run_id"] == run_id]
     assert run["status"] == "finished"
 
+    summary = bridge_cli("summary", run_id, "--db", str(db))
+    assert summary["run"]["status"] == "finished"
+    per_slot = Counter(e["slot"] for e in episodes)
+    for row in summary["slots"]:
+        assert row["episodes"] == per_slot[row["slot"]]
+        assert row["mean_return"] == row["recent_return"] == slot_length(row["slot"])
+        assert row["steps_recorded"] == (
+            len(bridge_cli("steps", run_id, "--db", str(db))) if row["slot"] == WATCHED else 0
+        )
+    assert {s["tag"] for s in summary["scalars"]} == set(tags)
+
 
 def test_default_database_is_runs_fastlane_sqlite_in_the_working_directory(
     run_id: str, tmp_path: Path
