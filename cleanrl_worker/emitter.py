@@ -84,7 +84,11 @@ class EmitterStats:
 
 
 class BridgeEmitter:
-    """A record sink (see :mod:`cleanrl_worker.record_sink`) that ships to a bridge."""
+    """A record sink (see :mod:`cleanrl_worker.record_sink`) that ships to a bridge.
+
+    ``spool_name`` names the spool directory (default: the run id); two emitters of one run in
+    two processes (the proxy and its child) need two names, a spool has one owner.
+    """
 
     def __init__(
         self,
@@ -95,13 +99,14 @@ class BridgeEmitter:
         token: str | None = None,
         name: str = "fastlane-emitter",
         batch_size: int = EMITTER_BATCH_SIZE,
+        spool_name: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1, got {batch_size}")
         self.name = name
         self.address = address
         self.run_id = run_id
-        self.spool_dir = run_spool_dir(spool_root, run_id)
+        self.spool_dir = run_spool_dir(spool_root, spool_name or run_id)
         self._metadata = auth_metadata(token)
         self._batch_size = batch_size
         self._queue: deque[TelemetryEvent | bytes] = deque()  # training thread -> spooler

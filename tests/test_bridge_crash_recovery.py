@@ -1,0 +1,111 @@
+"""Every record a worker emits is stored exactly once, whatever happens to the bridge.
+
+Real processes on 127.0.0.1: ``gym-gui-bridge serve`` and workers pushing a known set of
+records (tests/bridge_worker.py: N steps, N/10 episodes, N/10 scalars) through the emitter.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(__file__))  # the helper modules next to this file
+from bridge_helpers import WAIT_S, free_port, row_counts, run_worker, start_bridge, stop_bridge  # noqa: E402
+
+STEPS = 3000
+
+
+def _expect_exactly_once(db: Path, run_id: str, steps: int = STEPS) -> None:
+    counts = row_counts(db, run_id)
+    assert counts["steps"] == (steps, steps)
+    assert counts["episodes"] == (steps // 10, steps // 10)
+    assert counts["scalars"] == (steps // 10, steps // 10)
+
+
+def _finish(worker: subprocess.Popen) -> str:
+    out, err = worker.communicate(timeout=WAIT_S * 3)
+    assert worker.returncode == 0, err.decode()
+    return out.decode()
+
+
+def test_bridge_killed_mid_run_and_restarted(tmp_path: Path) -> None:
+    run_id, port, db, spool = f"crash-{os.getpid()}-{uuid.uuid4().hex[:6]}", free_port(), tmp_path / "b.sqlite", tmp_path / "spool"
+    bridge = start_bridge(db, port, tmp_path / "bridge-spool")
+    worker = run_worker(run_id, port, spool, STEPS, 1000.0, wait=False)
+    time.sleep(1.0)  # the worker is mid-run: some records stored, some in flight
+    stop_bridge(bridge, signal.SIGKILL)
+    time.sleep(0.5)
+    bridge = start_bridge(db, port, tmp_path / "bridge-spool")
+    try:
+        out = _finish(worker)
+    finally:
+        assert stop_bridge(bridge) == 0
+    stats = dict(item.split("=") for item in out.split())
+    assert stats["done"] == "True" and stats["dropped"] == "0"
+    assert int(stats["reconnects"]) >= 2  # the stream really broke and resumed
+    _expect_exactly_once(db, run_id)
+    assert not list(spool.glob("*/seg-*.jsonl"))  # everything acknowledged: spool deleted
+
+
+def test_bridge_started_after_the_worker(tmp_path: Path) -> None:
+    run_id, port, db, spool = f"late-{os.getpid()}-{uuid.uuid4().hex[:6]}", free_port(), tmp_path / "b.sqlite", tmp_path / "spool"
+    worker = run_worker(run_id, port, spool, STEPS, 1500.0, wait=False)
+    time.sleep(1.0)
+    bridge = start_bridge(db, port, tmp_path / "bridge-spool")
+    try:
+        out = _finish(worker)
+    finally:
+        assert stop_bridge(bridge) == 0
+    assert "done=True" in out
+    _expect_exactly_once(db, run_id)
+
+
+def test_two_workers_into_one_bridge(tmp_path: Path) -> None:
+    port, db, spool = free_port(), tmp_path / "b.sqlite", tmp_path / "spool"
+    runs = [f"two-{i}-{os.getpid()}-{uuid.uuid4().hex[:6]}" for i in range(2)]
+    bridge = start_bridge(db, port, tmp_path / "bridge-spool")
+    try:
+        workers = [run_worker(r, port, spool, STEPS, 0.0, wait=False) for r in runs]
+        outs = [_finish(w) for w in workers]
+    finally:
+        assert stop_bridge(bridge) == 0
+    for run_id, out in zip(runs, outs, strict=True):
+        assert "done=True" in out
+        _expect_exactly_once(db, run_id)
+
+
+def test_spool_left_at_exit_is_ingested_by_the_next_bridge(tmp_path: Path) -> None:
+    run_id, port, db, spool = f"spool-{os.getpid()}-{uuid.uuid4().hex[:6]}", free_port(), tmp_path / "b.sqlite", tmp_path / "spool"
+    worker = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "bridge_worker.py"), run_id,
+         f"127.0.0.1:{port}", str(spool), "500", "0", "0.5"],
+        capture_output=True, timeout=WAIT_S,
+    )  # fmt: skip
+    assert b"done=False" in worker.stdout  # no bridge: everything stays on disk
+    assert list(spool.glob("*/seg-*.jsonl"))
+    bridge = start_bridge(db, port, spool)  # start-up ingests orphaned spools
+    assert stop_bridge(bridge) == 0
+    _expect_exactly_once(db, run_id, 500)
+    assert not list(spool.glob("*/seg-*.jsonl"))
+
+
+def test_ingest_command_loads_a_spool_into_a_database(tmp_path: Path) -> None:
+    run_id, spool, db = f"ingest-{os.getpid()}", tmp_path / "spool", tmp_path / "i.sqlite"
+    subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "bridge_worker.py"), run_id,
+         f"127.0.0.1:{free_port()}", str(spool), "200", "0", "0.2"],
+        capture_output=True, timeout=WAIT_S, check=True,
+    )  # fmt: skip
+    for _ in range(2):  # twice: re-ingesting stores nothing twice
+        result = subprocess.run(
+            [sys.executable, "-m", "gym_gui_bridge.cli", "ingest", str(spool), "--db", str(db)],
+            capture_output=True, timeout=WAIT_S,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr.decode()
+        assert b"240 records stored, 0 lines rejected" in result.stderr
+    _expect_exactly_once(db, run_id, 200)
