@@ -117,6 +117,10 @@ EMITTER_BATCH_SIZE = 256
 INITIAL_CREDITS = 200
 #: Below this many credits a subscriber counts as starved and is throttled (events).
 MIN_CREDITS_THRESHOLD = 10
+#: A starved live subscriber counts as recovered once its credits stayed at or above half of
+#: INITIAL_CREDITS this long (seconds). gRPC takes messages in bursts as its flow-control window
+#: opens: without this a stuck client would flap between starved and recovered.
+CREDIT_RECOVERY_S = 1.0
 #: Largest gRPC message either side accepts (bytes). A batch holds at most
 #: EMITTER_BATCH_MAX_BYTES of JSONL plus framing; 16 MiB leaves room for one maximal
 #: (JSONL_MAX_LINE_BYTES) line and refuses anything absurd before it is buffered.

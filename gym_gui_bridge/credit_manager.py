@@ -7,13 +7,15 @@ event (the client is reading). A client that stops reading stops giving credits 
 this episode of starvation (not per event), and the subscriber's pump waits for credit instead
 of reading the RunBus. Its RunBus queue then drops its oldest events (drop-oldest, counted):
 ingestion and the durable path never wait. When the client reads again the account recovers
-(logged once), and the subscriber re-reads what it missed from SQLite.
+(logged once) after its credits stayed at or above half the initial ones for
+``CREDIT_RECOVERY_S`` (gRPC takes messages in bursts as its window opens; without that a stuck
+client would flap), and the subscriber re-reads what it missed from SQLite.
 
->>> manager = CreditManager(initial=3, threshold=2)
+>>> manager = CreditManager(initial=3, threshold=2, recovery_s=0.0)
 >>> account = manager.open("run", "default", "viewer-1")
 >>> [account.acquire(timeout=0) for _ in range(4)], account.starved
 ([True, True, True, False], True)
->>> account.grant(3); account.starved, account.credits
+>>> account.grant(3); account.grant(0); account.starved, account.credits
 (False, 3)
 """
 
@@ -21,9 +23,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
-from gym_gui_bridge.constants import INITIAL_CREDITS, MIN_CREDITS_THRESHOLD
+from gym_gui_bridge.constants import CREDIT_RECOVERY_S, INITIAL_CREDITS, MIN_CREDITS_THRESHOLD
 from gym_gui_bridge.log_ids import LOG_CREDIT_STARVED
 
 __all__ = ["CreditAccount", "CreditManager", "CreditSnapshot", "get_credit_manager"]
@@ -46,15 +49,18 @@ class CreditSnapshot:
 class CreditAccount:
     """The credits of one subscriber for one (run id, agent id). Thread-safe."""
 
-    def __init__(self, run_id: str, agent_id: str, owner: str, initial: int, threshold: int) -> None:
+    def __init__(
+        self, run_id: str, agent_id: str, owner: str, initial: int, threshold: int, recovery_s: float
+    ) -> None:
         self.run_id, self.agent_id, self.owner = run_id, agent_id, owner
-        self._initial, self._threshold = initial, threshold
-        # guards _credits, _starved, _starvations; _changed waits on it
+        self._initial, self._threshold, self._recovery_s = initial, threshold, recovery_s
+        # guards _credits, _starved, _starvations, _healthy_since; _changed waits on it
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._credits = initial
         self._starved = False
         self._starvations = 0
+        self._healthy_since: float | None = None  # credits back at half or more since (monotonic)
 
     @property
     def credits(self) -> int:
@@ -70,6 +76,9 @@ class CreditAccount:
             if self._credits <= 0 and not self._changed.wait_for(lambda: self._credits > 0, timeout):
                 return False
             self._credits -= 1
+            self._maybe_recover()
+            if self._credits < self._threshold:
+                self._healthy_since = None
             if self._credits < self._threshold and not self._starved:
                 self._starved = True
                 self._starvations += 1
@@ -84,11 +93,20 @@ class CreditAccount:
         """Give back ``count`` credits (the client took that many events)."""
         with self._changed:
             self._credits = min(self._initial, self._credits + count)
-            if self._starved and self._credits >= max(self._threshold, self._initial // 2):
-                self._starved = False
-                _log.info("subscriber %s of run %s agent %s reads again (%d credits)",
-                          self.owner, self.run_id, self.agent_id, self._credits)
+            self._maybe_recover()
             self._changed.notify_all()
+
+    def _maybe_recover(self) -> None:  # caller holds _lock
+        if not self._starved or self._credits < max(self._threshold, self._initial // 2):
+            return
+        now = time.monotonic()
+        if self._healthy_since is None:
+            self._healthy_since = now
+        if now - self._healthy_since >= self._recovery_s:
+            self._starved = False
+            self._healthy_since = None
+            _log.info("subscriber %s of run %s agent %s reads again (%d credits)",
+                      self.owner, self.run_id, self.agent_id, self._credits)
 
     def snapshot(self) -> CreditSnapshot:
         with self._lock:
@@ -99,16 +117,21 @@ class CreditAccount:
 class CreditManager:
     """All credit accounts of a process, keyed by (run id, agent id, owner)."""
 
-    def __init__(self, initial: int = INITIAL_CREDITS, threshold: int = MIN_CREDITS_THRESHOLD) -> None:
+    def __init__(
+        self,
+        initial: int = INITIAL_CREDITS,
+        threshold: int = MIN_CREDITS_THRESHOLD,
+        recovery_s: float = CREDIT_RECOVERY_S,
+    ) -> None:
         if not 0 < threshold <= initial:
             raise ValueError(f"Expected 0 < threshold <= initial, got {threshold} and {initial}")
-        self._initial, self._threshold = initial, threshold
+        self._initial, self._threshold, self._recovery_s = initial, threshold, recovery_s
         self._lock = threading.Lock()  # guards _accounts
         self._accounts: dict[tuple[str, str, str], CreditAccount] = {}
 
     def open(self, run_id: str, agent_id: str, owner: str) -> CreditAccount:
         """A fresh account with the initial credits (replacing one of the same key)."""
-        account = CreditAccount(run_id, agent_id, owner, self._initial, self._threshold)
+        account = CreditAccount(run_id, agent_id, owner, self._initial, self._threshold, self._recovery_s)
         with self._lock:
             self._accounts[(run_id, agent_id, owner)] = account
         return account

@@ -28,14 +28,20 @@ def free_port() -> int:
 
 
 def start_bridge(db: Path, port: int, spool: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
-    """``gym-gui-bridge serve`` in a subprocess, returned once it answers GetHealth."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(db),
-         "--listen", f"127.0.0.1:{port}", "--spool-dir", str(spool), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-    )  # fmt: skip
+    """``gym-gui-bridge serve`` in a subprocess, returned once it answers GetHealth. Its stderr
+    goes to ``bridge_log(db, port)`` (appended: a restarted bridge adds to the same file)."""
+    with open(bridge_log(db, port), "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(db),
+             "--listen", f"127.0.0.1:{port}", "--spool-dir", str(spool), *extra],
+            stdout=subprocess.DEVNULL, stderr=log, env=env,
+        )  # fmt: skip
     wait_healthy(f"127.0.0.1:{port}", proc, token=(env or {}).get("FASTLANE_BRIDGE_TOKEN"))
     return proc
+
+
+def bridge_log(db: Path, port: int) -> Path:
+    return db.parent / f"bridge-{port}.log"
 
 
 def wait_healthy(address: str, proc: subprocess.Popen | None = None, token: str | None = None) -> pb.Health:
@@ -43,7 +49,7 @@ def wait_healthy(address: str, proc: subprocess.Popen | None = None, token: str 
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"bridge exited {proc.returncode}: {proc.stderr.read().decode()}")
+            raise RuntimeError(f"bridge exited with status {proc.returncode}")
         try:
             return stub.GetHealth(pb.HealthRequest(), timeout=1.0, metadata=auth_metadata(token))
         except grpc.RpcError:
