@@ -193,5 +193,8 @@ JSONL_MAX_NAME_CHARS = 1024
 # Slow lane: the worker's embedded recorder
 # --------------------------------------------------------------------------------------------
 
+#: Records the training thread collects before it hands them to the bus itself (records);
+#: a background thread hands over smaller remainders every DB_SINK_FLUSH_INTERVAL_S.
+RECORDER_HANDOFF_BATCH = 256
 #: Longest the recorder waits at exit for recorded records to reach the database (seconds).
 RECORDER_CLOSE_TIMEOUT_S = 10.0

@@ -26,7 +26,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 from gym_gui_bridge.constants import (
@@ -287,7 +287,9 @@ _SCHEMAS: dict[str, tuple[type, tuple[tuple[str, Any], ...]]] = {
         ),
     ),
 }
-_KEYS = {kind: frozenset(k for k, _ in fields) | {"v", "type"} for kind, (_, fields) in _SCHEMAS.items()}
+_KEYS = {
+    kind: frozenset(k for k, _ in fields) | {"v", "type"} for kind, (_, fields) in _SCHEMAS.items()
+}
 
 
 def _reject_constant(token: str) -> float:
@@ -320,7 +322,10 @@ def decode_record(line: bytes | str) -> TelemetryEvent:
             raise _fail("not_utf8", f"Expected UTF-8, got invalid byte at {error.start}") from None
     elif isinstance(line, str):
         text = line
-        if len(text) * 4 > JSONL_MAX_LINE_BYTES and len(text.encode("utf-8", "surrogatepass")) > JSONL_MAX_LINE_BYTES:
+        if (
+            len(text) * 4 > JSONL_MAX_LINE_BYTES
+            and len(text.encode("utf-8", "surrogatepass")) > JSONL_MAX_LINE_BYTES
+        ):
             raise _fail("too_long", f"Expected <= {JSONL_MAX_LINE_BYTES} bytes")
     else:
         raise _fail("wrong_type", f"Expected bytes or str, got {type(line).__name__}")
@@ -340,6 +345,7 @@ def decode_record(line: bytes | str) -> TelemetryEvent:
     if schema is None:
         raise _fail("bad_type", f"Expected type in {sorted(_SCHEMAS)}, got {kind!r}")
     record_class, fields = schema
+    assert isinstance(kind, str)
     unknown = document.keys() - _KEYS[kind]
     if unknown:
         raise _fail("unknown_field", f"Expected only v1 {kind} fields, got {sorted(unknown)}")

@@ -275,7 +275,12 @@ class RunBus:
             if self._throttle.ready(key):
                 _log.warning(
                     "%s stream %s jumped from seq %d to %d (%d missing; total %d)",
-                    LOG_RUNBUS_SEQ_GAP, key, last, seq, seq - last - 1, self._gaps[key],
+                    LOG_RUNBUS_SEQ_GAP,
+                    key,
+                    last,
+                    seq,
+                    seq - last - 1,
+                    self._gaps[key],
                 )
 
     def overflow_stats(self) -> dict[str, SubscriberStats]:
@@ -298,7 +303,12 @@ class RunBus:
         stats = subscription.stats()
         _log.warning(
             "%s subscriber %r (%s, maxsize %d): depth %d, dropped %d, over bound %d, lost %d",
-            problem, subscription.name, stats.policy, stats.maxsize, depth,
-            stats.dropped, stats.over_bound, stats.lost,
+            problem,
+            subscription.name,
+            stats.policy,
+            stats.maxsize,
+            depth,
+            stats.dropped,
+            stats.over_bound,
+            stats.lost,
         )
-

@@ -13,7 +13,16 @@ from gym_gui_bridge.store.queries import list_episodes
 
 __all__ = ["main"]
 
-_COLUMNS = ("slot", "episode", "return", "length", "terminated", "truncated", "global_step", "duration")
+_COLUMNS = (
+    "slot",
+    "episode",
+    "return",
+    "length",
+    "terminated",
+    "truncated",
+    "global_step",
+    "duration",
+)
 
 
 @dataclasses.dataclass(frozen=True)

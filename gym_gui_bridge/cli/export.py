@@ -20,6 +20,7 @@ from gym_gui_bridge.cli.store_common import run_query
 from gym_gui_bridge.constants import DEFAULT_DB_PATH
 from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.jsonl import encode_record
+from gym_gui_bridge.records import RunRecord
 from gym_gui_bridge.store.queries import iter_records, list_episodes, list_scalars, list_steps
 
 __all__ = ["main"]
@@ -49,10 +50,11 @@ def _csv_rows(conn: Any, run_id: str, stem: str) -> list[dict[str, Any]]:
         return [{**s, "action": json.dumps(s["action"])} for s in list_steps(conn, run_id)]
     if stem == "scalars":
         return list_scalars(conn, run_id)
-    return [
-        {**dataclasses.asdict(r), "argv": json.dumps(list(r.argv))}  # type: ignore[call-overload]
-        for r in iter_records(conn, run_id, "run")
-    ]
+    rows = []
+    for record in iter_records(conn, run_id, "run"):
+        assert isinstance(record, RunRecord)
+        rows.append({**record._asdict(), "argv": json.dumps(list(record.argv))})
+    return rows
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> int:

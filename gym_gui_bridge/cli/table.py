@@ -17,7 +17,10 @@ def print_table(
     out = out or sys.stdout
     cells = [[_cell(row.get(col)) for col in columns] for row in rows]
     widths = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
-    print("  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=True)).rstrip(), file=out)
+    print(
+        "  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=True)).rstrip(),
+        file=out,
+    )
     for r in cells:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=out)
 

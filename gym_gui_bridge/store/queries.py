@@ -94,17 +94,20 @@ def list_runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return runs
 
 
-def list_episodes(conn: sqlite3.Connection, run_id: str, slot: int | None = None) -> list[dict[str, Any]]:
+def list_episodes(
+    conn: sqlite3.Connection, run_id: str, slot: int | None = None
+) -> list[dict[str, Any]]:
     """Episodes of a run ordered by slot then episode; ``return`` is the episode's return."""
-    where, params = "run_id = ?", (run_id,)
+    params: list[object]
+    where, params = "run_id = ?", [run_id]
     if slot is not None:
-        where, params = where + " AND slot = ?", (run_id, slot)
+        where, params = where + " AND slot = ?", [run_id, slot]
     rows = _rows(
         conn,
-        "SELECT slot, episode, ep_return AS \"return\", length, terminated, truncated, "
+        'SELECT slot, episode, ep_return AS "return", length, terminated, truncated, '
         f"global_step, duration, wall_time, agent_id, seq FROM episodes WHERE {where} "
         "ORDER BY slot, episode, agent_id",
-        params,
+        tuple(params),
     )
     for row in rows:
         row["terminated"], row["truncated"] = bool(row["terminated"]), bool(row["truncated"])
@@ -120,12 +123,13 @@ def list_steps(
 ) -> list[dict[str, Any]]:
     """Steps of a run ordered by slot, episode, step; optionally one episode and/or slot."""
     where, params = ["run_id = ?"], [run_id]
+    params_: list[object] = list(params)
     if slot is not None:
         where.append("slot = ?")
-        params.append(slot)
+        params_.append(slot)
     if episode is not None:
         where.append("episode = ?")
-        params.append(episode)
+        params_.append(episode)
     sql = (
         "SELECT slot, episode, step, global_step, action, reward, terminated, truncated, "
         f"frame_seq, wall_time, agent_id, seq FROM steps WHERE {' AND '.join(where)} "
@@ -133,7 +137,7 @@ def list_steps(
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    rows = _rows(conn, sql, tuple(params))
+    rows = _rows(conn, sql, tuple(params_))
     for row in rows:
         row["terminated"], row["truncated"] = bool(row["terminated"]), bool(row["truncated"])
         if isinstance(row["action"], str):
@@ -141,16 +145,18 @@ def list_steps(
     return rows
 
 
-def list_scalars(conn: sqlite3.Connection, run_id: str, tag: str | None = None) -> list[dict[str, Any]]:
+def list_scalars(
+    conn: sqlite3.Connection, run_id: str, tag: str | None = None
+) -> list[dict[str, Any]]:
     """Scalars of a run ordered by tag, step and arrival; optionally one tag."""
-    where, params = "run_id = ?", (run_id,)
+    where, params = "run_id = ?", [run_id]
     if tag is not None:
-        where, params = where + " AND tag = ?", (run_id, tag)
+        where, params = where + " AND tag = ?", [run_id, tag]
     return _rows(
         conn,
         f"SELECT tag, value, step, wall_time, agent_id, slot, seq FROM scalars WHERE {where} "
         "ORDER BY tag, step, seq",
-        params,
+        tuple(params),
     )
 
 

@@ -32,7 +32,14 @@ from gym_gui_bridge.constants import (
 )
 from gym_gui_bridge.errors import StoreError
 
-__all__ = ["LATEST_VERSION", "MIGRATIONS", "apply_schema", "open_reader", "open_writer", "schema_version"]
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "apply_schema",
+    "open_reader",
+    "open_writer",
+    "schema_version",
+]
 
 _V1 = (
     """CREATE TABLE runs (
@@ -163,7 +170,9 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 def open_writer(
-    path: str | Path, busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S
+    path: str | Path,
+    busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S,
+    checkpoint_pages: int = DB_SINK_CHECKPOINT_PAGES,
 ) -> sqlite3.Connection:
     """The write connection of a sink: WAL, synchronous=NORMAL, bounded WAL, schema applied.
 
@@ -184,7 +193,7 @@ def open_writer(
         _enable_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA journal_size_limit = {int(DB_SINK_WAL_LIMIT_BYTES)}")
-        conn.execute(f"PRAGMA wal_autocheckpoint = {int(DB_SINK_CHECKPOINT_PAGES)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
         apply_schema(conn)
     except BaseException:
         conn.close()
@@ -192,7 +201,9 @@ def open_writer(
     return conn
 
 
-def open_reader(path: str | Path, busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S) -> sqlite3.Connection:
+def open_reader(
+    path: str | Path, busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S
+) -> sqlite3.Connection:
     """A read-only connection. In WAL mode readers never block the writer (nor it them).
 
     Raises:

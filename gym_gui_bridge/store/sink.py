@@ -100,6 +100,7 @@ class TelemetryDBSink:
         flush_interval_s: float = DB_SINK_FLUSH_INTERVAL_S,
         busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S,
         queue_size: int = DB_SINK_WRITER_QUEUE_SIZE,
+        checkpoint_pages: int = DB_SINK_CHECKPOINT_PAGES,
         fault_hook: FaultHook | None = None,
     ) -> None:
         if batch_size < 1:
@@ -111,6 +112,7 @@ class TelemetryDBSink:
         self._flush_interval_s = flush_interval_s
         self._busy_timeout_s = busy_timeout_s
         self._queue_size = queue_size
+        self._checkpoint_pages = checkpoint_pages
         self._fault_hook = fault_hook
         self._conn: sqlite3.Connection | None = None
         self._subscription: Subscription | None = None
@@ -136,7 +138,7 @@ class TelemetryDBSink:
         """Open the database (raising now if it cannot), subscribe, start the thread."""
         if self._thread is not None:
             raise RuntimeError(f"Expected {self.name} to be started once, got a second start()")
-        self._conn = open_writer(self.db_path, self._busy_timeout_s)
+        self._conn = open_writer(self.db_path, self._busy_timeout_s, self._checkpoint_pages)
         self._subscription = self._bus.subscribe(
             self.name, OverflowPolicy.DURABLE, maxsize=self._queue_size
         )
@@ -296,7 +298,7 @@ class TelemetryDBSink:
             wal_pages = os.stat(self.db_path + "-wal").st_size // _PAGE_BYTES
         except OSError:
             return
-        if not force and wal_pages <= DB_SINK_CHECKPOINT_PAGES:
+        if not force and wal_pages <= self._checkpoint_pages:
             return
         try:
             busy, log_frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()

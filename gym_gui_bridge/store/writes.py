@@ -44,18 +44,19 @@ class BatchResult(NamedTuple):
     invalid: int
 
 
+# Column lists follow the records' field order: a record (a NamedTuple) is its own row.
 _STEP_SQL = (
-    "INSERT OR IGNORE INTO steps (run_id, slot, episode, step, agent_id, seq, global_step, "
-    "action, reward, terminated, truncated, frame_seq, wall_time) "
+    "INSERT OR IGNORE INTO steps (run_id, slot, agent_id, seq, wall_time, episode, step, "
+    "global_step, action, reward, terminated, truncated, frame_seq) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _EPISODE_SQL = (
-    "INSERT OR IGNORE INTO episodes (run_id, slot, episode, agent_id, seq, ep_return, length, "
-    "terminated, truncated, global_step, duration, wall_time) "
+    "INSERT OR IGNORE INTO episodes (run_id, slot, agent_id, seq, wall_time, episode, ep_return, "
+    "length, terminated, truncated, global_step, duration) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SCALAR_SQL = (
-    "INSERT OR IGNORE INTO scalars (run_id, agent_id, slot, seq, tag, step, value, wall_time) "
+    "INSERT OR IGNORE INTO scalars (run_id, slot, agent_id, seq, wall_time, tag, value, step) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _RUN_EVENT_SQL = (
@@ -77,32 +78,48 @@ _RUN_START_SQL = (
     "UPDATE runs SET started_at = MIN(COALESCE(started_at, ?), ?), argv = COALESCE(argv, ?), "
     "version = COALESCE(version, ?), pid = COALESCE(pid, ?) WHERE run_id = ?"
 )
+_ACTION = 8  # index of StepRecord.action
 
 
 def action_to_column(action: Any) -> Any:
-    """An action as stored: numbers as they are, lists as JSON text."""
+    """An action as stored: numbers as they are, lists as JSON text, anything else NULL."""
     if action is None or type(action) is int or type(action) is float:
         return action
-    return json.dumps(action)
+    tolist = getattr(action, "tolist", None)  # numpy scalars and arrays
+    if tolist is not None:
+        return action_to_column(tolist())
+    try:
+        return json.dumps(action, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
 
 
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+# Sanitised rows: only str, int, float and None, whatever foreign types a record holds.
 def _step_row(r: StepRecord) -> tuple[Any, ...]:
     return (
-        r.run_id, r.slot, r.episode, r.step, r.agent_id, r.seq, r.global_step,
-        action_to_column(r.action), float(r.reward), int(r.terminated), int(r.truncated),
-        r.frame_seq, r.wall_time,
+        str(r.run_id), int(r.slot), str(r.agent_id), int(r.seq), float(r.wall_time),
+        int(r.episode), int(r.step), int(r.global_step), action_to_column(r.action),
+        float(r.reward), int(bool(r.terminated)), int(bool(r.truncated)), _opt_int(r.frame_seq),
     )  # fmt: skip
 
 
 def _episode_row(r: EpisodeRollup) -> tuple[Any, ...]:
     return (
-        r.run_id, r.slot, r.episode, r.agent_id, r.seq, float(r.ep_return), r.length,
-        int(r.terminated), int(r.truncated), r.global_step, r.duration, r.wall_time,
+        str(r.run_id), int(r.slot), str(r.agent_id), int(r.seq), float(r.wall_time),
+        int(r.episode), float(r.ep_return), int(r.length), int(bool(r.terminated)),
+        int(bool(r.truncated)), int(r.global_step), float(r.duration),
     )  # fmt: skip
 
 
 def _scalar_row(r: ScalarRecord) -> tuple[Any, ...]:
-    return (r.run_id, r.agent_id, r.slot, r.seq, r.tag, r.step, float(r.value), r.wall_time)
+    return (
+        str(r.run_id), int(r.slot), str(r.agent_id), int(r.seq), float(r.wall_time), str(r.tag),
+        float(r.value), int(r.step),
+    )  # fmt: skip
 
 
 def _write_runs(conn: sqlite3.Connection, runs: list[RunRecord]) -> None:
@@ -129,31 +146,25 @@ def _write_runs(conn: sqlite3.Connection, runs: list[RunRecord]) -> None:
             conn.execute(_RUN_START_SQL, (started_at, started_at, argv, r.version, r.pid, r.run_id))
 
 
-def write_batch(
-    conn: sqlite3.Connection,
-    records: Sequence[TelemetryEvent],
-    fault_hook: FaultHook | None = None,
-) -> BatchResult:
-    """Store ``records`` in one ``BEGIN IMMEDIATE`` transaction; all or nothing.
-
-    Raises:
-        sqlite3.Error: the transaction failed (locked, disk full, ...) and was rolled back;
-            nothing of the batch is stored and the caller may retry it unchanged.
-    """
-    steps: list[tuple[Any, ...]] = []
-    episodes: list[tuple[Any, ...]] = []
-    scalars: list[tuple[Any, ...]] = []
+def _split(
+    records: Sequence[TelemetryEvent], sanitise: bool
+) -> tuple[list[Any], list[Any], list[Any], list[RunRecord], int]:
+    steps: list[Any] = []
+    episodes: list[Any] = []
+    scalars: list[Any] = []
     runs: list[RunRecord] = []
     invalid = 0
     for r in records:
+        kind = type(r)
         try:
-            kind = type(r)
             if kind is StepRecord:
-                steps.append(_step_row(r))  # type: ignore[arg-type]
+                action = r[_ACTION]
+                plain = action is None or type(action) is int or type(action) is float
+                steps.append(tuple(r) if plain and not sanitise else _step_row(r))  # type: ignore[arg-type]
             elif kind is EpisodeRollup:
-                episodes.append(_episode_row(r))  # type: ignore[arg-type]
+                episodes.append(_episode_row(r) if sanitise else tuple(r))  # type: ignore[arg-type]
             elif kind is ScalarRecord:
-                scalars.append(_scalar_row(r))  # type: ignore[arg-type]
+                scalars.append(_scalar_row(r) if sanitise else tuple(r))  # type: ignore[arg-type]
             elif kind is RunRecord:
                 runs.append(r)  # type: ignore[arg-type]
             else:
@@ -161,6 +172,16 @@ def write_batch(
         except (TypeError, ValueError, OverflowError) as error:
             invalid += 1
             _log.error("record skipped, it cannot be stored: %s (%r)", error, r)
+    return steps, episodes, scalars, runs, invalid
+
+
+def _transaction(
+    conn: sqlite3.Connection,
+    records: Sequence[TelemetryEvent],
+    sanitise: bool,
+    fault_hook: FaultHook | None,
+) -> int:
+    steps, episodes, scalars, runs, invalid = _split(records, sanitise)
     conn.execute("BEGIN IMMEDIATE")
     try:
         if fault_hook is not None:
@@ -178,4 +199,26 @@ def write_batch(
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return invalid
+
+
+def write_batch(
+    conn: sqlite3.Connection,
+    records: Sequence[TelemetryEvent],
+    fault_hook: FaultHook | None = None,
+) -> BatchResult:
+    """Store ``records`` in one ``BEGIN IMMEDIATE`` transaction; all or nothing.
+
+    Records are bound as they are (they are tuples in column order). If SQLite cannot bind a
+    value (a record built with numpy numbers, say), the batch is rolled back and written again
+    from sanitised rows; a record that cannot even be sanitised is logged and skipped.
+
+    Raises:
+        sqlite3.Error: the transaction failed (locked, disk full, ...) and was rolled back;
+            nothing of the batch is stored and the caller may retry it unchanged.
+    """
+    try:
+        invalid = _transaction(conn, records, False, fault_hook)
+    except (sqlite3.InterfaceError, sqlite3.ProgrammingError):  # a value SQLite cannot bind
+        invalid = _transaction(conn, records, True, fault_hook)
     return BatchResult(len(records) - invalid, invalid)

@@ -1,0 +1,159 @@
+"""Slow-lane store rate: records per second through the recording wrapper -> embedded recorder
+-> SQLite, against SQLite's own batched ``executemany`` insert rate measured in the same run;
+plus JSONL encode/decode rates and the recording cost on the training thread.
+
+    python bench/bench_store_rate.py [--steps 200000]
+
+Every rate is measured in this process, on this machine, now: compare the ratios, not the
+absolute numbers (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from cleanrl_worker import slowlane
+from gym_gui_bridge.constants import DB_SINK_BATCH_SIZE
+from gym_gui_bridge.jsonl import decode_record, encode_record
+from gym_gui_bridge.records import StepRecord
+from gym_gui_bridge.store.schema import open_writer
+from gym_gui_bridge.store.writes import _STEP_SQL, _step_row
+
+EPISODE_LENGTH = 200
+
+
+class _CheapEnv(gym.Env):  # type: ignore[type-arg]
+    """A near-free env, so the benchmark measures recording, not simulation."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self._obs = np.zeros(1, np.float32)
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        self._t = 0
+        return self._obs, {}
+
+    def step(self, action: Any) -> Any:
+        self._t += 1
+        return self._obs, 1.0, self._t >= EPISODE_LENGTH, False, {}
+
+
+def _steps(run_id: str, n: int) -> list[StepRecord]:
+    return [
+        StepRecord(run_id, 0, "default", i, time.time(), i // EPISODE_LENGTH, i % EPISODE_LENGTH, i, 1, 1.0, False, False)
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def sqlite_ceiling(folder: Path, n: int) -> tuple[float, float]:
+    """Rows/s of a bare batched executemany: into a keyless table, and into the steps table."""
+    rows = [_step_row(r) for r in _steps("ceiling", n)]
+    rates = []
+    for name, sql in (
+        ("plain", "INSERT INTO plain VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        ("steps", _STEP_SQL),
+    ):
+        conn = open_writer(folder / f"ceiling-{name}.sqlite")
+        conn.execute("CREATE TABLE plain (a, b, c, d, e, f, g, h, i, j, k, l, m)")
+        start = time.perf_counter()
+        for i in range(0, n, DB_SINK_BATCH_SIZE):
+            conn.execute("BEGIN")
+            conn.executemany(sql, rows[i : i + DB_SINK_BATCH_SIZE])
+            conn.execute("COMMIT")
+        rates.append(n / (time.perf_counter() - start))
+        conn.close()
+    return rates[0], rates[1]
+
+
+def pipeline(folder: Path, n: int) -> tuple[float, float, float]:
+    """(records/s stored end to end, training-thread us per step recorded, bare us per step)."""
+    env = _CheapEnv()
+    env.reset()
+    start = time.perf_counter()
+    for _ in range(n):
+        _, _, terminated, _, _ = env.step(0)
+        if terminated:
+            env.reset()
+    bare_us = (time.perf_counter() - start) / n * 1e6
+
+    db = folder / "pipeline.sqlite"
+    run_id = f"bench-{uuid.uuid4().hex[:8]}"
+    recorder = slowlane.start(
+        run_id, db_path=str(db), steps="all", mirror_scalars=False, install_handlers=False
+    )
+    env2 = recorder.wrap(_CheapEnv(), 0)
+    env2.reset()
+    start = time.perf_counter()
+    for _ in range(n):
+        _, _, terminated, _, _ = env2.step(0)
+        if terminated:
+            env2.reset()
+    loop_s = time.perf_counter() - start
+    assert recorder.flush(timeout=600), "recorder did not flush"
+    total_s = time.perf_counter() - start
+    assert recorder.close(timeout=600)
+    conn = sqlite3.connect(db)
+    stored = sum(
+        conn.execute(f"SELECT COUNT(*) FROM {t} WHERE run_id = ?", (run_id,)).fetchone()[0]
+        for t in ("steps", "episodes")
+    )
+    conn.close()
+    expected = n + n // EPISODE_LENGTH
+    assert stored == expected, f"stored {stored} of {expected} records"
+    return stored / total_s, loop_s / n * 1e6, bare_us
+
+
+def codec(n: int) -> tuple[float, float]:
+    records = _steps("codec-run", n)
+    start = time.perf_counter()
+    lines = [encode_record(r) for r in records]
+    encode = n / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for line in lines:
+        decode_record(line)
+    return encode, n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--steps", type=int, default=200_000, help="steps (records) per measurement"
+    )
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    try:
+        plain, keyed = sqlite_ceiling(folder, args.steps)
+        stored, loop_us, bare_us = pipeline(folder, args.steps)
+        encode, decode = codec(args.steps)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"records per measurement            {args.steps}")
+    print(f"SQLite executemany, keyless table   {plain:>10,.0f} rows/s")
+    print(f"SQLite executemany, steps table     {keyed:>10,.0f} rows/s")
+    print(
+        f"wrapper -> recorder -> SQLite       {stored:>10,.0f} records/s "
+        f"({stored / keyed:.2f}x steps-table ceiling, {stored / plain:.2f}x keyless)"
+    )
+    print(
+        f"training thread per recorded step   {loop_us:>10.2f} us (bare env step {bare_us:.2f} us, "
+        f"recording adds {loop_us - bare_us:.2f} us)"
+    )
+    print(f"JSONL encode                        {encode:>10,.0f} records/s")
+    print(f"JSONL decode (strict)               {decode:>10,.0f} records/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,380 @@
+"""The embedded slow lane: ``start(...) -> Recorder``, the one entry point activation calls.
+
+Without a bridge, a worker stores its own records: the training thread appends each record to
+a hand-off buffer (a deque append, no lock, no I/O); every ``RECORDER_HANDOFF_BATCH`` records,
+and every ``DB_SINK_FLUSH_INTERVAL_S`` from a small background thread, the buffer is handed to
+an in-process :class:`~gym_gui_bridge.run_bus.RunBus`, whose durable subscriber, a
+:class:`~gym_gui_bridge.store.sink.TelemetryDBSink`, writes them to the SQLite file. Several
+processes may write one file (WAL, busy timeout, idempotent inserts). The bus and the sink
+(``sqlite3``) are imported only here, when recording is started.
+
+Lifecycle (role ``"main"``): ``start`` stores a ``started`` record. On normal exit (atexit), an
+uncaught exception (``sys.excepthook``: ``failed``, error text, exit code 1), Ctrl-C
+(``KeyboardInterrupt``: ``failed``, exit code 130) and SIGTERM (when the script installed no
+handler, SIGTERM becomes ``SystemExit(143)``: ``failed``), everything recorded is flushed and a
+``finished`` or ``failed`` record closes the run. ``finished`` has no exit code: a plain
+``sys.exit(n)`` is not observable from inside the interpreter. Role ``"child"`` (vector-env
+worker processes) records only what its wrappers emit and writes no lifecycle records.
+
+Forked children (AsyncVectorEnv with the fork start method) inherit the parent's recorder:
+after the fork the child drops the parent's buffer, bus, sink and connection (never closing the
+inherited SQLite connection), turns into a ``"child"`` recorder and starts its own sink at its
+first record; ``multiprocessing`` finalizers close it when the child exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from cleanrl_worker import __version__
+from cleanrl_worker.recording import EpisodeRecorderWrapper
+from gym_gui_bridge.constants import (
+    DB_SINK_FLUSH_INTERVAL_S,
+    DEFAULT_DB_PATH,
+    RECORDER_CLOSE_TIMEOUT_S,
+    RECORDER_HANDOFF_BATCH,
+)
+from gym_gui_bridge.log_ids import LOG_RECORDER_CLOSE_TIMEOUT, LOG_WORKER_CONFIG_DURABLE_PATH
+from gym_gui_bridge.records import (
+    DEFAULT_AGENT_ID,
+    RUN_FAILED,
+    RUN_FINISHED,
+    RUN_LEVEL_SLOT,
+    RUN_STARTED,
+    RunRecord,
+    ScalarRecord,
+    TelemetryEvent,
+)
+
+if TYPE_CHECKING:
+    from gym_gui_bridge.run_bus import RunBus
+    from gym_gui_bridge.store.sink import TelemetryDBSink
+
+__all__ = ["STEP_MODES", "Recorder", "current", "start"]
+
+_log = logging.getLogger(__name__)
+#: FASTLANE_STEPS values: steps of the watched slot only, of every slot, of none.
+STEP_MODES = ("watched", "all", "none")
+_EXIT_SIGTERM = 128 + signal.SIGTERM
+_EXIT_SIGINT = 128 + signal.SIGINT
+_recorder: Recorder | None = None
+_fork_orphans: list[Any] = []  # a parent's sink objects inherited by fork: never closed here
+
+
+class Recorder:
+    """Hands records to a background SQLite writer. Create it with :func:`start`."""
+
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        db_path: str = DEFAULT_DB_PATH,
+        steps: str = "watched",
+        watched_slot: int | None = None,
+        agent_id: str = DEFAULT_AGENT_ID,
+        argv: Sequence[str] | None = None,
+        role: str = "main",
+    ) -> None:
+        if steps not in STEP_MODES:
+            raise ValueError(f"Expected steps in {STEP_MODES}, got {steps!r}")
+        if role not in ("main", "child"):
+            raise ValueError(f"Expected role 'main' or 'child', got {role!r}")
+        self.run_id = run_id
+        self.db_path = str(db_path)
+        self.steps = steps
+        self.watched_slot = watched_slot
+        self.agent_id = agent_id
+        self.role = role
+        self._argv = tuple(sys.argv if argv is None else argv)
+        self._buffer: deque[TelemetryEvent] = deque()
+        self._handoff_lock = threading.Lock()  # one drainer at a time keeps records in order
+        self._open_lock = threading.Lock()  # guards starting the bus and sink once
+        self._bus: RunBus | None = None
+        self._sink: TelemetryDBSink | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._run_seq = 0
+        self._scalar_seq = 0
+        self._failure: tuple[str, int] | None = None  # (error text, exit code)
+        self._closed = False
+        self._unusable: str | None = None  # why this process cannot record (database error)
+        self.discarded = 0  # records dropped because this process could not open the database
+        self._pid = os.getpid()
+
+    # --- what activation calls ------------------------------------------------------------------
+    def wrap(self, env: Any, slot: int, num_envs: int = 1) -> EpisodeRecorderWrapper:
+        """Wrap one slot's env (outermost, around any FastLaneEnvWrapper) to record it."""
+        record_steps = self.steps == "all" or (
+            self.steps == "watched" and slot == self.watched_slot
+        )
+        return EpisodeRecorderWrapper(
+            env, self.emit, run_id=self.run_id, slot=slot, agent_id=self.agent_id,
+            record_steps=record_steps, num_envs=num_envs,
+        )  # fmt: skip
+
+    def emit(self, record: TelemetryEvent) -> None:
+        """Hand ``record`` to the writer. Never blocks on disk; cheap (a deque append)."""
+        if self._sink is None:
+            if self._closed or self._unusable is not None:
+                self.discarded += 1
+                return
+            self._open_lazily()
+        buffer = self._buffer
+        buffer.append(record)
+        if len(buffer) >= RECORDER_HANDOFF_BATCH:
+            self._handoff(block=False)
+
+    def record_scalar(self, tag: str, value: float, step: int) -> None:
+        """Record one scalar of the run (what the SummaryWriter mirror calls)."""
+        seq, self._scalar_seq = self._scalar_seq, self._scalar_seq + 1
+        self.emit(
+            ScalarRecord(
+                self.run_id, RUN_LEVEL_SLOT, self.agent_id, seq, time.time(), tag, value, step
+            )
+        )
+
+    def flush(self, timeout: float | None = RECORDER_CLOSE_TIMEOUT_S) -> bool:
+        """Wait until everything recorded so far is in the database. False on timeout."""
+        self._handoff(block=True)
+        return self._sink.flush(timeout) if self._sink is not None else True
+
+    def close(
+        self,
+        status: str | None = None,
+        error: str | None = None,
+        exit_code: int | None = None,
+        timeout: float = RECORDER_CLOSE_TIMEOUT_S,
+    ) -> bool:
+        """Close the run (main role), write everything, stop the threads. Idempotent.
+
+        ``status`` defaults to ``failed`` if a failure was seen (exception, SIGTERM), else
+        ``finished``. True if everything was written within ``timeout`` seconds.
+        """
+        if self._closed or os.getpid() != self._pid:
+            return True
+        if self.role == "main":
+            if status is None and self._failure is not None:
+                status, error, exit_code = RUN_FAILED, self._failure[0], self._failure[1]
+            self._lifecycle(status or RUN_FINISHED, error, exit_code)
+        self._closed = True
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._handoff(block=True)
+        done = self._sink.stop(timeout) if self._sink is not None else True
+        if not done:
+            _log.error(
+                "%s run %s: records still unwritten after %.1f s (database %s)",
+                LOG_RECORDER_CLOSE_TIMEOUT, self.run_id, timeout, self.db_path,
+            )  # fmt: skip
+        return done
+
+    def stats(self) -> dict[str, Any]:
+        """Sink and bus counters (records written, failed batches, drops, queue depths)."""
+        result: dict[str, Any] = {"buffered": len(self._buffer)}
+        if self._sink is not None:
+            result["sink"] = self._sink.stats()
+        if self._bus is not None:
+            result["bus"] = self._bus.overflow_stats()
+            result["seq_gaps"] = self._bus.seq_gaps()
+        return result
+
+    # --- internals ------------------------------------------------------------------------------
+    def _open_lazily(self) -> None:
+        """First record of a child process: open the database, or record nothing (logged)."""
+        import sqlite3
+
+        from gym_gui_bridge.errors import StoreError
+
+        try:
+            self._open()
+        except (StoreError, OSError, sqlite3.Error) as error:
+            self._unusable = str(error)
+            _log.error(
+                "%s run %s (pid %d): cannot record into %s: %s; this process records nothing",
+                LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, os.getpid(), self.db_path, error,
+            )  # fmt: skip
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled into a spawned worker (an env_fn closure), a recorder becomes that process's
+        own ``child`` recorder of the same run and database."""
+        return (_attach, (self.run_id, self.db_path, self.steps, self.watched_slot, self.agent_id))
+
+    def _open(self) -> None:
+        """Start the bus, the sink and the hand-off thread (first record of this process)."""
+        from gym_gui_bridge.run_bus import RunBus
+        from gym_gui_bridge.store.sink import TelemetryDBSink
+
+        with self._open_lock:
+            if self._sink is None:
+                self._start_sink(RunBus, TelemetryDBSink)
+
+    def _start_sink(self, bus_class: Any, sink_class: Any) -> None:
+        bus = bus_class()
+        sink = sink_class(bus, self.db_path, name=f"fastlane-db-sink-{os.getpid()}")
+        sink.start()
+        self._bus, self._sink = bus, sink
+        self._thread = threading.Thread(
+            target=self._run_handoff, name=f"fastlane-recorder-handoff-{os.getpid()}", daemon=True
+        )
+        self._thread.start()
+        if self.role == "child":
+            # multiprocessing children leave through os._exit (no atexit) after running their
+            # finalizers; registered here, at the first record, because multiprocessing clears
+            # the finalizers a forked child inherits before it runs the child's target
+            import multiprocessing.util
+
+            multiprocessing.util.Finalize(None, self.close, exitpriority=100)
+            atexit.register(self.close)
+        _log.info(
+            "%s run %s (%s, pid %d): records go to %s",
+            LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, self.role, os.getpid(), self.db_path,
+        )  # fmt: skip
+
+    def _run_handoff(self) -> None:
+        while not self._stopping.wait(DB_SINK_FLUSH_INTERVAL_S):
+            try:
+                self._handoff(block=True)
+            except Exception:  # the thread's boundary: report and keep going
+                _log.exception("recorder hand-off failed, retrying")
+
+    def _handoff(self, block: bool) -> None:
+        bus = self._bus
+        # blocking callers wait a bounded time: a signal could leave the lock held (exit path)
+        timeout = RECORDER_CLOSE_TIMEOUT_S if block else -1
+        if bus is None or not self._handoff_lock.acquire(blocking=block, timeout=timeout):
+            return
+        try:
+            buffer = self._buffer
+            count = len(buffer)
+            if count:
+                bus.publish_many([buffer.popleft() for _ in range(count)])
+        finally:
+            self._handoff_lock.release()
+
+    def _lifecycle(
+        self, status: str, error: str | None = None, exit_code: int | None = None
+    ) -> None:
+        seq, self._run_seq = self._run_seq, self._run_seq + 1
+        self.emit(
+            RunRecord(
+                self.run_id, RUN_LEVEL_SLOT, self.agent_id, seq, time.time(), status,
+                self._argv, __version__, os.getpid(), error, exit_code,
+            )
+        )  # fmt: skip
+
+    def _note_failure(self, error: str, exit_code: int) -> None:
+        if self._failure is None:
+            self._failure = (error, exit_code)
+
+    def _after_fork_in_child(self) -> None:
+        _fork_orphans.append((self._bus, self._sink, self._thread))
+        self._buffer = deque()  # the parent writes what it had buffered
+        self._handoff_lock = threading.Lock()
+        self._open_lock = threading.Lock()
+        self._bus = self._sink = self._thread = None
+        self._stopping = threading.Event()
+        self.role = "child"
+        self._pid = os.getpid()
+        self._failure = None
+
+
+def current() -> Recorder | None:
+    """The recorder :func:`start` created in this process, if any."""
+    return _recorder
+
+
+def start(
+    run_id: str,
+    *,
+    db_path: str = DEFAULT_DB_PATH,
+    steps: str = "watched",
+    watched_slot: int | None = None,
+    agent_id: str = DEFAULT_AGENT_ID,
+    argv: Sequence[str] | None = None,
+    role: str = "main",
+    mirror_scalars: bool = True,
+    install_handlers: bool = True,
+) -> Recorder:
+    """Start recording this process into the SQLite file ``db_path``; idempotent per process.
+
+    Args:
+        run_id: the run's id (the same as the fast lane's).
+        db_path: SQLite file (FASTLANE_DB); created with its folder if missing.
+        steps: ``watched`` (steps of ``watched_slot`` only), ``all`` or ``none``.
+        watched_slot: the fast-lane slot; its steps are recorded in ``watched`` mode.
+        agent_id: agent id of every record.
+        argv: the script's command line for the ``started`` record (default ``sys.argv``).
+        role: ``main`` (the script: lifecycle and scalars) or ``child`` (a spawned vector-env
+            worker: only its slots' records).
+        mirror_scalars: mirror ``SummaryWriter.add_scalar`` (main role only).
+        install_handlers: atexit, ``sys.excepthook`` and, if the script has none, SIGTERM.
+    """
+    global _recorder
+    if _recorder is not None and _recorder._pid == os.getpid() and not _recorder._closed:
+        return _recorder
+    recorder = Recorder(
+        run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
+        argv=argv, role=role,
+    )  # fmt: skip
+    _recorder = recorder
+    os.register_at_fork(after_in_child=recorder._after_fork_in_child)
+    if role == "main":
+        recorder._open()
+        recorder._lifecycle(RUN_STARTED)
+        if mirror_scalars:
+            from cleanrl_worker import scalars
+
+            scalars.install(recorder.record_scalar)
+    if install_handlers:
+        _install_handlers(recorder)
+    return recorder
+
+
+def _attach(
+    run_id: str, db_path: str, steps: str, watched_slot: int | None, agent_id: str
+) -> Recorder:
+    """This process's recorder of ``run_id``: the current one, or a new ``child`` recorder."""
+    existing = _recorder
+    usable = existing is not None and not existing._closed and existing._pid == os.getpid()
+    if usable and existing is not None and existing.run_id == run_id:
+        return existing
+    return start(
+        run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
+        role="child", mirror_scalars=False, install_handlers=False,
+    )  # fmt: skip
+
+
+def _install_handlers(recorder: Recorder) -> None:
+    atexit.register(recorder.close)
+    previous_hook = sys.excepthook
+
+    def excepthook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            recorder._note_failure("KeyboardInterrupt", _EXIT_SIGINT)
+        else:
+            recorder._note_failure(f"{kind.__name__}: {value}"[:1000], 1)
+        previous_hook(kind, value, tb)
+
+    sys.excepthook = excepthook
+    if threading.current_thread() is not threading.main_thread() or recorder.role != "main":
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            recorder._note_failure("terminated by SIGTERM", _EXIT_SIGTERM)
+            raise SystemExit(_EXIT_SIGTERM)
+
+        signal.signal(signal.SIGTERM, on_sigterm)

@@ -1,0 +1,82 @@
+"""Every record survives encode -> decode unchanged (property test), and bad values are refused
+by the encoder rather than written as invalid JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gym_gui_bridge.errors import RecordEncodeError
+from gym_gui_bridge.jsonl import decode_record, encode_lines, encode_record
+from gym_gui_bridge.records import (
+    RUN_STATUSES,
+    EpisodeRollup,
+    RunRecord,
+    ScalarRecord,
+    StepRecord,
+)
+
+INT64 = 2**63 - 1
+names = st.text(min_size=1, max_size=40)
+counters = st.integers(min_value=0, max_value=INT64)
+finite = st.floats(allow_nan=False, allow_infinity=False)
+times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+slots = st.integers(min_value=-1, max_value=1024)
+actions = st.recursive(
+    st.none() | st.integers(-(2**53), 2**53) | finite,
+    lambda inner: st.lists(inner, max_size=4),
+    max_leaves=8,
+).filter(lambda a: _depth(a) <= 8)
+
+
+def _depth(value: object) -> int:
+    return 1 + max((_depth(v) for v in value), default=0) if isinstance(value, list) else 0
+
+
+common = (names, slots, names, counters, times)
+steps = st.builds(
+    StepRecord, *common, counters, counters, counters, actions, finite, st.booleans(),
+    st.booleans(), st.none() | counters,
+)  # fmt: skip
+episodes = st.builds(
+    EpisodeRollup, *common, counters, finite, counters, st.booleans(), st.booleans(), counters,
+    st.floats(min_value=0, max_value=1e9),
+)  # fmt: skip
+scalars = st.builds(ScalarRecord, *common, names, finite, counters)
+runs = st.builds(
+    RunRecord, *common, st.sampled_from(RUN_STATUSES), st.lists(st.text()).map(tuple),
+    st.text(), counters, st.none() | st.text(), st.none() | st.integers(-(2**31), 2**31),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(steps, episodes, scalars, runs))
+def test_encode_then_decode_gives_the_same_record(record: object) -> None:
+    line = encode_record(record)  # type: ignore[arg-type]
+    assert "\n" not in line
+    document = json.loads(line)
+    assert list(document)[:2] == ["v", "type"] and document["v"] == 1
+    assert decode_record(line) == record
+    assert decode_record(line.encode("utf-8")) == record
+
+
+@given(st.lists(scalars, max_size=5))
+def test_encode_lines_is_one_record_per_line(records: list[ScalarRecord]) -> None:
+    text = encode_lines(records)
+    # split on "\n" only: str.splitlines() also splits inside strings at \x85, \u2028, ...
+    assert [decode_record(line) for line in text.split("\n")[:-1]] == records
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_encoder_refuses_non_finite_numbers(bad: float) -> None:
+    with pytest.raises(RecordEncodeError, match="finite"):
+        encode_record(ScalarRecord("r", -1, "default", 0, 1.0, "loss", bad, 1))
+
+
+def test_encoder_refuses_an_action_that_is_not_json() -> None:
+    with pytest.raises(RecordEncodeError, match="JSON-able"):
+        encode_record(StepRecord("r", 0, "a", 0, 1.0, 0, 0, 1, {1, 2}, 0.0, False, False))  # type: ignore[arg-type]
