@@ -22,11 +22,13 @@ stays in the spool (logged with ``LOG_EMITTER_SPOOL_LEFT``) for the bridge's sta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,8 +148,12 @@ class BridgeEmitter:
             data = path.read_bytes()
             self._sizes[number] = data.rfind(b"\n") + 1  # a torn last line is ignored
             self._acked[number] = 0
-        self._spooler = threading.Thread(target=self._spool_loop, name=f"{self.name}-spool", daemon=True)
-        self._shipper = threading.Thread(target=self._ship_loop, name=f"{self.name}-ship", daemon=True)
+        self._spooler = threading.Thread(
+            target=self._spool_loop, name=f"{self.name}-spool", daemon=True
+        )
+        self._shipper = threading.Thread(
+            target=self._ship_loop, name=f"{self.name}-ship", daemon=True
+        )
         self._spooler.start()
         self._shipper.start()
 
@@ -186,10 +192,8 @@ class BridgeEmitter:
         self._lock_file.release()
         if done:
             (self.spool_dir / ".lock").unlink(missing_ok=True)
-            try:
+            with contextlib.suppress(OSError):  # not empty: someone else's files
                 self.spool_dir.rmdir()
-            except OSError:
-                pass
         return done
 
     stop = close
@@ -243,7 +247,8 @@ class BridgeEmitter:
             self._changed.notify_all()
 
     def _take(self) -> list[TelemetryEvent | bytes]:
-        queue, items = self._queue, []
+        queue = self._queue
+        items: list[TelemetryEvent | bytes] = []
         while queue and len(items) < _TAKE_MAX:
             items.append(queue.popleft())
         return items
@@ -271,7 +276,9 @@ class BridgeEmitter:
             self._sizes[number], self._acked[number] = 0, 0
             self._open_segment = number
             self._changed.notify_all()
-        new_fd = os.open(segment_path(self.spool_dir, number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        new_fd = os.open(
+            segment_path(self.spool_dir, number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
         return new_fd, number, 0
 
     def _spool_bytes(self) -> int:
@@ -283,8 +290,14 @@ class BridgeEmitter:
             self._dropped += count
             total = self._dropped
         if self._throttle.ready("drop"):
-            _log.warning("%s %s: dropped %d records (%s); %d dropped in all",
-                         LOG_EMITTER_RECORDS_DROPPED, self.name, count, why, total)
+            _log.warning(
+                "%s %s: dropped %d records (%s); %d dropped in all",
+                LOG_EMITTER_RECORDS_DROPPED,
+                self.name,
+                count,
+                why,
+                total,
+            )
 
     # --- shipper thread ---------------------------------------------------------------------------
     def _all_acked(self) -> bool:  # caller holds _lock
@@ -298,9 +311,13 @@ class BridgeEmitter:
                 grpc.channel_ready_future(channel).result(timeout=max(backoff, 1.0))
             except grpc.FutureTimeoutError:
                 if self._throttle.ready("unreachable"):
-                    _log.warning("%s %s: bridge %s unreachable; spooling to %s, retrying",
-                                 LOG_EMITTER_BRIDGE_UNREACHABLE, self.name, self.address,
-                                 self.spool_dir)
+                    _log.warning(
+                        "%s %s: bridge %s unreachable; spooling to %s, retrying",
+                        LOG_EMITTER_BRIDGE_UNREACHABLE,
+                        self.name,
+                        self.address,
+                        self.spool_dir,
+                    )
                 channel.close()
                 self._ship_stop.wait(backoff)
                 backoff = min(backoff * 2, EMITTER_RECONNECT_MAX_S)
@@ -317,8 +334,12 @@ class BridgeEmitter:
             self._in_flight.clear()
             self._connected = True
             self._reconnects += 1
-        _log.info("%s %s: streaming to %s from the first unacknowledged record",
-                  LOG_EMITTER_CONNECTED, self.name, self.address)
+        _log.info(
+            "%s %s: streaming to %s from the first unacknowledged record",
+            LOG_EMITTER_CONNECTED,
+            self.name,
+            self.address,
+        )
         publish = channel.stream_stream(
             PUBLISH_METHOD,
             request_serializer=pb.RecordBatch.SerializeToString,
@@ -332,9 +353,13 @@ class BridgeEmitter:
                     break
         except grpc.RpcError as error:
             if not self._ship_stop.is_set() and self._throttle.ready("stream"):
-                _log.warning("%s %s: stream to %s ended (%s); reconnecting",
-                             LOG_EMITTER_BRIDGE_UNREACHABLE, self.name, self.address,
-                             getattr(error, "code", lambda: error)())
+                _log.warning(
+                    "%s %s: stream to %s ended (%s); reconnecting",
+                    LOG_EMITTER_BRIDGE_UNREACHABLE,
+                    self.name,
+                    self.address,
+                    error.code() if hasattr(error, "code") else error,
+                )
         finally:
             self._end_stream()
             call.cancel()
@@ -349,7 +374,7 @@ class BridgeEmitter:
         if call is not None:
             call.cancel()
 
-    def _requests(self, epoch: int):  # type: ignore[no-untyped-def]
+    def _requests(self, epoch: int) -> Iterator[pb.RecordBatch]:
         """The request iterator of one stream (run by gRPC's own thread)."""
         with self._lock:
             unacked = sorted(n for n, s in self._sizes.items() if self._acked[n] < s)
@@ -389,8 +414,11 @@ class BridgeEmitter:
         """Apply one ack; False if the stream must restart (re-send from the cursor)."""
         with self._changed:
             if not self._in_flight or self._in_flight[0][0] != ack.batch_id:
-                _log.warning("%s: unexpected ack %d; re-sending from the last acknowledged record",
-                             self.name, ack.batch_id)
+                _log.warning(
+                    "%s: unexpected ack %d; re-sending from the last acknowledged record",
+                    self.name,
+                    ack.batch_id,
+                )
                 return False
             if ack.dropped:
                 return False  # the bridge did not store it: re-send it on a new stream

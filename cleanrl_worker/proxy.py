@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import BinaryIO
+from typing import IO
 
 import tyro
 
@@ -90,7 +90,9 @@ class _DbSink:
 class _Pump:
     """Thread ``proxy-<stream>``: copies one pipe of the child, taking records out of stdout."""
 
-    def __init__(self, name: str, source: BinaryIO, target: BinaryIO, sink: RecordSink | None) -> None:
+    def __init__(
+        self, name: str, source: IO[bytes], target: IO[bytes], sink: RecordSink | None
+    ) -> None:
         self.decoder = JsonlDecoder()
         self._source, self._target, self._sink = source, target, sink
         self._throttle = LogThrottle(5.0)
@@ -132,9 +134,9 @@ class _Pump:
             if passed:
                 out.write(b"".join(passed))
                 out.flush()
-        if pending:  # a last line without newline
-            if oversize is not None or self._consume(pending) is False:
-                out.write(pending)
+        # a last line without newline
+        if pending and (oversize is not None or self._consume(pending) is False):
+            out.write(pending)
         out.flush()
 
     def _candidate(self, line: bytes) -> bool:
@@ -147,7 +149,11 @@ class _Pump:
         record = self.decoder.decode(line)
         if record is None:
             if self._throttle.ready("rejected"):
-                print(f"{LOG_PROXY_RECORD_REJECTED} {self.decoder.stats.last_error}", file=sys.stderr, flush=True)
+                print(
+                    f"{LOG_PROXY_RECORD_REJECTED} {self.decoder.stats.last_error}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             return False
         assert self._sink is not None
         self._sink.put(record)
@@ -179,16 +185,23 @@ def main(argv: list[str], prog: str) -> int:
         from cleanrl_worker.emitter import BridgeEmitter
 
         env["FASTLANE_BRIDGE"] = args.bridge
-        emitter = BridgeEmitter(args.bridge, run_id, spool_root=args.spool_dir, token=args.token,
-                                name="proxy-emitter", spool_name=f"{run_id}.proxy")
+        emitter = BridgeEmitter(
+            args.bridge,
+            run_id,
+            spool_root=args.spool_dir,
+            token=args.token,
+            name="proxy-emitter",
+            spool_name=f"{run_id}.proxy",
+        )
         emitter.start()
         sink = emitter
     else:
         env["FASTLANE_DB"] = args.db
         sink = _DbSink(args.db)
     try:
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 env=env, start_new_session=True)
+        child = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+        )
     except OSError as error:
         sink.close(EMITTER_CLOSE_TIMEOUT_S)
         print(f"{prog}: cannot start {command[0]!r}: {error}", file=sys.stderr)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -29,7 +30,7 @@ def connect(address: str) -> pb_grpc.TrainerServiceStub:
     return pb_grpc.TrainerServiceStub(grpc.insecure_channel(address, options=channel_options()))
 
 
-def _batches(files: list[Path]):  # type: ignore[no-untyped-def]
+def _batches(files: list[Path]) -> Iterator[pb.RecordBatch]:
     lines: list[bytes] = []
     size, batch_id = 0, 0
     for file in files:
@@ -53,13 +54,18 @@ def send_files(files: list[Path], address: str, token: str | None = None) -> Ing
     stub = connect(address)
     result = IngestResult(files=len(files))
     try:
-        for ack in stub.PublishRecords(_batches(files), metadata=auth_metadata(token),
-                                       timeout=_CALL_TIMEOUT_S):
+        for ack in stub.PublishRecords(
+            _batches(files), metadata=auth_metadata(token), timeout=_CALL_TIMEOUT_S
+        ):
             result.accepted += ack.accepted
             result.rejected += ack.rejected
             if ack.dropped:
-                raise BridgeError(f"Expected the bridge to store batch {ack.batch_id}, "
-                                  f"it dropped {ack.dropped} records; run ingest again")
+                raise BridgeError(
+                    f"Expected the bridge to store batch {ack.batch_id}, "
+                    f"it dropped {ack.dropped} records; run ingest again"
+                )
     except grpc.RpcError as error:
-        raise BridgeError(f"Expected a bridge at {address}, got {error.code()}: {error.details()}") from None
+        raise BridgeError(
+            f"Expected a bridge at {address}, got {error.code()}: {error.details()}"
+        ) from None
     return result

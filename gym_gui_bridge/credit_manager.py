@@ -50,7 +50,13 @@ class CreditAccount:
     """The credits of one subscriber for one (run id, agent id). Thread-safe."""
 
     def __init__(
-        self, run_id: str, agent_id: str, owner: str, initial: int, threshold: int, recovery_s: float
+        self,
+        run_id: str,
+        agent_id: str,
+        owner: str,
+        initial: int,
+        threshold: int,
+        recovery_s: float,
     ) -> None:
         self.run_id, self.agent_id, self.owner = run_id, agent_id, owner
         self._initial, self._threshold, self._recovery_s = initial, threshold, recovery_s
@@ -73,7 +79,9 @@ class CreditAccount:
     def acquire(self, timeout: float | None = None) -> bool:
         """Take one credit, waiting up to ``timeout`` s for one; False if none came."""
         with self._changed:
-            if self._credits <= 0 and not self._changed.wait_for(lambda: self._credits > 0, timeout):
+            if self._credits <= 0 and not self._changed.wait_for(
+                lambda: self._credits > 0, timeout
+            ):
                 return False
             self._credits -= 1
             self._maybe_recover()
@@ -105,13 +113,24 @@ class CreditAccount:
         if now - self._healthy_since >= self._recovery_s:
             self._starved = False
             self._healthy_since = None
-            _log.info("subscriber %s of run %s agent %s reads again (%d credits)",
-                      self.owner, self.run_id, self.agent_id, self._credits)
+            _log.info(
+                "subscriber %s of run %s agent %s reads again (%d credits)",
+                self.owner,
+                self.run_id,
+                self.agent_id,
+                self._credits,
+            )
 
     def snapshot(self) -> CreditSnapshot:
         with self._lock:
-            return CreditSnapshot(self.run_id, self.agent_id, self.owner, self._credits,
-                                  self._starved, self._starvations)
+            return CreditSnapshot(
+                self.run_id,
+                self.agent_id,
+                self.owner,
+                self._credits,
+                self._starved,
+                self._starvations,
+            )
 
 
 class CreditManager:
@@ -131,7 +150,9 @@ class CreditManager:
 
     def open(self, run_id: str, agent_id: str, owner: str) -> CreditAccount:
         """A fresh account with the initial credits (replacing one of the same key)."""
-        account = CreditAccount(run_id, agent_id, owner, self._initial, self._threshold, self._recovery_s)
+        account = CreditAccount(
+            run_id, agent_id, owner, self._initial, self._threshold, self._recovery_s
+        )
         with self._lock:
             self._accounts[(run_id, agent_id, owner)] = account
         return account

@@ -56,7 +56,9 @@ def jsonl_files(path: str | Path) -> list[Path]:
     raise FileNotFoundError(f"Expected a JSONL file or a directory at {base}, found nothing")
 
 
-def read_batches(files: list[Path], decoder: JsonlDecoder, size: int = _CHUNK) -> Iterator[list[TelemetryEvent]]:
+def read_batches(
+    files: list[Path], decoder: JsonlDecoder, size: int = _CHUNK
+) -> Iterator[list[TelemetryEvent]]:
     """Valid records of ``files`` in file order, ``size`` at a time."""
     batch: list[TelemetryEvent] = []
     for file in files:
@@ -108,8 +110,13 @@ def ingest_orphan_spools(root: str | Path, bus: RunBus, sink: TelemetryDBSink) -
             shutil.rmtree(directory, ignore_errors=True)
         finally:
             lock.release()
-        _log.info("%s %s: %d records stored, %d lines rejected",
-                  LOG_BRIDGE_SPOOL_INGESTED, directory, result.accepted, result.rejected)
+        _log.info(
+            "%s %s: %d records stored, %d lines rejected",
+            LOG_BRIDGE_SPOOL_INGESTED,
+            directory,
+            result.accepted,
+            result.rejected,
+        )
         total.files += result.files
         total.accepted += result.accepted
         total.rejected += result.rejected

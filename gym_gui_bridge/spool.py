@@ -66,7 +66,9 @@ def list_segments(directory: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def iter_complete_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int]]:
+def iter_complete_lines(
+    path: Path, start: int = 0, end: int | None = None
+) -> Iterator[tuple[bytes, int]]:
     """``(line, offset after it)`` for each newline-terminated line from ``start`` to ``end``
     (default: the end of the file). A torn last line without newline is not returned."""
     with open(path, "rb") as handle:

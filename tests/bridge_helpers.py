@@ -27,7 +27,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_bridge(db: Path, port: int, spool: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
+def start_bridge(
+    db: Path, port: int, spool: Path, *extra: str, env: dict | None = None
+) -> subprocess.Popen:
     """``gym-gui-bridge serve`` in a subprocess, returned once it answers GetHealth. Its stderr
     goes to ``bridge_log(db, port)`` (appended: a restarted bridge adds to the same file)."""
     with open(bridge_log(db, port), "ab") as log:
@@ -44,7 +46,9 @@ def bridge_log(db: Path, port: int) -> Path:
     return db.parent / f"bridge-{port}.log"
 
 
-def wait_healthy(address: str, proc: subprocess.Popen | None = None, token: str | None = None) -> pb.Health:
+def wait_healthy(
+    address: str, proc: subprocess.Popen | None = None, token: str | None = None
+) -> pb.Health:
     stub = connect(address)
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
@@ -82,7 +86,9 @@ def row_counts(db: Path, run_id: str) -> dict[str, tuple[int, int]]:
         conn.close()
 
 
-def run_worker(run_id: str, port: int, spool: Path, steps: int, rate_hz: float, *, wait: bool = True) -> subprocess.Popen:
+def run_worker(
+    run_id: str, port: int, spool: Path, steps: int, rate_hz: float, *, wait: bool = True
+) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "bridge_worker.py"), run_id, f"127.0.0.1:{port}", str(spool),
          str(steps), str(rate_hz)],

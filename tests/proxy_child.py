@@ -36,7 +36,9 @@ out.write(b"x" * huge + b"\n")
 out.write(b'{"v":1,' + b"y" * huge + b"\n")  # a record candidate far too long
 out.write(b"bad utf8 \xff\xfe\xfd\n")
 for i in range(count):
-    rec = EpisodeRollup(run_id, i % 4, "default", i // 4, 1.0, i // 4, float(i), 10, True, False, i, 0.1)
+    rec = EpisodeRollup(
+        run_id, i % 4, "default", i // 4, 1.0, i // 4, float(i), 10, True, False, i, 0.1
+    )
     out.write(encode_record(rec).encode() + b"\n")
     if i % 100 == 0:
         out.write(f"progress {i}\n".encode())

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))  # the helper modules next to this file
-from bridge_helpers import WAIT_S, free_port, row_counts, run_worker, start_bridge, stop_bridge  # noqa: E402
+from bridge_helpers import WAIT_S, free_port, row_counts, run_worker, start_bridge, stop_bridge
 
 STEPS = 3000
 
@@ -34,7 +34,12 @@ def _finish(worker: subprocess.Popen) -> str:
 
 
 def test_bridge_killed_mid_run_and_restarted(tmp_path: Path) -> None:
-    run_id, port, db, spool = f"crash-{os.getpid()}-{uuid.uuid4().hex[:6]}", free_port(), tmp_path / "b.sqlite", tmp_path / "spool"
+    run_id, port, db, spool = (
+        f"crash-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        free_port(),
+        tmp_path / "b.sqlite",
+        tmp_path / "spool",
+    )
     bridge = start_bridge(db, port, tmp_path / "bridge-spool")
     worker = run_worker(run_id, port, spool, STEPS, 1000.0, wait=False)
     time.sleep(1.0)  # the worker is mid-run: some records stored, some in flight
@@ -53,7 +58,12 @@ def test_bridge_killed_mid_run_and_restarted(tmp_path: Path) -> None:
 
 
 def test_bridge_started_after_the_worker(tmp_path: Path) -> None:
-    run_id, port, db, spool = f"late-{os.getpid()}-{uuid.uuid4().hex[:6]}", free_port(), tmp_path / "b.sqlite", tmp_path / "spool"
+    run_id, port, db, spool = (
+        f"late-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        free_port(),
+        tmp_path / "b.sqlite",
+        tmp_path / "spool",
+    )
     worker = run_worker(run_id, port, spool, STEPS, 1500.0, wait=False)
     time.sleep(1.0)
     bridge = start_bridge(db, port, tmp_path / "bridge-spool")
@@ -80,7 +90,12 @@ def test_two_workers_into_one_bridge(tmp_path: Path) -> None:
 
 
 def test_spool_left_at_exit_is_ingested_by_the_next_bridge(tmp_path: Path) -> None:
-    run_id, port, db, spool = f"spool-{os.getpid()}-{uuid.uuid4().hex[:6]}", free_port(), tmp_path / "b.sqlite", tmp_path / "spool"
+    run_id, port, db, spool = (
+        f"spool-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        free_port(),
+        tmp_path / "b.sqlite",
+        tmp_path / "spool",
+    )
     worker = subprocess.run(
         [sys.executable, str(Path(__file__).parent / "bridge_worker.py"), run_id,
          f"127.0.0.1:{port}", str(spool), "500", "0", "0.5"],

@@ -8,10 +8,12 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))  # the helper modules next to this file
-from bridge_helpers import (  # noqa: E402
+from bridge_helpers import (
     WAIT_S,
     bridge_log,
     free_port,
@@ -29,11 +31,14 @@ from gym_gui_bridge.records import StepRecord
 
 
 def _steps(run_id: str, seqs: range) -> list[StepRecord]:
-    return [StepRecord(run_id, 0, "default", s, 1.0, s // 10, s % 10, s, 1, 0.5, False, False) for s in seqs]
+    return [
+        StepRecord(run_id, 0, "default", s, 1.0, s // 10, s % 10, s, 1, 0.5, False, False)
+        for s in seqs
+    ]
 
 
-def _publish(stub, run_id: str, seqs: range, chunk: int = 50, pause: float = 0.0) -> None:  # type: ignore[no-untyped-def]
-    def batches():  # type: ignore[no-untyped-def]
+def _publish(stub: Any, run_id: str, seqs: range, chunk: int = 50, pause: float = 0.0) -> None:
+    def batches() -> Iterator[pb.RecordBatch]:
         for i, start in enumerate(range(seqs.start, seqs.stop, chunk)):
             part = range(start, min(start + chunk, seqs.stop))
             yield pb.RecordBatch(batch_id=i + 1, jsonl=encode_lines(_steps(run_id, part)).encode())
@@ -52,7 +57,9 @@ def test_replay_then_live_has_no_gap_and_no_duplicate(tmp_path: Path) -> None:
         call = stub.StreamRunSteps(pb.StreamRequest(run_id=run_id, from_seq=100), timeout=WAIT_S)
         live = threading.Thread(target=_publish, args=(stub, run_id, range(500, 1500), 50, 0.01))
         live.start()
-        resend = threading.Thread(target=_publish, args=(stub, run_id, range(400, 700)))  # duplicates
+        resend = threading.Thread(
+            target=_publish, args=(stub, run_id, range(400, 700))
+        )  # duplicates
         resend.start()
         seqs = []
         for step in call:

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))  # the helper modules next to this file
-from bridge_helpers import WAIT_S, free_port, start_bridge, stop_bridge, wait_healthy  # noqa: E402
+from bridge_helpers import WAIT_S, free_port, start_bridge, stop_bridge, wait_healthy
 
 from gym_gui_bridge.client import connect
 from gym_gui_bridge.jsonl import encode_record
@@ -48,7 +48,11 @@ def test_wrong_or_missing_token_gets_unauthenticated(tmp_path: Path) -> None:
                 stub.GetHealth(pb.HealthRequest(), metadata=metadata, timeout=WAIT_S)
             assert error.value.code() == grpc.StatusCode.UNAUTHENTICATED
             with pytest.raises(grpc.RpcError) as error:
-                list(stub.PublishRecords(iter([pb.RecordBatch(batch_id=1)]), metadata=metadata, timeout=WAIT_S))
+                list(
+                    stub.PublishRecords(
+                        iter([pb.RecordBatch(batch_id=1)]), metadata=metadata, timeout=WAIT_S
+                    )
+                )
             assert error.value.code() == grpc.StatusCode.UNAUTHENTICATED
         health = stub.GetHealth(pb.HealthRequest(), metadata=auth_metadata(token), timeout=WAIT_S)
         assert health.status == "serving"
@@ -62,8 +66,11 @@ def test_malformed_messages_get_invalid_argument_and_the_bridge_survives(tmp_pat
     address = f"127.0.0.1:{port}"
     try:
         channel = grpc.insecure_channel(address, options=channel_options())
-        raw = channel.stream_stream(PUBLISH_METHOD, request_serializer=lambda b: b,
-                                    response_deserializer=pb.BatchAck.FromString)
+        raw = channel.stream_stream(
+            PUBLISH_METHOD,
+            request_serializer=lambda b: b,
+            response_deserializer=pb.BatchAck.FromString,
+        )
         with pytest.raises(grpc.RpcError) as error:
             list(raw(iter([b"\xff\xff\xff\xff not a protobuf"]), timeout=WAIT_S))
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -75,14 +82,18 @@ def test_malformed_messages_get_invalid_argument_and_the_bridge_survives(tmp_pat
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
         # bad lines inside a well-formed batch are rejected one by one, with reasons
-        good = encode_record(ScalarRecord("sec-run", -1, "default", 0, 1.0, "loss", 0.5, 1)).encode()
+        good = encode_record(
+            ScalarRecord("sec-run", -1, "default", 0, 1.0, "loss", 0.5, 1)
+        ).encode()
         batch = pb.RecordBatch(batch_id=7, jsonl=good + b"\n{oops\n" + b'{"v":2}\n')
         (ack,) = list(stub.PublishRecords(iter([batch]), timeout=WAIT_S))
         assert (ack.batch_id, ack.accepted, ack.rejected, ack.dropped) == (7, 1, 2, 0)
         assert [r.code for r in ack.rejections] == ["not_json", "bad_version"]
 
         # the kind-specific RPC takes only its kind
-        (ack,) = list(stub.PublishRunSteps(iter([pb.RecordBatch(batch_id=8, jsonl=good)]), timeout=WAIT_S))
+        (ack,) = list(
+            stub.PublishRunSteps(iter([pb.RecordBatch(batch_id=8, jsonl=good)]), timeout=WAIT_S)
+        )
         assert (ack.accepted, ack.rejected, ack.rejections[0].code) == (0, 1, "wrong_kind")
         assert wait_healthy(address).records_accepted == 1
     finally:

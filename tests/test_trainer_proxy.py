@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))  # the helper modules next to this file
-from bridge_helpers import WAIT_S, free_port, row_counts, start_bridge, stop_bridge  # noqa: E402
+from bridge_helpers import WAIT_S, free_port, row_counts, start_bridge, stop_bridge
 
 from gym_gui_bridge.jsonl import decode_record
 
@@ -60,8 +60,14 @@ def test_proxy_into_a_bridge(tmp_path: Path) -> None:
     run_id, port = f"proxy-br-{os.getpid()}-{uuid.uuid4().hex[:6]}", free_port()
     bridge = start_bridge(tmp_path / "b.sqlite", port, tmp_path / "bridge-spool")
     try:
-        result, printed = _proxy(tmp_path, run_id, "--bridge", f"127.0.0.1:{port}",
-                                 "--spool-dir", str(tmp_path / "spool"))
+        result, printed = _proxy(
+            tmp_path,
+            run_id,
+            "--bridge",
+            f"127.0.0.1:{port}",
+            "--spool-dir",
+            str(tmp_path / "spool"),
+        )
     finally:
         assert stop_bridge(bridge) == 0
     _check(result, printed)

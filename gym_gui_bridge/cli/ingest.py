@@ -45,8 +45,11 @@ def main(argv: list[str], prog: str) -> int:
     except (BridgeError, StoreError, OSError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 1
-    print(f"{prog}: {result.files} files, {result.accepted} records stored, "
-          f"{result.rejected} lines rejected", file=sys.stderr)
+    print(
+        f"{prog}: {result.files} files, {result.accepted} records stored, "
+        f"{result.rejected} lines rejected",
+        file=sys.stderr,
+    )
     if args.remove:
         for file in files:
             file.unlink(missing_ok=True)

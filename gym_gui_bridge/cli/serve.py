@@ -57,14 +57,21 @@ def read_token(token_file: str | None) -> str | None:
 
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(ServeArgs, args=argv, prog=prog)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
+    )
     from gym_gui_bridge.server.app import Bridge, StatusReporter  # grpc only when serving
 
     try:
         load_tunables(args.config)
         token = read_token(args.token_file)
-        bridge = Bridge(args.db, args.listen, token=token, allow_remote=args.allow_remote,
-                        spool_root=args.spool_dir)
+        bridge = Bridge(
+            args.db,
+            args.listen,
+            token=token,
+            allow_remote=args.allow_remote,
+            spool_root=args.spool_dir,
+        )
         bridge.start()
     except (BridgeError, StoreError, TunablesError, OSError, IndexError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
@@ -84,6 +91,10 @@ def main(argv: list[str], prog: str) -> int:
     stop.wait()
     status.stop()
     flushed = bridge.stop()
-    print(f"{prog}: stopped, {bridge.sink.stats().written} records written"
-          f"{'' if flushed else ' (sink did not flush in time)'}", file=sys.stderr, flush=True)
+    print(
+        f"{prog}: stopped, {bridge.sink.stats().written} records written"
+        f"{'' if flushed else ' (sink did not flush in time)'}",
+        file=sys.stderr,
+        flush=True,
+    )
     return 0

@@ -34,7 +34,13 @@ import grpc
 from gym_gui_bridge.constants import LIVE_REPLAY_PAGE_ROWS, LIVE_SUBSCRIBER_QUEUE_SIZE
 from gym_gui_bridge.credit_manager import CreditAccount, get_credit_manager
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.records import KIND_EPISODE, KIND_STEP, EpisodeRollup, StepRecord, TelemetryEvent
+from gym_gui_bridge.records import (
+    KIND_EPISODE,
+    KIND_STEP,
+    EpisodeRollup,
+    StepRecord,
+    TelemetryEvent,
+)
 from gym_gui_bridge.run_bus import OverflowPolicy, RunBus
 from gym_gui_bridge.store.schema import open_reader
 from gym_gui_bridge.store.sink import TelemetryDBSink
@@ -82,8 +88,12 @@ class LiveSubscriber:
         self._outgoing: queue.SimpleQueue[TelemetryEvent] = queue.SimpleQueue()
         self._done = threading.Event()
         self._last: dict[int, int] = {}  # slot -> last seq sent
-        self._subscription = bus.subscribe(self.name, OverflowPolicy.DROP_OLDEST, LIVE_SUBSCRIBER_QUEUE_SIZE)
-        self._account: CreditAccount = get_credit_manager().open(self.run_id, self.agent_id, self.name)
+        self._subscription = bus.subscribe(
+            self.name, OverflowPolicy.DROP_OLDEST, LIVE_SUBSCRIBER_QUEUE_SIZE
+        )
+        self._account: CreditAccount = get_credit_manager().open(
+            self.run_id, self.agent_id, self.name
+        )
         self._pump = threading.Thread(target=self._run, name=f"{self.name}-pump", daemon=True)
 
     @property
@@ -176,8 +186,33 @@ class LiveSubscriber:
             slot, agent, seq, wall, episode, step, gstep, action, reward, term, trunc, frame = row
             if isinstance(action, str):
                 action = json.loads(action)
-            return StepRecord(self.run_id, slot, agent, seq, wall, episode, step, gstep, action,
-                              reward, bool(term), bool(trunc), frame)
+            return StepRecord(
+                self.run_id,
+                slot,
+                agent,
+                seq,
+                wall,
+                episode,
+                step,
+                gstep,
+                action,
+                reward,
+                bool(term),
+                bool(trunc),
+                frame,
+            )
         slot, agent, seq, wall, episode, ret, length, term, trunc, gstep, duration = row
-        return EpisodeRollup(self.run_id, slot, agent, seq, wall, episode, ret, length, bool(term),
-                             bool(trunc), gstep, duration)
+        return EpisodeRollup(
+            self.run_id,
+            slot,
+            agent,
+            seq,
+            wall,
+            episode,
+            ret,
+            length,
+            bool(term),
+            bool(trunc),
+            gstep,
+            duration,
+        )

@@ -88,11 +88,15 @@ def decode_batch(
         try:
             record = decode_record(line)
             if kind is not None and record.kind != kind:
-                raise RecordDecodeError("wrong_kind", f"Expected a {kind} record, got {record.kind}")
+                raise RecordDecodeError(
+                    "wrong_kind", f"Expected a {kind} record, got {record.kind}"
+                )
         except RecordDecodeError as error:
             rejected += 1
             if len(rejections) < BRIDGE_MAX_REJECTIONS_REPORTED:
-                rejections.append(pb.Rejection(line=number, code=error.code, message=str(error)[:200]))
+                rejections.append(
+                    pb.Rejection(line=number, code=error.code, message=str(error)[:200])
+                )
             continue
         records.append(record)
     return records, rejections, rejected
@@ -113,9 +117,14 @@ def _read(
                 return
             records, rejections, rejected = decode_batch(batch, kind)
             if rejected and _throttle.ready("rejected"):
-                _log.warning("%s %d of %d lines of batch %d rejected, first: %s",
-                             LOG_BRIDGE_BATCH_REJECTED, rejected, rejected + len(records),
-                             batch.batch_id, rejections[0].message)
+                _log.warning(
+                    "%s %d of %d lines of batch %d rejected, first: %s",
+                    LOG_BRIDGE_BATCH_REJECTED,
+                    rejected,
+                    rejected + len(records),
+                    batch.batch_id,
+                    rejections[0].message,
+                )
             while sink.stats().queued > RUNBUS_DB_PATH_QUEUE_SIZE and not stopping.is_set():
                 time.sleep(_POLL_S / 10)  # back-pressure on this stream only
             bus.publish_many(records)

@@ -61,8 +61,12 @@ class TokenInterceptor(grpc.ServerInterceptor):
         if hmac.compare_digest(given_bytes, self._expected):
             return continuation(details)
         if self._throttle.ready("auth"):
-            _log.warning("%s %s refused: %s token", LOG_BRIDGE_AUTH_FAILED, details.method,
-                         "wrong" if given else "no")
+            _log.warning(
+                "%s %s refused: %s token",
+                LOG_BRIDGE_AUTH_FAILED,
+                details.method,
+                "wrong" if given else "no",
+            )
         handler = continuation(details)
         if handler is not None and handler.request_streaming:
             return self._deny_stream
@@ -91,16 +95,23 @@ class TrainerServicer:
         self._subscribers: list[LiveSubscriber] = []
 
     # --- publishing -----------------------------------------------------------------------------
-    def _publish(self, kind: str | None) -> Callable[[Iterator[Any], grpc.ServicerContext], Iterator[pb.BatchAck]]:
-        def handler(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[pb.BatchAck]:
+    def _publish(
+        self, kind: str | None
+    ) -> Callable[[Iterator[Any], grpc.ServicerContext], Iterator[pb.BatchAck]]:
+        def handler(
+            requests: Iterator[Any], context: grpc.ServicerContext
+        ) -> Iterator[pb.BatchAck]:
             with self.counters.lock:
                 if self.counters.publishers >= BRIDGE_MAX_PUBLISHERS:
-                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                  f"Expected at most {BRIDGE_MAX_PUBLISHERS} publishing streams")
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"Expected at most {BRIDGE_MAX_PUBLISHERS} publishing streams",
+                    )
                 self.counters.publishers += 1
             try:
-                yield from serve_publish(requests, context, kind, self.bus, self.sink,
-                                         self.counters, self.stopping)
+                yield from serve_publish(
+                    requests, context, kind, self.bus, self.sink, self.counters, self.stopping
+                )
             finally:
                 with self.counters.lock:
                     self.counters.publishers -= 1
@@ -108,8 +119,12 @@ class TrainerServicer:
         return handler
 
     # --- live subscribers -------------------------------------------------------------------------
-    def _stream(self, kind: str) -> Callable[[pb.StreamRequest | None, grpc.ServicerContext], Iterator[Any]]:
-        def handler(request: pb.StreamRequest | None, context: grpc.ServicerContext) -> Iterator[Any]:
+    def _stream(
+        self, kind: str
+    ) -> Callable[[pb.StreamRequest | None, grpc.ServicerContext], Iterator[Any]]:
+        def handler(
+            request: pb.StreamRequest | None, context: grpc.ServicerContext
+        ) -> Iterator[Any]:
             if request is None:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a StreamRequest message")
             assert request is not None
@@ -117,8 +132,10 @@ class TrainerServicer:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a run_id, got none")
             with self._lock:
                 if len(self._subscribers) >= BRIDGE_MAX_SUBSCRIBERS:
-                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                  f"Expected at most {BRIDGE_MAX_SUBSCRIBERS} live subscribers")
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"Expected at most {BRIDGE_MAX_SUBSCRIBERS} live subscribers",
+                    )
                 subscriber = LiveSubscriber(request, kind, self.bus, self.sink, context)
                 self._subscribers.append(subscriber)
             try:
@@ -156,7 +173,12 @@ class TrainerServicer:
         c = self.counters
         with c.lock:
             received, accepted, rejected, dropped, publishers = (
-                c.received, c.accepted, c.rejected, c.dropped, c.publishers)
+                c.received,
+                c.accepted,
+                c.rejected,
+                c.dropped,
+                c.publishers,
+            )
         with self._lock:
             subscribers = list(self._subscribers)
         try:
@@ -188,15 +210,18 @@ class TrainerServicer:
         }
         for name, kind in (("StreamRunSteps", KIND_STEP), ("StreamRunEpisodes", KIND_EPISODE)):
             handlers[name] = grpc.unary_stream_rpc_method_handler(
-                self._stream(kind), request_deserializer=_parse_or_none(pb.StreamRequest),
+                self._stream(kind),
+                request_deserializer=_parse_or_none(pb.StreamRequest),
                 response_serializer=ser,
             )
         handlers["ListRuns"] = grpc.unary_unary_rpc_method_handler(
-            self.list_runs, request_deserializer=_parse_or_none(pb.ListRunsRequest),
+            self.list_runs,
+            request_deserializer=_parse_or_none(pb.ListRunsRequest),
             response_serializer=ser,
         )
         handlers["GetHealth"] = grpc.unary_unary_rpc_method_handler(
             lambda _request, _context: self.health(),
-            request_deserializer=_parse_or_none(pb.HealthRequest), response_serializer=ser,
+            request_deserializer=_parse_or_none(pb.HealthRequest),
+            response_serializer=ser,
         )
         return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)
