@@ -165,6 +165,10 @@ class BridgeEmitter:
             return
         self._queue.append(record)
 
+    def backlog(self) -> int:
+        """Records put and not yet written to the spool (the RAM hand-off's depth)."""
+        return len(self._queue)
+
     def close(self, timeout: float = EMITTER_CLOSE_TIMEOUT_S) -> bool:
         """Spool what was put, wait up to ``timeout`` s for the bridge to acknowledge it all,
         stop both threads. True if nothing is left in the spool."""
