@@ -169,6 +169,11 @@ class BridgeEmitter:
         """Records put and not yet written to the spool (the RAM hand-off's depth)."""
         return len(self._queue)
 
+    def flush(self, timeout: float | None = EMITTER_CLOSE_TIMEOUT_S) -> bool:
+        """Wait until every record put so far is acknowledged by the bridge. False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(self._all_acked, timeout)
+
     def close(self, timeout: float = EMITTER_CLOSE_TIMEOUT_S) -> bool:
         """Spool what was put, wait up to ``timeout`` s for the bridge to acknowledge it all,
         stop both threads. True if nothing is left in the spool."""
@@ -305,7 +310,9 @@ class BridgeEmitter:
 
     # --- shipper thread ---------------------------------------------------------------------------
     def _all_acked(self) -> bool:  # caller holds _lock
-        return not self._queue and all(self._acked[n] >= s for n, s in self._sizes.items())
+        """Every record put is spooled (or dropped) and every spooled line acknowledged."""
+        settled = self._spooled + self._dropped >= self._put
+        return settled and all(self._acked[n] >= s for n, s in self._sizes.items())
 
     def _ship_loop(self) -> None:
         backoff = EMITTER_RECONNECT_MIN_S
@@ -326,12 +333,14 @@ class BridgeEmitter:
                 self._ship_stop.wait(backoff)
                 backoff = min(backoff * 2, EMITTER_RECONNECT_MAX_S)
                 continue
-            self._stream(channel)
+            progressed = self._stream(channel)
             channel.close()
+            backoff = EMITTER_RECONNECT_MIN_S if progressed else backoff
             self._ship_stop.wait(backoff)
             backoff = min(backoff * 2, EMITTER_RECONNECT_MAX_S)
 
-    def _stream(self, channel: grpc.Channel) -> None:
+    def _stream(self, channel: grpc.Channel) -> bool:
+        """One PublishRecords stream until it breaks; True if any batch was acknowledged."""
         with self._changed:
             self._stream_epoch += 1
             epoch = self._stream_epoch
@@ -351,10 +360,12 @@ class BridgeEmitter:
         )
         call = publish(self._requests(epoch), metadata=self._metadata)
         self._call = call
+        progressed = False
         try:
             for ack in call:
                 if not self._on_ack(ack):
                     break
+                progressed = True
         except grpc.RpcError as error:
             if not self._ship_stop.is_set() and self._throttle.ready("stream"):
                 _log.warning(
@@ -369,6 +380,7 @@ class BridgeEmitter:
             call.cancel()
             with self._changed:
                 self._connected = False
+        return progressed
 
     def _end_stream(self) -> None:
         with self._changed:
