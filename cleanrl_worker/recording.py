@@ -143,37 +143,50 @@ class EpisodeRecorderWrapper(gym.Wrapper):
         return result
 
     def step(self, action: Any) -> Any:
-        frames = self._frames
-        frame_before = frames.last_frame_seq if frames is not None else None
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        r = float(reward)
-        step = self._length
-        self._return += r
+        if self._record_steps:
+            return self._step_recorded(action)
+        result = self.env.step(action)  # the hot path of every unwatched slot: keep it short
+        self._return += float(result[1])
         self._length += 1
         self._transitions += 1
+        if result[2] or result[3]:
+            self._end_episode(bool(result[2]), bool(result[3]), time.time())
+        return result
+
+    def _step_recorded(self, action: Any) -> Any:
+        frames = self._frames
+        frame_before = frames.last_frame_seq if frames is not None else None
+        result = self.env.step(action)
+        _, reward, terminated, truncated, _ = result
+        r = float(reward)
+        self._return += r
+        self._transitions += 1
         now = time.time()
-        if self._record_steps:
-            frame_seq = frames.last_frame_seq if frames is not None else None
-            self._emit(
-                StepRecord(
-                    self._run_id, self._slot, self._agent_id, self._step_seq, now,
-                    self._episode, step, self._transitions * self._num_envs,
-                    action_to_jsonable(action), r, bool(terminated), bool(truncated),
-                    frame_seq if frame_seq != frame_before else None,
-                )
-            )  # fmt: skip
-            self._step_seq += 1
+        frame_seq = frames.last_frame_seq if frames is not None else None
+        self._emit(
+            StepRecord(
+                self._run_id, self._slot, self._agent_id, self._step_seq, now, self._episode,
+                self._length, self._transitions * self._num_envs, action_to_jsonable(action), r,
+                bool(terminated), bool(truncated),
+                frame_seq if frame_seq != frame_before else None,
+            )
+        )  # fmt: skip
+        self._step_seq += 1
+        self._length += 1
         if terminated or truncated:
-            self._emit(
-                EpisodeRollup(
-                    self._run_id, self._slot, self._agent_id, self._episode_seq, now,
-                    self._episode, self._return, self._length, bool(terminated),
-                    bool(truncated), self._transitions * self._num_envs, now - self._started,
-                )
-            )  # fmt: skip
-            self._episode_seq += 1
-            self._episode += 1
-            self._return = 0.0
-            self._length = 0
-            self._started = now
-        return obs, reward, terminated, truncated, info
+            self._end_episode(bool(terminated), bool(truncated), now)
+        return result
+
+    def _end_episode(self, terminated: bool, truncated: bool, now: float) -> None:
+        self._emit(
+            EpisodeRollup(
+                self._run_id, self._slot, self._agent_id, self._episode_seq, now, self._episode,
+                self._return, self._length, terminated, truncated,
+                self._transitions * self._num_envs, now - self._started,
+            )
+        )  # fmt: skip
+        self._episode_seq += 1
+        self._episode += 1
+        self._return = 0.0
+        self._length = 0
+        self._started = now

@@ -27,17 +27,15 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from cleanrl_worker import __version__
-from cleanrl_worker.recording import EpisodeRecorderWrapper
+from cleanrl_worker.exit_hooks import install_exit_handlers
 from gym_gui_bridge.constants import (
     DB_SINK_FLUSH_INTERVAL_S,
     DEFAULT_DB_PATH,
@@ -57,6 +55,7 @@ from gym_gui_bridge.records import (
 )
 
 if TYPE_CHECKING:
+    from cleanrl_worker.recording import EpisodeRecorderWrapper
     from gym_gui_bridge.run_bus import RunBus
     from gym_gui_bridge.store.sink import TelemetryDBSink
 
@@ -65,8 +64,6 @@ __all__ = ["STEP_MODES", "Recorder", "current", "start"]
 _log = logging.getLogger(__name__)
 #: FASTLANE_STEPS values: steps of the watched slot only, of every slot, of none.
 STEP_MODES = ("watched", "all", "none")
-_EXIT_SIGTERM = 128 + signal.SIGTERM
-_EXIT_SIGINT = 128 + signal.SIGINT
 _recorder: Recorder | None = None
 _fork_orphans: list[Any] = []  # a parent's sink objects inherited by fork: never closed here
 
@@ -90,7 +87,8 @@ class Recorder:
         if role not in ("main", "child"):
             raise ValueError(f"Expected role 'main' or 'child', got {role!r}")
         self.run_id = run_id
-        self.db_path = str(db_path)
+        # absolute now: a script may chdir later, and worker processes open it later
+        self.db_path = os.path.abspath(db_path)
         self.steps = steps
         self.watched_slot = watched_slot
         self.agent_id = agent_id
@@ -114,6 +112,8 @@ class Recorder:
     # --- what activation calls ------------------------------------------------------------------
     def wrap(self, env: Any, slot: int, num_envs: int = 1) -> EpisodeRecorderWrapper:
         """Wrap one slot's env (outermost, around any FastLaneEnvWrapper) to record it."""
+        from cleanrl_worker.recording import EpisodeRecorderWrapper  # imports gymnasium
+
         record_steps = self.steps == "all" or (
             self.steps == "watched" and slot == self.watched_slot
         )
@@ -273,7 +273,8 @@ class Recorder:
             )
         )  # fmt: skip
 
-    def _note_failure(self, error: str, exit_code: int) -> None:
+    def note_failure(self, error: str, exit_code: int) -> None:
+        """Remember why the run is failing; ``close()`` then writes a ``failed`` record."""
         if self._failure is None:
             self._failure = (error, exit_code)
 
@@ -337,7 +338,7 @@ def start(
 
             scalars.install(recorder.record_scalar)
     if install_handlers:
-        _install_handlers(recorder)
+        install_exit_handlers(recorder.close, recorder.note_failure, main=role == "main")
     return recorder
 
 
@@ -353,28 +354,3 @@ def _attach(
         run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
         role="child", mirror_scalars=False, install_handlers=False,
     )  # fmt: skip
-
-
-def _install_handlers(recorder: Recorder) -> None:
-    atexit.register(recorder.close)
-    previous_hook = sys.excepthook
-
-    def excepthook(
-        kind: type[BaseException], value: BaseException, tb: TracebackType | None
-    ) -> None:
-        if issubclass(kind, KeyboardInterrupt):
-            recorder._note_failure("KeyboardInterrupt", _EXIT_SIGINT)
-        else:
-            recorder._note_failure(f"{kind.__name__}: {value}"[:1000], 1)
-        previous_hook(kind, value, tb)
-
-    sys.excepthook = excepthook
-    if threading.current_thread() is not threading.main_thread() or recorder.role != "main":
-        return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-
-        def on_sigterm(signum: int, frame: Any) -> None:
-            recorder._note_failure("terminated by SIGTERM", _EXIT_SIGTERM)
-            raise SystemExit(_EXIT_SIGTERM)
-
-        signal.signal(signal.SIGTERM, on_sigterm)

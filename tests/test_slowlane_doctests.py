@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "gym_gui_bridge.records",
     "gym_gui_bridge.jsonl",
+    "gym_gui_bridge.jsonl_decode",
     "gym_gui_bridge.log_ids",
     "gym_gui_bridge.throttle",
     "gym_gui_bridge.run_bus",
