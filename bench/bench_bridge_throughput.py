@@ -70,7 +70,9 @@ def sqlite_ceiling(records: int, tmp: Path) -> float:
 def noop_server(port: int) -> None:
     """A PublishRecords servicer that acknowledges every batch without decoding it."""
 
-    def publish(requests: Iterator[pb.RecordBatch], _context: grpc.ServicerContext) -> Iterator[pb.BatchAck]:
+    def publish(
+        requests: Iterator[pb.RecordBatch], _context: grpc.ServicerContext
+    ) -> Iterator[pb.BatchAck]:
         for batch in requests:
             yield pb.BatchAck(batch_id=batch.batch_id, accepted=batch.jsonl.count(b"\n"))
 
@@ -82,7 +84,9 @@ def noop_server(port: int) -> None:
             )
         },
     )
-    server = grpc.server(futures.ThreadPoolExecutor(4), handlers=[handler], options=channel_options())
+    server = grpc.server(
+        futures.ThreadPoolExecutor(4), handlers=[handler], options=channel_options()
+    )
     server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     server.wait_for_termination()
@@ -150,7 +154,9 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def end_to_end(records: int, tmp: Path, label: str) -> tuple[float, float, list[tuple[float, int, int]]]:
+def end_to_end(
+    records: int, tmp: Path, label: str
+) -> tuple[float, float, list[tuple[float, int, int]]]:
     """(records/s, put cost in us per record, RSS samples (s, KiB, stored)) of one run."""
     port, db = _free_port(), tmp / f"{label}.sqlite"
     bridge = subprocess.Popen(
@@ -178,7 +184,11 @@ def end_to_end(records: int, tmp: Path, label: str) -> tuple[float, float, list[
     finally:
         bridge.terminate()
         bridge.wait(WAIT_S)
-    stored = sqlite3.connect(db).execute("SELECT COUNT(*) FROM steps WHERE run_id = ?", (run_id,)).fetchone()[0]
+    stored = (
+        sqlite3.connect(db)
+        .execute("SELECT COUNT(*) FROM steps WHERE run_id = ?", (run_id,))
+        .fetchone()[0]
+    )
     assert stored == records, f"lost {records - stored} records"
     return records / float(total_s), float(put_s) / records * 1e6, samples
 
@@ -200,14 +210,18 @@ def main() -> None:
         print(f"records per run:                 {args.records:,}")
         print(f"SQLite ceiling (write_batch):    {sql:12,.0f} rec/s")
         print(f"gRPC ceiling (no-op servicer):   {rpc:12,.0f} rec/s")
-        print(f"end to end, zero loss:           {e2e:12,.0f} rec/s "
-              f"({e2e / sql:.2f} x SQLite, {e2e / rpc:.2f} x gRPC)")
+        print(
+            f"end to end, zero loss:           {e2e:12,.0f} rec/s "
+            f"({e2e / sql:.2f} x SQLite, {e2e / rpc:.2f} x gRPC)"
+        )
         print(f"emitter.put() on the worker:     {put_us:12.2f} us/record")
         if args.long_records:
             rate, _, samples = end_to_end(args.long_records, tmp, "long")
             print(f"long run: {args.long_records:,} records at {rate:,.0f} rec/s, zero loss")
-            print("bridge RSS (MiB) every ~10 s: " + " ".join(
-                f"{kb / 1024:.0f}" for _, kb, _ in samples[::10]))
+            print(
+                "bridge RSS (MiB) every ~10 s: "
+                + " ".join(f"{kb / 1024:.0f}" for _, kb, _ in samples[::10])
+            )
             kbs = [kb for _, kb, _ in samples]
             if kbs:
                 print(f"bridge RSS min/max: {min(kbs) / 1024:.0f} / {max(kbs) / 1024:.0f} MiB")
