@@ -90,6 +90,7 @@ class BridgeEmitter:
 
     ``spool_name`` names the spool directory (default: the run id); two emitters of one run in
     two processes (the proxy and its child) need two names, a spool has one owner.
+    ``segment_bytes`` is the size at which a new spool segment starts.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class BridgeEmitter:
         name: str = "fastlane-emitter",
         batch_size: int = EMITTER_BATCH_SIZE,
         spool_name: str | None = None,
+        segment_bytes: int = EMITTER_SEGMENT_BYTES,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1, got {batch_size}")
@@ -111,6 +113,7 @@ class BridgeEmitter:
         self.spool_dir = run_spool_dir(spool_root, spool_name or run_id)
         self._metadata = auth_metadata(token)
         self._batch_size = batch_size
+        self._segment_bytes = segment_bytes
         self._queue: deque[TelemetryEvent | bytes] = deque()  # training thread -> spooler
         self._lock_file = SpoolLock(self.spool_dir)
         # guards everything below; _changed is notified when data is spooled or acknowledged
@@ -231,7 +234,7 @@ class BridgeEmitter:
                 data, count = self._encode(items)
                 if not count:
                     continue
-                if fd < 0 or size >= EMITTER_SEGMENT_BYTES:
+                if fd < 0 or size >= self._segment_bytes:
                     fd, number, size = self._rotate(fd, number)
                 if self._spool_bytes() + len(data) > EMITTER_SPOOL_MAX_BYTES:
                     self._drop(count, f"spool over {EMITTER_SPOOL_MAX_BYTES} bytes")

@@ -124,3 +124,41 @@ def test_ingest_command_loads_a_spool_into_a_database(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr.decode()
         assert b"240 records stored, 0 lines rejected" in result.stderr
     _expect_exactly_once(db, run_id, 200)
+
+
+def test_emitter_resumes_a_spool_left_by_an_earlier_process(tmp_path: Path) -> None:
+    """Many small segments, shipped by the next emitter of the run, each record stored once."""
+    from cleanrl_worker.emitter import BridgeEmitter
+    from gym_gui_bridge.records import ScalarRecord
+
+    run_id, port, db, spool = (
+        f"resume-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        free_port(),
+        tmp_path / "b.sqlite",
+        tmp_path / "spool",
+    )
+
+    def scalars(seqs: range) -> list[ScalarRecord]:
+        return [ScalarRecord(run_id, -1, "default", s, 1.0, "loss", 0.5, s) for s in seqs]
+
+    first = BridgeEmitter(f"127.0.0.1:{port}", run_id, spool_root=spool, segment_bytes=16384)
+    first.start()
+    for start in range(0, 3000, 300):  # rounds the spooler writes one by one: one segment each
+        for record in scalars(range(start, start + 300)):
+            first.put(record)
+        time.sleep(0.2)
+    assert not first.close(timeout=0.5)  # no bridge yet: the spool stays
+    segments = list(spool.glob("*/seg-*.jsonl"))
+    assert len(segments) >= 5
+
+    bridge = start_bridge(db, port, tmp_path / "bridge-spool")
+    try:
+        second = BridgeEmitter(f"127.0.0.1:{port}", run_id, spool_root=spool, segment_bytes=16384)
+        second.start()
+        for record in scalars(range(3000, 5000)):
+            second.put(record)
+        assert second.close(timeout=WAIT_S)
+    finally:
+        assert stop_bridge(bridge) == 0
+    assert row_counts(db, run_id)["scalars"] == (5000, 5000)
+    assert not spool.joinpath(run_id).exists()  # acknowledged to the last line: removed

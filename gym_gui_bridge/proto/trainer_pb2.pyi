@@ -147,7 +147,7 @@ class HealthRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Health(_message.Message):
-    __slots__ = ("status", "version", "uptime_s", "records_received", "records_accepted", "records_rejected", "records_dropped", "sink_written", "sink_queue_depth", "wal_bytes", "publishers", "subscribers", "subscriber_drops", "db_path")
+    __slots__ = ("status", "version", "uptime_s", "records_received", "records_accepted", "records_rejected", "records_dropped", "sink_written", "sink_queue_depth", "wal_bytes", "publishers", "subscribers", "subscriber_drops", "db_path", "runs")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPTIME_S_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +162,7 @@ class Health(_message.Message):
     SUBSCRIBERS_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIBER_DROPS_FIELD_NUMBER: _ClassVar[int]
     DB_PATH_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
     status: str
     version: str
     uptime_s: float
@@ -176,4 +177,5 @@ class Health(_message.Message):
     subscribers: int
     subscriber_drops: int
     db_path: str
-    def __init__(self, status: _Optional[str] = ..., version: _Optional[str] = ..., uptime_s: _Optional[float] = ..., records_received: _Optional[int] = ..., records_accepted: _Optional[int] = ..., records_rejected: _Optional[int] = ..., records_dropped: _Optional[int] = ..., sink_written: _Optional[int] = ..., sink_queue_depth: _Optional[int] = ..., wal_bytes: _Optional[int] = ..., publishers: _Optional[int] = ..., subscribers: _Optional[int] = ..., subscriber_drops: _Optional[int] = ..., db_path: _Optional[str] = ...) -> None: ...
+    runs: int
+    def __init__(self, status: _Optional[str] = ..., version: _Optional[str] = ..., uptime_s: _Optional[float] = ..., records_received: _Optional[int] = ..., records_accepted: _Optional[int] = ..., records_rejected: _Optional[int] = ..., records_dropped: _Optional[int] = ..., sink_written: _Optional[int] = ..., sink_queue_depth: _Optional[int] = ..., wal_bytes: _Optional[int] = ..., publishers: _Optional[int] = ..., subscribers: _Optional[int] = ..., subscriber_drops: _Optional[int] = ..., db_path: _Optional[str] = ..., runs: _Optional[int] = ...) -> None: ...

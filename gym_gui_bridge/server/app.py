@@ -131,7 +131,8 @@ class StatusReporter:
         h = self._bridge.servicer.health()
         lost = sum(s.dropped for s in self._bridge.bus.overflow_stats().values())
         return (
-            f"{LOG_BRIDGE_STATUS} publishers {h.publishers} subscribers {h.subscribers} | "
+            f"{LOG_BRIDGE_STATUS} runs {h.runs} publishers {h.publishers} "
+            f"subscribers {h.subscribers} | "
             f"{rate:,.0f} rec/s | stored {h.sink_written:,} rejected {h.records_rejected:,} "
             f"dropped {h.records_dropped:,} | sink queue {h.sink_queue_depth:,} | "
             f"live drops {lost:,} | WAL {h.wal_bytes / 1e6:.1f} MB"

@@ -70,6 +70,7 @@ class PublishCounters:
     rejected: int = 0
     dropped: int = 0
     publishers: int = 0
+    runs: set[str] = field(default_factory=set)  # run ids published since the bridge started
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -128,7 +129,8 @@ def _read(
             while sink.stats().queued > RUNBUS_DB_PATH_QUEUE_SIZE and not stopping.is_set():
                 time.sleep(_POLL_S / 10)  # back-pressure on this stream only
             bus.publish_many(records)
-            out.put((batch.batch_id, len(records), rejected, rejections))
+            runs = {r.run_id for r in records}
+            out.put((batch.batch_id, len(records), rejected, rejections, runs))
             if stopping.is_set():
                 break
     except grpc.RpcError:
@@ -180,8 +182,9 @@ def serve_publish(
                 break
             if isinstance(entry, Malformed):
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, entry.reason)
-            batch_id, valid, rejected, rejections = entry
+            batch_id, valid, rejected, rejections, runs = entry
             with counters.lock:
+                counters.runs |= runs
                 counters.received += valid + rejected
                 counters.rejected += rejected
                 if stored:

@@ -172,13 +172,8 @@ class TrainerServicer:
         sink = self.sink.stats()
         c = self.counters
         with c.lock:
-            received, accepted, rejected, dropped, publishers = (
-                c.received,
-                c.accepted,
-                c.rejected,
-                c.dropped,
-                c.publishers,
-            )
+            received, accepted, rejected = c.received, c.accepted, c.rejected
+            dropped, publishers, runs = c.dropped, c.publishers, len(c.runs)
         with self._lock:
             subscribers = list(self._subscribers)
         try:
@@ -192,6 +187,7 @@ class TrainerServicer:
             sink_written=sink.written, sink_queue_depth=sink.queued + sink.pending,
             wal_bytes=wal, publishers=publishers, subscribers=len(subscribers),
             subscriber_drops=sum(s.dropped for s in subscribers), db_path=self.sink.db_path,
+            runs=runs,
         )  # fmt: skip
 
     # --- handler table ----------------------------------------------------------------------------
