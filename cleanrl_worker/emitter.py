@@ -190,7 +190,9 @@ class BridgeEmitter:
             done = self._all_acked() and not self._spooler.is_alive()
         self._ship_stop.set()
         self._end_stream()
-        self._shipper.join(max(0.1, deadline - time.monotonic()))
+        # the shipper sees the stop within EMITTER_FLUSH_INTERVAL_S: joined before the spool's
+        # lock is released, so it can never ship (and delete) a spool another process took
+        self._shipper.join(max(deadline - time.monotonic(), EMITTER_RECONNECT_MAX_S))
         if done:
             for _, path in list_segments(self.spool_dir):
                 path.unlink(missing_ok=True)
@@ -321,9 +323,7 @@ class BridgeEmitter:
         backoff = EMITTER_RECONNECT_MIN_S
         while not self._ship_stop.is_set():
             channel = grpc.insecure_channel(self.address, options=channel_options())
-            try:
-                grpc.channel_ready_future(channel).result(timeout=max(backoff, 1.0))
-            except grpc.FutureTimeoutError:
+            if not self._wait_ready(channel, max(backoff, 1.0)):
                 if self._throttle.ready("unreachable"):
                     _log.warning(
                         "%s %s: bridge %s unreachable; spooling to %s, retrying",
@@ -336,11 +336,27 @@ class BridgeEmitter:
                 self._ship_stop.wait(backoff)
                 backoff = min(backoff * 2, EMITTER_RECONNECT_MAX_S)
                 continue
+            if self._ship_stop.is_set():  # closed while connecting: the spool is no longer ours
+                channel.close()
+                break
             progressed = self._stream(channel)
             channel.close()
             backoff = EMITTER_RECONNECT_MIN_S if progressed else backoff
             self._ship_stop.wait(backoff)
             backoff = min(backoff * 2, EMITTER_RECONNECT_MAX_S)
+
+    def _wait_ready(self, channel: grpc.Channel, timeout: float) -> bool:
+        """True once ``channel`` connects; False after ``timeout`` s or when closing."""
+        ready = grpc.channel_ready_future(channel)
+        deadline = time.monotonic() + timeout
+        while not self._ship_stop.is_set() and time.monotonic() < deadline:
+            try:
+                ready.result(timeout=EMITTER_FLUSH_INTERVAL_S)
+                return True
+            except grpc.FutureTimeoutError:
+                continue
+        ready.cancel()
+        return False
 
     def _stream(self, channel: grpc.Channel) -> bool:
         """One PublishRecords stream until it breaks; True if any batch was acknowledged."""
@@ -402,7 +418,7 @@ class BridgeEmitter:
         while True:
             with self._changed:
                 while True:
-                    if self._stream_epoch != epoch:
+                    if self._stream_epoch != epoch or self._ship_stop.is_set():
                         return
                     size = self._sizes.get(number, 0)
                     if len(self._in_flight) < EMITTER_MAX_IN_FLIGHT:
@@ -413,9 +429,20 @@ class BridgeEmitter:
                             number, offset = min(later), self._acked[min(later)]
                             continue
                     self._changed.wait(EMITTER_FLUSH_INTERVAL_S)
-            with open(segment_path(self.spool_dir, number), "rb") as handle:
-                handle.seek(offset)
-                data = handle.read(min(size - offset, EMITTER_BATCH_MAX_BYTES))
+            try:
+                with open(segment_path(self.spool_dir, number), "rb") as handle:
+                    handle.seek(offset)
+                    data = handle.read(min(size - offset, EMITTER_BATCH_MAX_BYTES))
+            except FileNotFoundError:  # removed by hand: nothing left to send from it
+                _log.warning(
+                    "%s: spool segment %d vanished from %s", self.name, number, self.spool_dir
+                )
+                with self._changed:
+                    if number in self._sizes:
+                        self._acked[number] = self._sizes[number]
+                    self._changed.notify_all()
+                offset = size
+                continue
             end, lines = 0, 0
             while lines < self._batch_size:
                 newline = data.find(b"\n", end)
