@@ -5,7 +5,7 @@ It launches COMMAND with the fast-lane variables set (``FASTLANE=1``, ``FASTLANE
 ``FASTLANE_BRIDGE`` or ``FASTLANE_DB``), so a CleanRL script records by itself, and it reads the
 child's stdout and stderr as bytes, each in its own thread:
 
-- a stdout line that starts with ``{"v":`` is a telemetry record candidate: checked by the strict
+- a stdout line that starts with ``{"v":`` (whitespace allowed) is a telemetry record candidate: checked by the strict
   JSONL decoder, a valid one goes to the bridge through a :class:`BridgeEmitter` (disk spool,
   acknowledged; ``--bridge``) or into the SQLite file (``--db``) and is *not* echoed; a malformed
   one is counted as rejected, logged (``LOG_PROXY_RECORD_REJECTED``, rate-limited) and passed
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,7 +48,7 @@ from gym_gui_bridge.throttle import LogThrottle
 
 __all__ = ["ProxyArgs", "main"]
 
-_RECORD_PREFIX = b'{"v":'
+_RECORD_START = re.compile(rb'\s*\{\s*"v"\s*:')  # a record's first key is "v" (docs/records.md)
 _READ_BYTES = 1 << 16  # bytes read from a pipe at a time
 _DRAIN_TIMEOUT_S = 5.0  # longest the proxy waits for the pipes' EOF after the child exited
 _EXIT_SIGNAL_BASE = 128  # shell convention: killed by signal N -> exit status 128 + N
@@ -65,8 +66,8 @@ class ProxyArgs:
     """SQLite file for the records when no bridge is given."""
     spool_dir: str = EMITTER_SPOOL_DIR
     """Root of the emitter's disk spool (with --bridge)."""
-    token: str | None = None
-    """Shared token of the bridge, if it requires one."""
+    token_file: str | None = None
+    """File whose first line is the bridge's shared token (default: $FASTLANE_BRIDGE_TOKEN)."""
 
 
 class _DbSink:
@@ -140,7 +141,7 @@ class _Pump:
         out.flush()
 
     def _candidate(self, line: bytes) -> bool:
-        return self._sink is not None and line.lstrip(b" \t").startswith(_RECORD_PREFIX)
+        return self._sink is not None and _RECORD_START.match(line) is not None
 
     def _consume(self, line: bytes) -> bool:
         """True if ``line`` was a record handed to the sink; False: pass it through."""
@@ -185,11 +186,17 @@ def main(argv: list[str], prog: str) -> int:
         from cleanrl_worker.emitter import BridgeEmitter
 
         env["FASTLANE_BRIDGE"] = args.bridge
+        token = env.get("FASTLANE_BRIDGE_TOKEN")  # the child inherits it too
+        if args.token_file:
+            with open(args.token_file, encoding="utf-8") as handle:
+                token = handle.readline().strip() or None
+            if token:
+                env["FASTLANE_BRIDGE_TOKEN"] = token
         emitter = BridgeEmitter(
             args.bridge,
             run_id,
             spool_root=args.spool_dir,
-            token=args.token,
+            token=token,
             name="proxy-emitter",
             spool_name=f"{run_id}.proxy",
         )

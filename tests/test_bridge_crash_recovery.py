@@ -14,8 +14,19 @@ import time
 import uuid
 from pathlib import Path
 
+from gym_gui_bridge.client import connect
+from gym_gui_bridge.proto import trainer_pb2 as pb
+
 sys.path.insert(0, os.path.dirname(__file__))  # the helper modules next to this file
-from bridge_helpers import WAIT_S, free_port, row_counts, run_worker, start_bridge, stop_bridge
+from bridge_helpers import (
+    WAIT_S,
+    free_port,
+    row_counts,
+    run_worker,
+    start_bridge,
+    stop_bridge,
+    wait_healthy,
+)
 
 STEPS = 3000
 
@@ -82,11 +93,18 @@ def test_two_workers_into_one_bridge(tmp_path: Path) -> None:
     try:
         workers = [run_worker(r, port, spool, STEPS, 0.0, wait=False) for r in runs]
         outs = [_finish(w) for w in workers]
+        health = wait_healthy(f"127.0.0.1:{port}")
+        listed_runs = (
+            connect(f"127.0.0.1:{port}").ListRuns(pb.ListRunsRequest(), timeout=WAIT_S).runs
+        )
     finally:
         assert stop_bridge(bridge) == 0
     for run_id, out in zip(runs, outs, strict=True):
         assert "done=True" in out
         _expect_exactly_once(db, run_id)
+    assert health.runs == 2
+    listed = {run.run_id: run.episodes for run in listed_runs}
+    assert all(listed[r] == STEPS // 10 for r in runs)
 
 
 def test_spool_left_at_exit_is_ingested_by_the_next_bridge(tmp_path: Path) -> None:
@@ -162,3 +180,32 @@ def test_emitter_resumes_a_spool_left_by_an_earlier_process(tmp_path: Path) -> N
         assert stop_bridge(bridge) == 0
     assert row_counts(db, run_id)["scalars"] == (5000, 5000)
     assert not spool.joinpath(run_id).exists()  # acknowledged to the last line: removed
+
+
+def test_ingest_command_sends_files_to_a_running_bridge(tmp_path: Path) -> None:
+    from gym_gui_bridge.jsonl import encode_lines
+    from gym_gui_bridge.records import ScalarRecord
+
+    run_id, port, db = (
+        f"ingest-br-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        free_port(),
+        tmp_path / "b.sqlite",
+    )
+    file = tmp_path / "records.jsonl"
+    lines = encode_lines(
+        [ScalarRecord(run_id, -1, "default", s, 1.0, "loss", 0.5, s) for s in range(1000)]
+    )
+    file.write_text(lines + "not a record\n")
+    bridge = start_bridge(db, port, tmp_path / "bridge-spool")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "gym_gui_bridge.cli", "ingest", str(file), "--bridge",
+             f"127.0.0.1:{port}", "--remove"],
+            capture_output=True, timeout=WAIT_S,
+        )  # fmt: skip
+    finally:
+        assert stop_bridge(bridge) == 0
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"1000 records stored, 1 lines rejected" in result.stderr
+    assert row_counts(db, run_id)["scalars"] == (1000, 1000)
+    assert not file.exists()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import tyro
 
-from gym_gui_bridge.constants import BRIDGE_DEFAULT_LISTEN, DEFAULT_DB_PATH, EMITTER_SPOOL_DIR
 from gym_gui_bridge.errors import BridgeError, StoreError
 from gym_gui_bridge.tunables import TunablesError, load_tunables
 
@@ -26,18 +25,20 @@ TOKEN_ENV = "FASTLANE_BRIDGE_TOKEN"
 class ServeArgs:
     """Run the bridge: receive workers' telemetry over gRPC, store it, serve live subscribers."""
 
-    db: str = DEFAULT_DB_PATH
-    """SQLite file the bridge owns (its only writer)."""
-    listen: str = BRIDGE_DEFAULT_LISTEN
-    """HOST:PORT to listen on. Non-loopback needs --allow-remote and a token."""
+    db: str | None = None
+    """SQLite file the bridge owns (its only writer). Default: DEFAULT_DB_PATH (runs/fastlane.sqlite)."""
+    listen: str | None = None
+    """HOST:PORT to listen on (default: BRIDGE_DEFAULT_LISTEN, 127.0.0.1:50055). Non-loopback
+    needs --allow-remote and a token."""
     config: str | None = None
     """TOML tunables file (see configs/defaults.toml)."""
     allow_remote: bool = False
     """Allow a non-loopback listen address (a shared token is then required)."""
     token_file: str | None = None
     """File whose first line is the shared token (default: $FASTLANE_BRIDGE_TOKEN)."""
-    spool_dir: str = EMITTER_SPOOL_DIR
-    """Emitter spool root; orphaned spools found here are ingested at start-up."""
+    spool_dir: str | None = None
+    """Emitter spool root (default: EMITTER_SPOOL_DIR, runs/spool); orphaned spools found here
+    are ingested at start-up."""
     log_level: str = "INFO"
     """Logging level (DEBUG, INFO, WARNING, ERROR)."""
 
@@ -63,14 +64,18 @@ def main(argv: list[str], prog: str) -> int:
     from gym_gui_bridge.server.app import Bridge, StatusReporter  # grpc only when serving
 
     try:
-        load_tunables(args.config)
+        tunables = load_tunables(args.config)
+        db = args.db or tunables.DEFAULT_DB_PATH
+        listen = args.listen or tunables.BRIDGE_DEFAULT_LISTEN
+        spool_dir = args.spool_dir or tunables.EMITTER_SPOOL_DIR
         token = read_token(args.token_file)
         bridge = Bridge(
-            args.db,
-            args.listen,
+            db,
+            listen,
             token=token,
             allow_remote=args.allow_remote,
-            spool_root=args.spool_dir,
+            spool_root=spool_dir,
+            tunables=tunables,
         )
         bridge.start()
     except (BridgeError, StoreError, TunablesError, OSError, IndexError) as error:
@@ -79,11 +84,11 @@ def main(argv: list[str], prog: str) -> int:
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    host = args.listen.rsplit(":", 1)[0]
+    host = listen.rsplit(":", 1)[0]
     print(
-        f"{prog}: listening on {host}:{bridge.port}, db {args.db}, "
+        f"{prog}: listening on {host}:{bridge.port}, db {db}, "
         f"{'token required' if token else 'no token'}; ingested {bridge.ingested.accepted} "
-        f"spooled records from {args.spool_dir}",
+        f"spooled records from {spool_dir}",
         file=sys.stderr, flush=True,
     )  # fmt: skip
     status = StatusReporter(bridge)

@@ -31,6 +31,7 @@ from gym_gui_bridge.log_ids import LOG_BRIDGE_STATUS
 from gym_gui_bridge.run_bus import RunBus
 from gym_gui_bridge.server.service import TokenInterceptor, TrainerServicer
 from gym_gui_bridge.store.sink import TelemetryDBSink
+from gym_gui_bridge.tunables import Tunables
 from gym_gui_bridge.wire import channel_options
 
 __all__ = ["Bridge", "StatusReporter", "is_loopback"]
@@ -64,6 +65,7 @@ class Bridge:
         token: str | None = None,
         allow_remote: bool = False,
         spool_root: str | Path | None = None,
+        tunables: Tunables | None = None,
     ) -> None:
         if not is_loopback(listen) and not (allow_remote and token):
             raise BridgeError(
@@ -72,7 +74,12 @@ class Bridge:
             )
         self.listen = listen
         self.bus = RunBus()
-        self.sink = TelemetryDBSink(self.bus, db_path)
+        t = tunables or Tunables()
+        self.sink = TelemetryDBSink(
+            self.bus, db_path, batch_size=t.DB_SINK_BATCH_SIZE,
+            flush_interval_s=t.DB_SINK_FLUSH_INTERVAL_S, busy_timeout_s=t.DB_SINK_BUSY_TIMEOUT_S,
+            queue_size=t.DB_SINK_WRITER_QUEUE_SIZE,
+        )  # fmt: skip
         self.servicer = TrainerServicer(self.bus, self.sink)
         self._token = token
         self._spool_root = spool_root
