@@ -1,9 +1,9 @@
 """The embedded slow lane: ``start(...) -> Recorder``, the one entry point activation calls.
 
 Without a bridge, a worker stores its own records: the training thread appends each record to
-a hand-off buffer (a deque append, no lock, no I/O); every ``RECORDER_HANDOFF_BATCH`` records,
-and every ``DB_SINK_FLUSH_INTERVAL_S`` from a small background thread, the buffer is handed to
-an in-process :class:`~gym_gui_bridge.run_bus.RunBus`, whose durable subscriber, a
+a hand-off buffer (a deque append: no lock, no I/O, nothing a Ctrl-C could interrupt half
+way); every ``RECORDER_HANDOFF_INTERVAL_S`` a small background thread hands the buffer to an
+in-process :class:`~gym_gui_bridge.run_bus.RunBus`, whose durable subscriber, a
 :class:`~gym_gui_bridge.store.sink.TelemetryDBSink`, writes them to the SQLite file. Several
 processes may write one file (WAL, busy timeout, idempotent inserts). The bus and the sink
 (``sqlite3``) are imported only here, when recording is started.
@@ -25,6 +25,7 @@ first record; ``multiprocessing`` finalizers close it when the child exits.
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
 import os
 import sys
@@ -37,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 from cleanrl_worker import __version__
 from cleanrl_worker.exit_hooks import install_exit_handlers
 from gym_gui_bridge.constants import (
-    DB_SINK_FLUSH_INTERVAL_S,
     DEFAULT_DB_PATH,
+    RECORDER_BUFFER_LIMIT,
     RECORDER_CLOSE_TIMEOUT_S,
-    RECORDER_HANDOFF_BATCH,
+    RECORDER_HANDOFF_INTERVAL_S,
 )
 from gym_gui_bridge.log_ids import LOG_RECORDER_CLOSE_TIMEOUT, LOG_WORKER_CONFIG_DURABLE_PATH
 from gym_gui_bridge.records import (
@@ -95,7 +96,9 @@ class Recorder:
         self.role = role
         self._argv = tuple(sys.argv if argv is None else argv)
         self._buffer: deque[TelemetryEvent] = deque()
-        self._handoff_lock = threading.Lock()  # one drainer at a time keeps records in order
+        # one drainer at a time keeps records in order; never taken by the training thread's
+        # emit(), only by the hand-off thread and by flush()/close()
+        self._handoff_lock = threading.Lock()
         self._open_lock = threading.Lock()  # guards starting the bus and sink once
         self._bus: RunBus | None = None
         self._sink: TelemetryDBSink | None = None
@@ -130,9 +133,10 @@ class Recorder:
                 return
             self._open_lazily()
         buffer = self._buffer
+        if len(buffer) >= RECORDER_BUFFER_LIMIT:
+            self.discarded += 1
+            return
         buffer.append(record)
-        if len(buffer) >= RECORDER_HANDOFF_BATCH:
-            self._handoff(block=False)
 
     def record_scalar(self, tag: str, value: float, step: int) -> None:
         """Record one scalar of the run (what the SummaryWriter mirror calls)."""
@@ -145,7 +149,7 @@ class Recorder:
 
     def flush(self, timeout: float | None = RECORDER_CLOSE_TIMEOUT_S) -> bool:
         """Wait until everything recorded so far is in the database. False on timeout."""
-        self._handoff(block=True)
+        self._handoff()
         return self._sink.flush(timeout) if self._sink is not None else True
 
     def close(
@@ -170,7 +174,7 @@ class Recorder:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._handoff(block=True)
+        self._handoff()
         done = self._sink.stop(timeout) if self._sink is not None else True
         if not done:
             _log.error(
@@ -242,23 +246,27 @@ class Recorder:
         )  # fmt: skip
 
     def _run_handoff(self) -> None:
-        while not self._stopping.wait(DB_SINK_FLUSH_INTERVAL_S):
+        while not self._stopping.wait(RECORDER_HANDOFF_INTERVAL_S):
             try:
-                self._handoff(block=True)
+                self._handoff()
             except Exception:  # the thread's boundary: report and keep going
                 _log.exception("recorder hand-off failed, retrying")
 
-    def _handoff(self, block: bool) -> None:
+    def _handoff(self) -> None:
+        """Move the buffer to the bus: publish a copy first, then remove what was published,
+        so an interruption can duplicate records (harmless: stores are idempotent) but never
+        lose them."""
         bus = self._bus
-        # blocking callers wait a bounded time: a signal could leave the lock held (exit path)
-        timeout = RECORDER_CLOSE_TIMEOUT_S if block else -1
-        if bus is None or not self._handoff_lock.acquire(blocking=block, timeout=timeout):
+        # bounded wait: close() must not hang on a lock a dying thread left behind
+        if bus is None or not self._handoff_lock.acquire(timeout=RECORDER_CLOSE_TIMEOUT_S):
             return
         try:
             buffer = self._buffer
             count = len(buffer)
             if count:
-                bus.publish_many([buffer.popleft() for _ in range(count)])
+                bus.publish_many(list(itertools.islice(buffer, count)))
+                for _ in range(count):
+                    buffer.popleft()
         finally:
             self._handoff_lock.release()
 

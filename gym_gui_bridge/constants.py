@@ -193,8 +193,13 @@ JSONL_MAX_NAME_CHARS = 1024
 # Slow lane: the worker's embedded recorder
 # --------------------------------------------------------------------------------------------
 
-#: Records the training thread collects before it hands them to the bus itself (records);
-#: a background thread hands over smaller remainders every DB_SINK_FLUSH_INTERVAL_S.
-RECORDER_HANDOFF_BATCH = 256
+#: How often the recorder's hand-off thread moves the training thread's buffer to the bus
+#: (seconds). The training thread itself never takes a lock or publishes: a Ctrl-C landing in
+#: the middle of a hand-off could otherwise lose the records in flight. At 100 Hz the thread
+#: costs nothing measurable and a buffer holds ~10 ms of records.
+RECORDER_HANDOFF_INTERVAL_S = 0.01
+#: Records the hand-off buffer may hold (records); beyond it new records are discarded and
+#: counted. Only reached if the hand-off thread cannot run at all for a long time.
+RECORDER_BUFFER_LIMIT = 262144
 #: Longest the recorder waits at exit for recorded records to reach the database (seconds).
 RECORDER_CLOSE_TIMEOUT_S = 10.0

@@ -84,14 +84,21 @@ class SubscriberStats:
 class Subscription:
     """One subscriber's queue. Consume it with :meth:`get` or :meth:`get_batch`."""
 
-    def __init__(self, bus: RunBus, name: str, policy: OverflowPolicy, maxsize: int) -> None:
+    def __init__(
+        self,
+        bus: RunBus,
+        name: str,
+        policy: OverflowPolicy,
+        maxsize: int,
+        hard_limit: int = RUNBUS_DURABLE_HARD_LIMIT,
+    ) -> None:
         if maxsize < 1:
             raise ValueError(f"Expected maxsize >= 1, got {maxsize}")
         self.name = name
         self.policy = policy
         self.maxsize = maxsize
         self._bus = bus
-        self._hard_limit = max(maxsize, RUNBUS_DURABLE_HARD_LIMIT)
+        self._hard_limit = max(maxsize, hard_limit)
         # guards _items, _want, _woken, _closed and the counters; _ready waits on it
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
@@ -221,16 +228,18 @@ class RunBus:
         name: str,
         policy: OverflowPolicy = OverflowPolicy.DROP_OLDEST,
         maxsize: int | None = None,
+        hard_limit: int = RUNBUS_DURABLE_HARD_LIMIT,
     ) -> Subscription:
         """A new subscriber queue receiving every event published from now on.
 
         ``maxsize`` defaults to ``RUNBUS_DEFAULT_QUEUE_SIZE`` (drop-oldest) or
-        ``RUNBUS_DB_PATH_QUEUE_SIZE`` (durable soft bound).
+        ``RUNBUS_DB_PATH_QUEUE_SIZE`` (durable soft bound); ``hard_limit`` caps a durable queue
+        (at least ``maxsize``).
         """
         if maxsize is None:
             durable = policy is OverflowPolicy.DURABLE
             maxsize = RUNBUS_DB_PATH_QUEUE_SIZE if durable else RUNBUS_DEFAULT_QUEUE_SIZE
-        subscription = Subscription(self, name, policy, maxsize)
+        subscription = Subscription(self, name, policy, maxsize, hard_limit)
         with self._lock:
             if any(s.name == name for s in self._subscribers):
                 raise ValueError(f"Expected a new subscriber name, got {name!r} twice")

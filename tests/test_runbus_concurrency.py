@@ -82,6 +82,21 @@ def test_durable_subscriber_beyond_its_soft_bound_keeps_everything_and_says_so()
     assert [r.seq for r in durable.get_batch(1000, timeout=0)] == list(range(100))
 
 
+def test_durable_subscriber_at_its_hard_cap_counts_and_logs_what_it_loses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gym_gui_bridge.log_ids import LOG_RUNBUS_DURABLE_RECORD_LOST
+
+    bus = RunBus()
+    durable = bus.subscribe("db", OverflowPolicy.DURABLE, maxsize=10, hard_limit=20)
+    with caplog.at_level(logging.WARNING):
+        bus.publish_many(ScalarRecord("r", -1, "a", i, 0.0, "t", 0.0, i) for i in range(30))
+    stats = bus.overflow_stats()["db"]
+    assert (stats.depth, stats.lost, stats.delivered) == (20, 10, 20)
+    assert [r.seq for r in durable.get_batch(100, timeout=0)] == list(range(20))  # oldest kept
+    assert any(LOG_RUNBUS_DURABLE_RECORD_LOST in message for message in caplog.messages)
+
+
 def test_get_waits_at_most_its_timeout_and_unsubscribe_wakes_a_waiting_consumer() -> None:
     bus = RunBus()
     subscription = bus.subscribe("viewer")

@@ -186,11 +186,11 @@ def _split(
             if kind is StepRecord:
                 action = r[_ACTION]
                 plain = action is None or type(action) is int or type(action) is float
-                steps.append(tuple(r) if plain and not sanitise else _step_row(r))  # type: ignore[arg-type]
+                steps.append(r if plain and not sanitise else _step_row(r))  # type: ignore[arg-type]
             elif kind is EpisodeRollup:
-                episodes.append(_episode_row(r) if sanitise else tuple(r))  # type: ignore[arg-type]
+                episodes.append(_episode_row(r) if sanitise else r)  # type: ignore[arg-type]
             elif kind is ScalarRecord:
-                scalars.append(_scalar_row(r) if sanitise else tuple(r))  # type: ignore[arg-type]
+                scalars.append(_scalar_row(r) if sanitise else r)  # type: ignore[arg-type]
             elif kind is RunRecord:
                 runs.append(r)  # type: ignore[arg-type]
             else:
