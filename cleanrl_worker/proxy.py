@@ -36,6 +36,7 @@ import tyro
 
 from cleanrl_worker.record_sink import RecordSink
 from gym_gui_bridge.constants import (
+    BRIDGE_LOG_INTERVAL_S,
     DEFAULT_DB_PATH,
     EMITTER_CLOSE_TIMEOUT_S,
     EMITTER_SPOOL_DIR,
@@ -96,7 +97,7 @@ class _Pump:
     ) -> None:
         self.decoder = JsonlDecoder()
         self._source, self._target, self._sink = source, target, sink
-        self._throttle = LogThrottle(5.0)
+        self._throttle = LogThrottle(BRIDGE_LOG_INTERVAL_S)
         self._thread = threading.Thread(target=self._run, name=f"proxy-{name}", daemon=True)
 
     def start(self) -> None:

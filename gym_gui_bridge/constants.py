@@ -166,6 +166,9 @@ BRIDGE_MAX_SUBSCRIBERS = 32
 BRIDGE_MAX_PUBLISHERS = 64
 #: Rejections listed by reason in one BatchAck (count); all are counted.
 BRIDGE_MAX_REJECTIONS_REPORTED = 8
+#: Least interval between two repeated warnings of the bridge, emitter or proxy (seconds):
+#: a recurring problem is logged, with its totals, at most this often.
+BRIDGE_LOG_INTERVAL_S = 5.0
 #: Refresh interval of the status line on a terminal (seconds).
 BRIDGE_STATUS_INTERVAL_S = 1.0
 #: Interval of the status log line when stderr is not a terminal (seconds).

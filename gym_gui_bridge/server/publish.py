@@ -27,6 +27,7 @@ from google.protobuf.message import DecodeError
 
 from gym_gui_bridge.constants import (
     BRIDGE_ACK_TIMEOUT_S,
+    BRIDGE_LOG_INTERVAL_S,
     BRIDGE_MAX_REJECTIONS_REPORTED,
     RUNBUS_DB_PATH_QUEUE_SIZE,
 )
@@ -43,7 +44,7 @@ __all__ = ["Malformed", "PublishCounters", "decode_batch", "parse_batch", "serve
 
 _log = logging.getLogger(__name__)
 _POLL_S = 0.2  # how often waiting loops look at the stop flag and the RPC's state
-_throttle = LogThrottle(5.0)
+_throttle = LogThrottle(BRIDGE_LOG_INTERVAL_S)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,11 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from gym_gui_bridge import __version__
-from gym_gui_bridge.constants import BRIDGE_MAX_PUBLISHERS, BRIDGE_MAX_SUBSCRIBERS
+from gym_gui_bridge.constants import (
+    BRIDGE_LOG_INTERVAL_S,
+    BRIDGE_MAX_PUBLISHERS,
+    BRIDGE_MAX_SUBSCRIBERS,
+)
 from gym_gui_bridge.errors import StoreError
 from gym_gui_bridge.log_ids import LOG_BRIDGE_AUTH_FAILED
 from gym_gui_bridge.proto import trainer_pb2 as pb
@@ -47,7 +51,7 @@ class TokenInterceptor(grpc.ServerInterceptor):
         if not token:
             raise ValueError("Expected a non-empty token, got an empty one")
         self._expected = f"Bearer {token}".encode()
-        self._throttle = LogThrottle(5.0)
+        self._throttle = LogThrottle(BRIDGE_LOG_INTERVAL_S)
 
         def deny(_request: Any, context: grpc.ServicerContext) -> None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bridge token")
