@@ -13,6 +13,7 @@ MODULES = [
     "gym_gui_bridge.client",
     "gym_gui_bridge.credit_manager",
     "gym_gui_bridge.server.app",
+    "cleanrl_worker.spool_ledger",
 ]
 
 
