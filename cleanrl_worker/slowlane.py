@@ -109,7 +109,9 @@ class Recorder:
         self._failure: tuple[str, int] | None = None  # (error text, exit code)
         self._closed = False
         self._unusable: str | None = None  # why this process cannot record (database error)
-        self.discarded = 0  # records dropped because this process could not open the database
+        #: records dropped: the database could not be opened, the recorder was closed, or
+        #: the hand-off buffer was full (RECORDER_BUFFER_LIMIT)
+        self.discarded = 0
         self._pid = os.getpid()
 
     # --- what activation calls ------------------------------------------------------------------
@@ -185,7 +187,7 @@ class Recorder:
 
     def stats(self) -> dict[str, Any]:
         """Sink and bus counters (records written, failed batches, drops, queue depths)."""
-        result: dict[str, Any] = {"buffered": len(self._buffer)}
+        result: dict[str, Any] = {"buffered": len(self._buffer), "discarded": self.discarded}
         if self._sink is not None:
             result["sink"] = self._sink.stats()
         if self._bus is not None:
@@ -339,7 +341,12 @@ def start(
     _recorder = recorder
     os.register_at_fork(after_in_child=recorder._after_fork_in_child)
     if role == "main":
-        recorder._open()
+        try:
+            recorder._open()
+        except BaseException as error:
+            recorder._unusable = str(error)
+            _recorder = None
+            raise
         recorder._lifecycle(RUN_STARTED)
         if mirror_scalars:
             from cleanrl_worker import scalars

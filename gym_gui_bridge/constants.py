@@ -78,8 +78,11 @@ LIVE_EPISODE_QUEUE_SIZE = 32
 
 #: Records the sink's writer thread may hold before publishers see back-pressure (records).
 DB_SINK_WRITER_QUEUE_SIZE = 16384
-#: Rows per executemany batch (rows). SQLite's batched insert rate flattens above ~256.
-DB_SINK_BATCH_SIZE = 512
+#: Records per write transaction (records). SQLite's own rate flattens above ~256 rows, but each
+#: batch also costs the sink one hand-over of the GIL, which waits up to the interpreter's 5 ms
+#: switch interval while the training thread runs Python: 2048 measured 0.6-0.8x of SQLite's
+#: ceiling end to end against 0.4x for 512 (bench/bench_store_rate.py).
+DB_SINK_BATCH_SIZE = 2048
 #: Longest a half-full batch waits before it is written anyway (seconds).
 DB_SINK_FLUSH_INTERVAL_S = 0.25
 #: Pages in the WAL before the sink runs a passive checkpoint (pages of 4 KiB).

@@ -215,3 +215,13 @@ def test_spawned_workers_record_their_own_slots(tmp_path: Path) -> None:
         assert all(e["length"] == 3 + slot for e in mine)
     assert {s["slot"] for s in list_steps(conn, run_id)} == {0}
     conn.close()
+
+
+def test_an_unwritable_database_is_a_clear_error_at_start(tmp_path: Path) -> None:
+    from gym_gui_bridge.errors import StoreError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="a-file"):
+        slowlane.start("unwritable", db_path=str(blocker / "runs.sqlite"), install_handlers=False)
+    assert slowlane.current() is None

@@ -181,7 +181,10 @@ def open_writer(
     connection in ``start()`` and then uses it only from its own thread.
     """
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"Expected a writable folder for {path}, got {error}") from error
     try:
         conn = sqlite3.connect(
             str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
