@@ -83,7 +83,9 @@ class EmitterSink:
         return self.emitter.flush(timeout)
 
     def stop(self, timeout: float = EMITTER_CLOSE_TIMEOUT_S) -> bool:
-        return self.emitter.close(timeout)
+        """Close the emitter, waiting at most ``EMITTER_CLOSE_TIMEOUT_S`` even when the
+        recorder allows more: what is not acknowledged by then is safe in the disk spool."""
+        return self.emitter.close(min(timeout, EMITTER_CLOSE_TIMEOUT_S))
 
     def stats(self) -> EmitterStats:
         return self.emitter.stats()
