@@ -130,8 +130,69 @@ EMITTER_BATCH_SIZE = 256
 INITIAL_CREDITS = 200
 #: Below this many credits a subscriber counts as starved and is throttled (events).
 MIN_CREDITS_THRESHOLD = 10
-#: Largest gRPC message either side accepts (bytes).
+#: A starved live subscriber counts as recovered once its credits stayed at or above half of
+#: INITIAL_CREDITS this long (seconds). gRPC takes messages in bursts as its flow-control window
+#: opens: without this a stuck client would flap between starved and recovered.
+CREDIT_RECOVERY_S = 1.0
+#: Largest gRPC message either side accepts (bytes). A batch holds at most
+#: EMITTER_BATCH_MAX_BYTES of JSONL plus framing; 16 MiB leaves room for one maximal
+#: (JSONL_MAX_LINE_BYTES) line and refuses anything absurd before it is buffered.
 GRPC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: JSONL bytes the emitter puts in one batch at most (bytes); well under GRPC_MAX_MESSAGE_BYTES.
+EMITTER_BATCH_MAX_BYTES = 4 * 1024 * 1024
+#: Records the training thread may hand to the emitter before it writes them to its spool
+#: (records). The hand-off is RAM; past this the newest are dropped and counted (a disk that
+#: stalls for seconds at full training speed). ~64k records is ~20 MB.
+EMITTER_QUEUE_SIZE = 65536
+#: Directory of the emitter's disk spool, one sub-directory per run (path, relative to the
+#: working directory). ``gym-gui-bridge serve`` ingests orphaned spools found here at start-up.
+EMITTER_SPOOL_DIR = "runs/spool"
+#: Size at which the emitter starts a new spool segment file (bytes). Acknowledged segments are
+#: deleted whole, so this is also the granularity at which disk is given back.
+EMITTER_SEGMENT_BYTES = 8 * 1024 * 1024
+#: Most disk one run's spool may use (bytes). Past it the newest records are dropped and counted
+#: (bridge down for hours at full speed): bounded disk, as RAM.
+EMITTER_SPOOL_MAX_BYTES = 2 * 1024 * 1024 * 1024
+#: The spooler fsyncs the current segment at most this often (seconds), and always when a
+#: segment is closed and at exit. A power cut can lose at most this much; a crash of the
+#: process loses nothing already written (the page cache survives it).
+EMITTER_FSYNC_INTERVAL_S = 1.0
+#: Longest a half-full batch waits in the spooler before it is written and shipped (seconds).
+EMITTER_FLUSH_INTERVAL_S = 0.05
+#: Batches sent and not yet acknowledged, per stream (batches). The bridge acknowledges after
+#: its SQLite commit (up to DB_SINK_FLUSH_INTERVAL_S later); 64 x 256 records keep the pipe full.
+EMITTER_MAX_IN_FLIGHT = 64
+#: First pause before reconnecting to an unreachable bridge (seconds); doubled per failure.
+EMITTER_RECONNECT_MIN_S = 0.1
+#: Longest pause between two reconnection attempts (seconds).
+EMITTER_RECONNECT_MAX_S = 2.0
+#: Longest the emitter waits at exit for the bridge to acknowledge the spool (seconds); what is
+#: left stays on disk for ``gym-gui-bridge ingest`` or the bridge's start-up.
+EMITTER_CLOSE_TIMEOUT_S = 5.0
+#: Longest the bridge waits for the SQLite sink to commit a batch before it answers the batch
+#: as dropped (seconds); the emitter then re-sends it.
+BRIDGE_ACK_TIMEOUT_S = 30.0
+#: Live subscriber streams served at once (streams); more get RESOURCE_EXHAUSTED. Each holds a
+#: server thread while its client reads slowly, so this bounds what subscribers can take.
+BRIDGE_MAX_SUBSCRIBERS = 32
+#: Publishing streams served at once (streams); more get RESOURCE_EXHAUSTED.
+BRIDGE_MAX_PUBLISHERS = 64
+#: Rejections listed by reason in one BatchAck (count); all are counted.
+BRIDGE_MAX_REJECTIONS_REPORTED = 8
+#: Least interval between two repeated warnings of the bridge, emitter or proxy (seconds):
+#: a recurring problem is logged, with its totals, at most this often.
+BRIDGE_LOG_INTERVAL_S = 5.0
+#: Refresh interval of the status line on a terminal (seconds).
+BRIDGE_STATUS_INTERVAL_S = 1.0
+#: Interval of the status log line when stderr is not a terminal (seconds).
+BRIDGE_STATUS_LOG_INTERVAL_S = 30.0
+#: Longest ``serve`` waits at SIGTERM/SIGINT for streams to finish and the sink to flush (seconds).
+BRIDGE_STOP_GRACE_S = 10.0
+#: Records a live subscriber reads from SQLite per query while replaying (rows).
+LIVE_REPLAY_PAGE_ROWS = 2048
+#: Events a live subscriber's RunBus queue holds before the oldest are dropped (events); the
+#: subscriber re-reads what it missed from SQLite, so this only bounds memory.
+LIVE_SUBSCRIBER_QUEUE_SIZE = 4096
 
 # --------------------------------------------------------------------------------------------
 # Records (JSONL)

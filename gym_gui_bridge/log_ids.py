@@ -10,10 +10,19 @@ operators search logs for them, so a message reads ``"<LOG_ID> what happened: de
 from __future__ import annotations
 
 __all__ = [
+    "LOG_BRIDGE_AUTH_FAILED",
+    "LOG_BRIDGE_BATCH_REJECTED",
+    "LOG_BRIDGE_SPOOL_INGESTED",
+    "LOG_BRIDGE_STATUS",
     "LOG_CREDIT_STARVED",
+    "LOG_EMITTER_BRIDGE_UNREACHABLE",
+    "LOG_EMITTER_CONNECTED",
+    "LOG_EMITTER_RECORDS_DROPPED",
+    "LOG_EMITTER_SPOOL_LEFT",
     "LOG_FASTLANE_QUEUE_DEPTH",
     "LOG_JSONL_RECORD_REJECTED",
     "LOG_LIVE_CONTROLLER_QUEUE_OVERFLOW",
+    "LOG_PROXY_RECORD_REJECTED",
     "LOG_RECORDER_CLOSE_TIMEOUT",
     "LOG_RECORDER_SCALAR_MIRROR_FAILED",
     "LOG_RUNBUS_DURABLE_OVER_BOUND",
@@ -69,3 +78,23 @@ LOG_WORKER_CONFIG_DURABLE_PATH = "LOG_WORKER_CONFIG_DURABLE_PATH"
 LOG_RECORDER_CLOSE_TIMEOUT = "LOG_RECORDER_CLOSE_TIMEOUT"
 #: Mirroring a ``SummaryWriter.add_scalar`` call failed (the script's call itself succeeded).
 LOG_RECORDER_SCALAR_MIRROR_FAILED = "LOG_RECORDER_SCALAR_MIRROR_FAILED"
+
+# --- gRPC bridge, emitter and proxy (issue 5) -----------------------------------------------
+#: The emitter cannot reach the bridge; it keeps spooling to disk and retries with backoff.
+LOG_EMITTER_BRIDGE_UNREACHABLE = "LOG_EMITTER_BRIDGE_UNREACHABLE"
+#: The emitter (re)connected to the bridge and resumes from the first unacknowledged record.
+LOG_EMITTER_CONNECTED = "LOG_EMITTER_CONNECTED"
+#: The emitter's RAM hand-off or disk spool was full: the newest records were dropped (counted).
+LOG_EMITTER_RECORDS_DROPPED = "LOG_EMITTER_RECORDS_DROPPED"
+#: The emitter exited with unacknowledged records left in its spool (path and count given).
+LOG_EMITTER_SPOOL_LEFT = "LOG_EMITTER_SPOOL_LEFT"
+#: A request to the bridge lacked the shared token or had a wrong one (UNAUTHENTICATED).
+LOG_BRIDGE_AUTH_FAILED = "LOG_BRIDGE_AUTH_FAILED"
+#: Records of a published batch were rejected (reasons in the message and the ack).
+LOG_BRIDGE_BATCH_REJECTED = "LOG_BRIDGE_BATCH_REJECTED"
+#: The bridge loaded an orphaned spool (or a file given to ``ingest``).
+LOG_BRIDGE_SPOOL_INGESTED = "LOG_BRIDGE_SPOOL_INGESTED"
+#: Periodic status line of ``gym-gui-bridge serve`` (runs, records/s, depths, drops, WAL).
+LOG_BRIDGE_STATUS = "LOG_BRIDGE_STATUS"
+#: The trainer telemetry proxy rejected a line that looked like a JSONL record.
+LOG_PROXY_RECORD_REJECTED = "LOG_PROXY_RECORD_REJECTED"

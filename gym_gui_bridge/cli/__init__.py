@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "steps": ("steps", "List a run's recorded steps (--episode N, --slot K)."),
     "scalars": ("scalars", "List a run's TensorBoard scalars (--tag T)."),
     "export": ("export", "Write a run's records as CSV or JSONL files (--format, --out DIR)."),
+    "serve": (
+        "serve",
+        "Run the bridge: gRPC TrainerService, RunBus, SQLite sink (--listen, --db).",
+    ),
+    "ingest": ("ingest", "Load JSONL files or an emitter's spool into a database or a bridge."),
 }
 
 _PROG = "gym-gui-bridge"

@@ -1,0 +1,105 @@
+"""``gym-gui-bridge serve``: the bridge daemon (gRPC TrainerService, RunBus, SQLite sink)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import tyro
+
+from gym_gui_bridge.errors import BridgeError, StoreError
+from gym_gui_bridge.tunables import TunablesError, load_tunables
+
+__all__ = ["TOKEN_ENV", "main", "read_token"]
+
+#: Environment variable holding the shared token when --token-file is not given.
+TOKEN_ENV = "FASTLANE_BRIDGE_TOKEN"
+
+
+@dataclasses.dataclass(frozen=True)
+class ServeArgs:
+    """Run the bridge: receive workers' telemetry over gRPC, store it, serve live subscribers."""
+
+    db: str | None = None
+    """SQLite file the bridge owns (its only writer). Default: DEFAULT_DB_PATH (runs/fastlane.sqlite)."""
+    listen: str | None = None
+    """HOST:PORT to listen on (default: BRIDGE_DEFAULT_LISTEN, 127.0.0.1:50055). Non-loopback
+    needs --allow-remote and a token."""
+    config: str | None = None
+    """TOML tunables file (see configs/defaults.toml)."""
+    allow_remote: bool = False
+    """Allow a non-loopback listen address (a shared token is then required)."""
+    token_file: str | None = None
+    """File whose first line is the shared token (default: $FASTLANE_BRIDGE_TOKEN)."""
+    spool_dir: str | None = None
+    """Emitter spool root (default: EMITTER_SPOOL_DIR, runs/spool); orphaned spools found here
+    are ingested at start-up."""
+    log_level: str = "INFO"
+    """Logging level (DEBUG, INFO, WARNING, ERROR)."""
+
+
+def read_token(token_file: str | None) -> str | None:
+    """The shared token: first line of ``token_file``, else $FASTLANE_BRIDGE_TOKEN, else None.
+
+    The bridge process reads its own environment here and only here.
+    """
+    if token_file:
+        token = Path(token_file).read_text(encoding="utf-8").splitlines()[0].strip()
+        if not token:
+            raise BridgeError(f"Expected a token on the first line of {token_file}, got nothing")
+        return token
+    return os.environ.get(TOKEN_ENV) or None
+
+
+def main(argv: list[str], prog: str) -> int:
+    args = tyro.cli(ServeArgs, args=argv, prog=prog)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
+    )
+    from gym_gui_bridge.server.app import Bridge, StatusReporter  # grpc only when serving
+
+    try:
+        tunables = load_tunables(args.config)
+        db = args.db or tunables.DEFAULT_DB_PATH
+        listen = args.listen or tunables.BRIDGE_DEFAULT_LISTEN
+        spool_dir = args.spool_dir or tunables.EMITTER_SPOOL_DIR
+        token = read_token(args.token_file)
+        bridge = Bridge(
+            db,
+            listen,
+            token=token,
+            allow_remote=args.allow_remote,
+            spool_root=spool_dir,
+            tunables=tunables,
+        )
+        bridge.start()
+    except (BridgeError, StoreError, TunablesError, OSError, IndexError) as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    host = listen.rsplit(":", 1)[0]
+    print(
+        f"{prog}: listening on {host}:{bridge.port}, db {db}, "
+        f"{'token required' if token else 'no token'}; ingested {bridge.ingested.accepted} "
+        f"spooled records from {spool_dir}",
+        file=sys.stderr, flush=True,
+    )  # fmt: skip
+    status = StatusReporter(bridge)
+    status.start()
+    stop.wait()
+    status.stop()
+    flushed = bridge.stop()
+    print(
+        f"{prog}: stopped, {bridge.sink.stats().written} records written"
+        f"{'' if flushed else ' (sink did not flush in time)'}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 0

@@ -1,0 +1,162 @@
+"""The bridge process: gRPC server + RunBus + the SQLite sink, spool ingest, status, shutdown.
+
+Start-up: open the database (the sink is its only writer), ingest orphaned spools, then listen.
+Shutdown (:meth:`Bridge.stop`, SIGTERM/SIGINT in ``serve``): refuse new calls, end publishing
+streams once their published batches are answered, flush the sink, close.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+from typing import TextIO
+
+import grpc
+
+from gym_gui_bridge.constants import (
+    BRIDGE_MAX_PUBLISHERS,
+    BRIDGE_MAX_SUBSCRIBERS,
+    BRIDGE_STATUS_INTERVAL_S,
+    BRIDGE_STATUS_LOG_INTERVAL_S,
+    BRIDGE_STOP_GRACE_S,
+)
+from gym_gui_bridge.errors import BridgeError
+from gym_gui_bridge.ingest import IngestResult, ingest_orphan_spools
+from gym_gui_bridge.log_ids import LOG_BRIDGE_STATUS
+from gym_gui_bridge.run_bus import RunBus
+from gym_gui_bridge.server.service import TokenInterceptor, TrainerServicer
+from gym_gui_bridge.store.sink import TelemetryDBSink
+from gym_gui_bridge.tunables import Tunables
+from gym_gui_bridge.wire import channel_options
+
+__all__ = ["Bridge", "StatusReporter", "is_loopback"]
+
+_log = logging.getLogger(__name__)
+
+
+def is_loopback(listen: str) -> bool:
+    """True if ``HOST:PORT`` listens on a loopback address only.
+
+    >>> is_loopback("127.0.0.1:50055"), is_loopback("localhost:1"), is_loopback("0.0.0.0:1")
+    (True, True, False)
+    """
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Bridge:
+    """A running bridge. ``port`` is the bound port (useful with ``HOST:0``)."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        listen: str,
+        *,
+        token: str | None = None,
+        allow_remote: bool = False,
+        spool_root: str | Path | None = None,
+        tunables: Tunables | None = None,
+    ) -> None:
+        if not is_loopback(listen) and not (allow_remote and token):
+            raise BridgeError(
+                f"Expected a loopback listen address, got {listen}: listening beyond this machine "
+                "needs --allow-remote and a shared token (--token-file or FASTLANE_BRIDGE_TOKEN)"
+            )
+        self.listen = listen
+        self.bus = RunBus()
+        t = tunables or Tunables()
+        self.sink = TelemetryDBSink(
+            self.bus, db_path, batch_size=t.DB_SINK_BATCH_SIZE,
+            flush_interval_s=t.DB_SINK_FLUSH_INTERVAL_S, busy_timeout_s=t.DB_SINK_BUSY_TIMEOUT_S,
+            queue_size=t.DB_SINK_WRITER_QUEUE_SIZE,
+        )  # fmt: skip
+        self.servicer = TrainerServicer(self.bus, self.sink)
+        self._token = token
+        self._spool_root = spool_root
+        self._server: grpc.Server | None = None
+        self.port = 0
+        self.ingested = IngestResult()
+
+    def start(self) -> None:
+        self.sink.start()
+        if self._spool_root is not None:
+            self.ingested = ingest_orphan_spools(self._spool_root, self.bus, self.sink)
+        interceptors = [TokenInterceptor(self._token)] if self._token else []
+        # every publisher and subscriber holds a thread for its whole stream, plus unary calls
+        workers = BRIDGE_MAX_PUBLISHERS + BRIDGE_MAX_SUBSCRIBERS + 8
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bridge-rpc"),
+            handlers=[self.servicer.generic_handler()],
+            interceptors=interceptors,
+            options=channel_options(),
+            maximum_concurrent_rpcs=workers,
+        )
+        self.port = server.add_insecure_port(self.listen)
+        if self.port == 0:
+            self.sink.stop()
+            raise BridgeError(f"Expected to listen on {self.listen}, the address is not available")
+        server.start()
+        self._server = server
+
+    def stop(self, grace: float = BRIDGE_STOP_GRACE_S) -> bool:
+        """Stop accepting, answer what was published, flush the sink. True if all flushed."""
+        self.servicer.stopping.set()
+        if self._server is not None:
+            self._server.stop(grace).wait(grace + 1.0)
+        return self.sink.stop()
+
+
+class StatusReporter:
+    """Thread ``bridge-status``: a live line on a terminal, a periodic log line otherwise."""
+
+    def __init__(self, bridge: Bridge, stream: TextIO = sys.stderr) -> None:
+        self._bridge, self._stream = bridge, stream
+        self._tty = stream.isatty()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bridge-status", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        if self._tty:
+            self._stream.write("\n")
+
+    def line(self, rate: float) -> str:
+        h = self._bridge.servicer.health()
+        lost = sum(s.dropped for s in self._bridge.bus.overflow_stats().values())
+        return (
+            f"{LOG_BRIDGE_STATUS} runs {h.runs} publishers {h.publishers} "
+            f"subscribers {h.subscribers} | "
+            f"{rate:,.0f} rec/s | stored {h.sink_written:,} rejected {h.records_rejected:,} "
+            f"dropped {h.records_dropped:,} | sink queue {h.sink_queue_depth:,} | "
+            f"live drops {lost:,} | WAL {h.wal_bytes / 1e6:.1f} MB"
+        )
+
+    def _run(self) -> None:
+        interval = BRIDGE_STATUS_INTERVAL_S if self._tty else BRIDGE_STATUS_LOG_INTERVAL_S
+        last_count, last_time = 0, time.monotonic()
+        while not self._stop.wait(interval):
+            try:
+                now, count = time.monotonic(), self._bridge.sink.stats().written
+                line = self.line((count - last_count) / max(now - last_time, 1e-9))
+                last_count, last_time = count, now
+                if self._tty:
+                    self._stream.write("\r\x1b[2K" + line)
+                    self._stream.flush()
+                else:
+                    _log.info("%s", line)
+            except Exception:  # the thread's boundary: a status line is never worth dying for
+                _log.exception("status line failed")

@@ -1,0 +1,218 @@
+"""Live subscribers: StreamRunSteps / StreamRunEpisodes, replay from SQLite then live, no seam.
+
+A subscriber asks for one (run id, agent id), one slot or all, from a sequence number. Its pump
+thread (``live-<n>-pump``):
+
+1. subscribes to the RunBus first (drop-oldest queue, ``LIVE_SUBSCRIBER_QUEUE_SIZE``), so
+   nothing published from then on is missed;
+2. waits for the sink to commit everything published before (``flush``), then replays from
+   SQLite every record with ``seq`` above the last one sent on its slot's stream;
+3. then forwards live events, skipping any whose ``seq`` is not above the last one sent on its
+   stream (duplicates: re-sent batches, the replay/live overlap). An event *above* the next
+   expected ``seq`` means events were missed (this queue dropped them while the client was
+   slow): it goes back to step 2, which finds them in SQLite. If SQLite lacks them too, the
+   producer really lost them; the gap is passed on once and counted.
+
+Every event forwarded costs a credit of the subscriber's account
+(:mod:`gym_gui_bridge.credit_manager`), given back when gRPC takes the message; a client that
+stops reading starves and throttles only its own pump. The publishers and the sink never wait
+for a subscriber.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+
+from gym_gui_bridge.constants import LIVE_REPLAY_PAGE_ROWS, LIVE_SUBSCRIBER_QUEUE_SIZE
+from gym_gui_bridge.credit_manager import CreditAccount, get_credit_manager
+from gym_gui_bridge.proto import trainer_pb2 as pb
+from gym_gui_bridge.records import (
+    KIND_EPISODE,
+    KIND_STEP,
+    EpisodeRollup,
+    StepRecord,
+    TelemetryEvent,
+)
+from gym_gui_bridge.run_bus import OverflowPolicy, RunBus
+from gym_gui_bridge.store.schema import open_reader
+from gym_gui_bridge.store.sink import TelemetryDBSink
+from gym_gui_bridge.wire import episode_message, step_message
+
+__all__ = ["LiveSubscriber"]
+
+_POLL_S = 0.2  # how often blocked loops look at the stream's state
+_FLUSH_TIMEOUT_S = 30.0  # longest a replay waits for the sink to commit what was published
+_ids = itertools.count(1)
+
+_STEP_SQL = (
+    "SELECT slot, agent_id, seq, wall_time, episode, step, global_step, action, reward, "
+    "terminated, truncated, frame_seq FROM steps WHERE run_id = ? AND agent_id = ? {slot} "
+    "AND (slot, episode, step) > (?, ?, ?) ORDER BY slot, episode, step LIMIT ?"
+)
+_EPISODE_SQL = (
+    "SELECT slot, agent_id, seq, wall_time, episode, ep_return, length, terminated, truncated, "
+    "global_step, duration FROM episodes WHERE run_id = ? AND agent_id = ? {slot} "
+    "AND (slot, episode, -1) > (?, ?, ?) ORDER BY slot, episode LIMIT ?"
+)
+
+
+class LiveSubscriber:
+    """One live subscriber stream; :meth:`messages` is the RPC's response iterator."""
+
+    def __init__(
+        self,
+        request: pb.StreamRequest,
+        kind: str,
+        bus: RunBus,
+        sink: TelemetryDBSink,
+        context: grpc.ServicerContext,
+    ) -> None:
+        if kind not in (KIND_STEP, KIND_EPISODE):
+            raise ValueError(f"Expected kind step or episode, got {kind!r}")
+        self.name = f"live-{next(_ids)}"
+        self.kind = kind
+        self.run_id = request.run_id
+        self.agent_id = request.agent_id or "default"
+        self.slot: int | None = request.slot if request.HasField("slot") else None
+        self.from_seq = request.from_seq
+        self.gaps = 0
+        self._bus, self._sink, self._context = bus, sink, context
+        self._outgoing: queue.SimpleQueue[TelemetryEvent] = queue.SimpleQueue()
+        self._done = threading.Event()
+        self._last: dict[int, int] = {}  # slot -> last seq sent
+        self._subscription = bus.subscribe(
+            self.name, OverflowPolicy.DROP_OLDEST, LIVE_SUBSCRIBER_QUEUE_SIZE
+        )
+        self._account: CreditAccount = get_credit_manager().open(
+            self.run_id, self.agent_id, self.name
+        )
+        self._pump = threading.Thread(target=self._run, name=f"{self.name}-pump", daemon=True)
+
+    @property
+    def dropped(self) -> int:
+        return self._subscription.stats().dropped
+
+    def messages(self) -> Iterator[pb.Step | pb.Episode]:
+        """Start the pump and yield messages until the client goes away."""
+        self._context.add_callback(self._done.set)
+        self._pump.start()
+        convert = step_message if self.kind == KIND_STEP else episode_message
+        try:
+            while not self._done.is_set():
+                try:
+                    record = self._outgoing.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                yield convert(record)  # type: ignore[arg-type]
+                self._account.grant(1)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._subscription.unsubscribe()
+        self._pump.join(_POLL_S * 5)
+        get_credit_manager().close(self._account)
+
+    # --- the pump thread --------------------------------------------------------------------------
+    def _run(self) -> None:
+        conn = open_reader(self._sink.db_path)
+        try:
+            self._replay(conn)
+            gap_retried: dict[int, int] = {}
+            while not self._done.is_set():
+                event = self._subscription.get(timeout=_POLL_S)
+                if event is None or not self._wanted(event):
+                    continue
+                last = self._last.get(event.slot)
+                expected = self.from_seq if last is None else last + 1
+                if event.seq < expected:
+                    continue  # duplicate
+                if event.seq > expected:
+                    if gap_retried.get(event.slot) != expected:
+                        gap_retried[event.slot] = expected
+                        self._replay(conn)  # the missed events are in SQLite by now
+                        if self._last.get(event.slot, -1) >= event.seq:
+                            continue
+                    self.gaps += 1  # lost before the bridge: pass the gap on
+                self._emit(event)
+        finally:
+            conn.close()
+
+    def _wanted(self, event: TelemetryEvent) -> bool:
+        return (
+            event.kind == self.kind and event.run_id == self.run_id
+            and event.agent_id == self.agent_id and (self.slot is None or event.slot == self.slot)
+        )  # fmt: skip
+
+    def _emit(self, record: TelemetryEvent) -> None:
+        while not self._account.acquire(timeout=_POLL_S):
+            if self._done.is_set():
+                return
+        self._last[record.slot] = record.seq
+        self._outgoing.put(record)
+
+    def _replay(self, conn: sqlite3.Connection) -> None:
+        self._sink.flush(_FLUSH_TIMEOUT_S)
+        sql = _STEP_SQL if self.kind == KIND_STEP else _EPISODE_SQL
+        slot_filter = "" if self.slot is None else "AND slot = ?"
+        sql = sql.format(slot=slot_filter)
+        position: tuple[int, int, int] = (-2, -1, -1)
+        while not self._done.is_set():
+            params: list[Any] = [self.run_id, self.agent_id]
+            if self.slot is not None:
+                params.append(self.slot)
+            rows = conn.execute(sql, (*params, *position, LIVE_REPLAY_PAGE_ROWS)).fetchall()
+            for row in rows:
+                record = self._row_record(row)
+                last = self._last.get(record.slot)
+                if record.seq >= (self.from_seq if last is None else last + 1):
+                    self._emit(record)
+            if len(rows) < LIVE_REPLAY_PAGE_ROWS:
+                return
+            last_row = rows[-1]
+            position = (last_row[0], last_row[4], last_row[5] if self.kind == KIND_STEP else -1)
+
+    def _row_record(self, row: tuple[Any, ...]) -> StepRecord | EpisodeRollup:
+        if self.kind == KIND_STEP:
+            slot, agent, seq, wall, episode, step, gstep, action, reward, term, trunc, frame = row
+            if isinstance(action, str):
+                action = json.loads(action)
+            return StepRecord(
+                self.run_id,
+                slot,
+                agent,
+                seq,
+                wall,
+                episode,
+                step,
+                gstep,
+                action,
+                reward,
+                bool(term),
+                bool(trunc),
+                frame,
+            )
+        slot, agent, seq, wall, episode, ret, length, term, trunc, gstep, duration = row
+        return EpisodeRollup(
+            self.run_id,
+            slot,
+            agent,
+            seq,
+            wall,
+            episode,
+            ret,
+            length,
+            bool(term),
+            bool(trunc),
+            gstep,
+            duration,
+        )

@@ -1,0 +1,227 @@
+"""TrainerService: the servicer, its shared-token check, and its gRPC handler table.
+
+Handlers are registered by hand (not with the generated ``add_..._to_server``) so that request
+deserializers never raise: a message that does not parse becomes INVALID_ARGUMENT with the
+reason instead of gRPC's generic INTERNAL. Every request passes :class:`TokenInterceptor` first
+when the bridge has a token: a missing or wrong ``authorization: Bearer <token>`` gets
+UNAUTHENTICATED (compared with ``hmac.compare_digest``, constant time).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from gym_gui_bridge import __version__
+from gym_gui_bridge.constants import (
+    BRIDGE_LOG_INTERVAL_S,
+    BRIDGE_MAX_PUBLISHERS,
+    BRIDGE_MAX_SUBSCRIBERS,
+)
+from gym_gui_bridge.errors import StoreError
+from gym_gui_bridge.log_ids import LOG_BRIDGE_AUTH_FAILED
+from gym_gui_bridge.proto import trainer_pb2 as pb
+from gym_gui_bridge.records import KIND_EPISODE, KIND_RUN, KIND_SCALAR, KIND_STEP
+from gym_gui_bridge.run_bus import RunBus
+from gym_gui_bridge.server.live import LiveSubscriber
+from gym_gui_bridge.server.publish import PublishCounters, parse_batch, serve_publish
+from gym_gui_bridge.store.queries import list_runs
+from gym_gui_bridge.store.schema import open_reader
+from gym_gui_bridge.store.sink import TelemetryDBSink
+from gym_gui_bridge.throttle import LogThrottle
+from gym_gui_bridge.wire import SERVICE_NAME, TOKEN_METADATA_KEY
+
+__all__ = ["TokenInterceptor", "TrainerServicer"]
+
+_log = logging.getLogger(__name__)
+
+
+class TokenInterceptor(grpc.ServerInterceptor):
+    """Refuses every call whose metadata lacks ``authorization: Bearer <token>``."""
+
+    def __init__(self, token: str) -> None:
+        if not token:
+            raise ValueError("Expected a non-empty token, got an empty one")
+        self._expected = f"Bearer {token}".encode()
+        self._throttle = LogThrottle(BRIDGE_LOG_INTERVAL_S)
+
+        def deny(_request: Any, context: grpc.ServicerContext) -> None:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bridge token")
+
+        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
+        self._deny_stream = grpc.stream_stream_rpc_method_handler(lambda it, ctx: deny(None, ctx))
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        given = dict(details.invocation_metadata or ()).get(TOKEN_METADATA_KEY, "")
+        given_bytes = given.encode() if isinstance(given, str) else bytes(given)
+        if hmac.compare_digest(given_bytes, self._expected):
+            return continuation(details)
+        if self._throttle.ready("auth"):
+            _log.warning(
+                "%s %s refused: %s token",
+                LOG_BRIDGE_AUTH_FAILED,
+                details.method,
+                "wrong" if given else "no",
+            )
+        handler = continuation(details)
+        if handler is not None and handler.request_streaming:
+            return self._deny_stream
+        return self._deny_unary
+
+
+def _parse_or_none(message_type: Any) -> Callable[[bytes], Any]:
+    def parse(data: bytes) -> Any:
+        try:
+            return message_type.FromString(data)
+        except DecodeError:
+            return None
+
+    return parse
+
+
+class TrainerServicer:
+    """The RPCs of TrainerService over one RunBus and the sink that owns the database."""
+
+    def __init__(self, bus: RunBus, sink: TelemetryDBSink) -> None:
+        self.bus, self.sink = bus, sink
+        self.counters = PublishCounters()
+        self.stopping = threading.Event()
+        self.started = time.monotonic()
+        self._lock = threading.Lock()  # guards _subscribers
+        self._subscribers: list[LiveSubscriber] = []
+
+    # --- publishing -----------------------------------------------------------------------------
+    def _publish(
+        self, kind: str | None
+    ) -> Callable[[Iterator[Any], grpc.ServicerContext], Iterator[pb.BatchAck]]:
+        def handler(
+            requests: Iterator[Any], context: grpc.ServicerContext
+        ) -> Iterator[pb.BatchAck]:
+            with self.counters.lock:
+                if self.counters.publishers >= BRIDGE_MAX_PUBLISHERS:
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"Expected at most {BRIDGE_MAX_PUBLISHERS} publishing streams",
+                    )
+                self.counters.publishers += 1
+            try:
+                yield from serve_publish(
+                    requests, context, kind, self.bus, self.sink, self.counters, self.stopping
+                )
+            finally:
+                with self.counters.lock:
+                    self.counters.publishers -= 1
+
+        return handler
+
+    # --- live subscribers -------------------------------------------------------------------------
+    def _stream(
+        self, kind: str
+    ) -> Callable[[pb.StreamRequest | None, grpc.ServicerContext], Iterator[Any]]:
+        def handler(
+            request: pb.StreamRequest | None, context: grpc.ServicerContext
+        ) -> Iterator[Any]:
+            if request is None:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a StreamRequest message")
+            assert request is not None
+            if not request.run_id:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a run_id, got none")
+            with self._lock:
+                if len(self._subscribers) >= BRIDGE_MAX_SUBSCRIBERS:
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"Expected at most {BRIDGE_MAX_SUBSCRIBERS} live subscribers",
+                    )
+                subscriber = LiveSubscriber(request, kind, self.bus, self.sink, context)
+                self._subscribers.append(subscriber)
+            try:
+                yield from subscriber.messages()
+            finally:
+                with self._lock:
+                    self._subscribers.remove(subscriber)
+
+        return handler
+
+    # --- queries ----------------------------------------------------------------------------------
+    def list_runs(self, request: Any, context: grpc.ServicerContext) -> pb.ListRunsResponse:
+        try:
+            conn = open_reader(self.sink.db_path)
+        except StoreError as error:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+        try:
+            runs = list_runs(conn)
+        finally:
+            conn.close()
+        response = pb.ListRunsResponse()
+        for run in runs:
+            info = response.runs.add(
+                run_id=run["run_id"], status=run.get("status") or "unknown",
+                started_at=run.get("started_at") or 0.0, finished_at=run.get("finished_at") or 0.0,
+                episodes=run.get("episodes") or 0, pid=run.get("pid") or 0,
+                error=run.get("error") or "",
+            )  # fmt: skip
+            if run.get("exit_code") is not None:
+                info.exit_code = run["exit_code"]
+        return response
+
+    def health(self) -> pb.Health:
+        sink = self.sink.stats()
+        c = self.counters
+        with c.lock:
+            received, accepted, rejected = c.received, c.accepted, c.rejected
+            dropped, publishers, runs = c.dropped, c.publishers, len(c.runs)
+        with self._lock:
+            subscribers = list(self._subscribers)
+        try:
+            wal = os.stat(self.sink.db_path + "-wal").st_size
+        except OSError:
+            wal = 0
+        return pb.Health(
+            status="stopping" if self.stopping.is_set() else "serving", version=__version__,
+            uptime_s=time.monotonic() - self.started, records_received=received,
+            records_accepted=accepted, records_rejected=rejected, records_dropped=dropped,
+            sink_written=sink.written, sink_queue_depth=sink.queued + sink.pending,
+            wal_bytes=wal, publishers=publishers, subscribers=len(subscribers),
+            subscriber_drops=sum(s.dropped for s in subscribers), db_path=self.sink.db_path,
+            runs=runs,
+        )  # fmt: skip
+
+    # --- handler table ----------------------------------------------------------------------------
+    def generic_handler(self) -> grpc.GenericRpcHandler:
+        ser = lambda message: message.SerializeToString()  # noqa: E731
+        publish = {
+            "PublishRecords": None, "PublishRunSteps": KIND_STEP,
+            "PublishRunEpisodes": KIND_EPISODE, "PublishRunScalars": KIND_SCALAR,
+            "PublishRunEvents": KIND_RUN,
+        }  # fmt: skip
+        handlers: dict[str, grpc.RpcMethodHandler] = {
+            name: grpc.stream_stream_rpc_method_handler(
+                self._publish(kind), request_deserializer=parse_batch, response_serializer=ser
+            )
+            for name, kind in publish.items()
+        }
+        for name, kind in (("StreamRunSteps", KIND_STEP), ("StreamRunEpisodes", KIND_EPISODE)):
+            handlers[name] = grpc.unary_stream_rpc_method_handler(
+                self._stream(kind),
+                request_deserializer=_parse_or_none(pb.StreamRequest),
+                response_serializer=ser,
+            )
+        handlers["ListRuns"] = grpc.unary_unary_rpc_method_handler(
+            self.list_runs,
+            request_deserializer=_parse_or_none(pb.ListRunsRequest),
+            response_serializer=ser,
+        )
+        handlers["GetHealth"] = grpc.unary_unary_rpc_method_handler(
+            lambda _request, _context: self.health(),
+            request_deserializer=_parse_or_none(pb.HealthRequest),
+            response_serializer=ser,
+        )
+        return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)
