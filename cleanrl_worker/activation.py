@@ -118,6 +118,8 @@ def _start_slow_lane(resolved: WorkerSettings, argv: list[str]) -> Any:
             steps=resolved.steps,
             watched_slot=resolved.slot,
             argv=argv,
+            bridge=resolved.bridge,
+            bridge_token=resolved.bridge_token,
         )
     except StoreError as error:
         print(
@@ -167,7 +169,12 @@ def _banner(resolved: WorkerSettings, recorder: Any) -> str:
     else:
         what = f"slot {resolved.slot}"
     budget = f"<= {resolved.fps:g} fps and <= {resolved.budget:.0%} of wall time"
-    telemetry = f"telemetry to {resolved.db}" if recorder is not None else "no telemetry"
+    if recorder is None:
+        telemetry = "no telemetry"
+    elif resolved.bridge is not None:
+        telemetry = f"telemetry to bridge {resolved.bridge}"
+    else:
+        telemetry = f"telemetry to {resolved.db}"
     return (
         f"{_PREFIX}: run {resolved.run_id}, {what}, frames {budget} while watched; "
         f"{telemetry}; view with: gym-gui-bridge view {resolved.run_id}"

@@ -72,8 +72,18 @@ def _settings_command(argv: list[str], prog: str) -> int:
     return 0
 
 
+def _run_command(argv: list[str], prog: str) -> int:
+    from cleanrl_worker import proxy
+
+    return proxy.main(argv, prog=prog)
+
+
 #: name -> (handler, one-line summary)
 COMMANDS = {
+    "run": (
+        _run_command,
+        "Launch a worker command, forward its JSONL telemetry, pass other output through.",
+    ),
     "settings": (
         _settings_command,
         "Print the resolved fast-lane settings and where each came from.",

@@ -76,6 +76,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "steps": ("FASTLANE_STEPS",),
     "db": ("FASTLANE_DB",),
     "bridge": ("FASTLANE_BRIDGE",),
+    "bridge_token": ("FASTLANE_BRIDGE_TOKEN",),
     "config": ("FASTLANE_CONFIG",),
 }
 

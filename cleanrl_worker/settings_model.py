@@ -108,7 +108,10 @@ class WorkerSettings:
         fastlane_only: skip the slow lane (no SQLite, no bridge), frames only.
         steps: which steps the slow lane records: ``watched`` slot, ``all`` slots or ``none``.
         db: SQLite file of the embedded slow lane (relative paths are relative to the cwd).
-        bridge: ``host:port`` of a running ``gym-gui-bridge serve``, or None.
+        bridge: ``host:port`` of a running ``gym-gui-bridge serve``, or None: records are then
+            shipped there (through a disk spool) instead of into ``db``.
+        bridge_token: shared token the bridge asks for (``FASTLANE_BRIDGE_TOKEN``; only an
+            environment variable, never a flag, so it does not show in ``ps``).
         config: the tunables TOML file the defaults came from, or None.
         return_smoothing: weight of the newest episode return in the HUD's rolling return.
         watch_poll_s: seconds between two checks of whether a reader is watching.
@@ -129,6 +132,7 @@ class WorkerSettings:
     steps: str = "watched"
     db: str = DEFAULT_DB_PATH
     bridge: str | None = None
+    bridge_token: str | None = field(default=None, repr=False)
     config: str | None = None
     return_smoothing: float = 0.05
     watch_poll_s: float = 0.05
@@ -226,6 +230,6 @@ def _parse(name: str, value: str, where: str) -> dict[str, Any]:
         if not colon or not host or not port.isdigit():
             raise _error(where, "host:port", value)
         return {"bridge": value}
-    if name in {"db", "config"}:
+    if name in {"db", "config", "bridge_token"}:
         return {name: value}
     raise _error(where, "a known setting", name)

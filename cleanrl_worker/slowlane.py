@@ -82,6 +82,8 @@ class Recorder:
         agent_id: str = DEFAULT_AGENT_ID,
         argv: Sequence[str] | None = None,
         role: str = "main",
+        bridge: str | None = None,
+        bridge_token: str | None = None,
     ) -> None:
         if steps not in STEP_MODES:
             raise ValueError(f"Expected steps in {STEP_MODES}, got {steps!r}")
@@ -94,6 +96,9 @@ class Recorder:
         self.watched_slot = watched_slot
         self.agent_id = agent_id
         self.role = role
+        #: ``host:port`` of a bridge to ship to instead of ``db_path`` (None: embedded SQLite)
+        self.bridge = bridge
+        self._bridge_token = bridge_token
         self._argv = tuple(sys.argv if argv is None else argv)
         self._buffer: deque[TelemetryEvent] = deque()
         # one drainer at a time keeps records in order; never taken by the training thread's
@@ -214,7 +219,13 @@ class Recorder:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickled into a spawned worker (an env_fn closure), a recorder becomes that process's
         own ``child`` recorder of the same run and database."""
-        return (_attach, (self.run_id, self.db_path, self.steps, self.watched_slot, self.agent_id))
+        return (
+            _attach,
+            (
+                self.run_id, self.db_path, self.steps, self.watched_slot, self.agent_id,
+                self.bridge, self._bridge_token,
+            ),
+        )  # fmt: skip
 
     def _open(self) -> None:
         """Start the bus, the sink and the hand-off thread (first record of this process)."""
@@ -222,7 +233,14 @@ class Recorder:
         from gym_gui_bridge.store.sink import TelemetryDBSink
 
         with self._open_lock:
-            if self._sink is None:
+            if self._sink is not None:
+                return
+            if self.bridge is not None:
+                from cleanrl_worker.bridge_sink import bridge_sink_classes
+
+                token = self._bridge_token
+                self._start_sink(*bridge_sink_classes(self.bridge, self.run_id, token=token))
+            else:
                 self._start_sink(RunBus, TelemetryDBSink)
 
     def _start_sink(self, bus_class: Any, sink_class: Any) -> None:
@@ -244,7 +262,8 @@ class Recorder:
             atexit.register(self.close)
         _log.info(
             "%s run %s (%s, pid %d): records go to %s",
-            LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, self.role, os.getpid(), self.db_path,
+            LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, self.role, os.getpid(),
+            f"bridge {self.bridge} (spooled)" if self.bridge else self.db_path,
         )  # fmt: skip
 
     def _run_handoff(self) -> None:
@@ -316,6 +335,8 @@ def start(
     role: str = "main",
     mirror_scalars: bool = True,
     install_handlers: bool = True,
+    bridge: str | None = None,
+    bridge_token: str | None = None,
 ) -> Recorder:
     """Start recording this process into the SQLite file ``db_path``; idempotent per process.
 
@@ -330,13 +351,16 @@ def start(
             worker: only its slots' records).
         mirror_scalars: mirror ``SummaryWriter.add_scalar`` (main role only).
         install_handlers: atexit, ``sys.excepthook`` and, if the script has none, SIGTERM.
+        bridge: ``host:port`` of a bridge: records are spooled to disk and shipped there
+            (:mod:`cleanrl_worker.bridge_sink`) instead of written to ``db_path``.
+        bridge_token: the bridge's shared token, if it asks for one.
     """
     global _recorder
     if _recorder is not None and _recorder._pid == os.getpid() and not _recorder._closed:
         return _recorder
     recorder = Recorder(
         run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
-        argv=argv, role=role,
+        argv=argv, role=role, bridge=bridge, bridge_token=bridge_token,
     )  # fmt: skip
     _recorder = recorder
     os.register_at_fork(after_in_child=recorder._after_fork_in_child)
@@ -358,7 +382,13 @@ def start(
 
 
 def _attach(
-    run_id: str, db_path: str, steps: str, watched_slot: int | None, agent_id: str
+    run_id: str,
+    db_path: str,
+    steps: str,
+    watched_slot: int | None,
+    agent_id: str,
+    bridge: str | None = None,
+    bridge_token: str | None = None,
 ) -> Recorder:
     """This process's recorder of ``run_id``: the current one, or a new ``child`` recorder."""
     existing = _recorder
@@ -367,5 +397,6 @@ def _attach(
         return existing
     return start(
         run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
-        role="child", mirror_scalars=False, install_handlers=False,
+        role="child", mirror_scalars=False, install_handlers=False, bridge=bridge,
+        bridge_token=bridge_token,
     )  # fmt: skip

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ SLOT_SIGNAL = "cleanrl_worker.testing_envs:SlotSignal-v0"
 SLOT_SIGNAL_CRASH = "cleanrl_worker.testing_envs:SlotSignalCrash-v0"
 BASE_SEED = 1000  # SlotSignal: sub-env i (seeded 1000 + i) is slot i
 RUN_TIMEOUT_S = 300
+NUM_ENVS = 4  # the end-to-end runs train on 4 envs
+WATCHED = 2  # and watch slot 2
 
 
 def slot_length(slot: int) -> int:
@@ -60,3 +63,32 @@ def bridge_cli(*args: str) -> Any:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+def check_episodes(db: Path, run_id: str) -> list[dict[str, Any]]:
+    """Every slot's episodes: right return and length, indexes 0..n-1, each exactly once."""
+    episodes = bridge_cli("episodes", run_id, "--db", str(db))
+    by_slot: dict[int, list[int]] = defaultdict(list)
+    for row in episodes:
+        assert row["return"] == row["length"] == slot_length(row["slot"]), row
+        by_slot[row["slot"]].append(row["episode"])
+    assert set(by_slot) == set(range(NUM_ENVS)), "a slot recorded no episode"
+    for slot, indexes in by_slot.items():
+        assert sorted(indexes) == list(range(len(indexes))), f"slot {slot}: gaps or duplicates"
+    return episodes
+
+
+def check_watched_steps(db: Path, run_id: str, episodes: list[dict[str, Any]]) -> None:
+    steps = bridge_cli("steps", run_id, "--db", str(db))
+    assert {row["slot"] for row in steps} == {WATCHED}  # FASTLANE_STEPS=watched by default
+    per_episode: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in steps:
+        per_episode[row["episode"]].append(row)
+    finished = {e["episode"] for e in episodes if e["slot"] == WATCHED}
+    length = slot_length(WATCHED)
+    for episode in finished:
+        rows = sorted(per_episode[episode], key=lambda r: r["step"])
+        assert [r["step"] for r in rows] == list(range(length)), f"episode {episode} steps"
+        assert all(r["reward"] == 1.0 for r in rows)
+        assert [r["terminated"] for r in rows] == [False] * (length - 1) + [True]
+        assert not any(r["truncated"] for r in rows)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from e2e_helpers import (
+    NUM_ENVS,
     SLOT_SIGNAL_CRASH,
+    WATCHED,
     bridge_cli,
+    check_episodes,
+    check_watched_steps,
     ppo_args,
     run_ppo,
     slot_length,
@@ -26,38 +29,6 @@ from worker_helpers import WAIT_S, segment_exists, wait_for
 
 pytestmark = pytest.mark.slow
 
-NUM_ENVS = 4
-WATCHED = 2
-
-
-def _check_episodes(db: Path, run_id: str) -> list[dict[str, Any]]:
-    """Every slot's episodes: right return and length, indexes 0..n-1, each exactly once."""
-    episodes = bridge_cli("episodes", run_id, "--db", str(db))
-    by_slot: dict[int, list[int]] = defaultdict(list)
-    for row in episodes:
-        assert row["return"] == row["length"] == slot_length(row["slot"]), row
-        by_slot[row["slot"]].append(row["episode"])
-    assert set(by_slot) == set(range(NUM_ENVS)), "a slot recorded no episode"
-    for slot, indexes in by_slot.items():
-        assert sorted(indexes) == list(range(len(indexes))), f"slot {slot}: gaps or duplicates"
-    return episodes
-
-
-def _check_watched_steps(db: Path, run_id: str, episodes: list[dict[str, Any]]) -> None:
-    steps = bridge_cli("steps", run_id, "--db", str(db))
-    assert {row["slot"] for row in steps} == {WATCHED}  # FASTLANE_STEPS=watched by default
-    per_episode: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in steps:
-        per_episode[row["episode"]].append(row)
-    finished = {e["episode"] for e in episodes if e["slot"] == WATCHED}
-    length = slot_length(WATCHED)
-    for episode in finished:
-        rows = sorted(per_episode[episode], key=lambda r: r["step"])
-        assert [r["step"] for r in rows] == list(range(length)), f"episode {episode} steps"
-        assert all(r["reward"] == 1.0 for r in rows)
-        assert [r["terminated"] for r in rows] == [False] * (length - 1) + [True]
-        assert not any(r["truncated"] for r in rows)
-
 
 def test_every_episode_step_and_scalar_is_stored_exactly_once(run_id: str, tmp_path: Path) -> None:
     db = tmp_path / "telemetry.sqlite"
@@ -66,8 +37,8 @@ def test_every_episode_step_and_scalar_is_stored_exactly_once(run_id: str, tmp_p
         FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    episodes = _check_episodes(db, run_id)
-    _check_watched_steps(db, run_id, episodes)
+    episodes = check_episodes(db, run_id)
+    check_watched_steps(db, run_id, episodes)
 
     scalars = bridge_cli("scalars", run_id, "--db", str(db))
     tags = Counter(row["tag"] for row in scalars)
@@ -142,8 +113,8 @@ def test_sigterm_mid_run_keeps_everything_and_closes_the_run(run_id: str, tmp_pa
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 143
-    episodes = _check_episodes(db, run_id)
-    _check_watched_steps(db, run_id, episodes)
+    episodes = check_episodes(db, run_id)
+    check_watched_steps(db, run_id, episodes)
     (run,) = [r for r in bridge_cli("runs", "--db", str(db)) if r["run_id"] == run_id]
     assert run["status"] == "failed" and run["exit_code"] == 143
     assert wait_for(lambda: not segment_exists(run_id)), "ring left behind after SIGTERM"
@@ -160,8 +131,8 @@ def test_an_exception_mid_run_keeps_everything_and_fails_the_run(
     )  # fmt: skip
     assert done.returncode == 1
     assert "crash after 200 steps" in done.stderr
-    episodes = _check_episodes(db, run_id)
-    _check_watched_steps(db, run_id, episodes)
+    episodes = check_episodes(db, run_id)
+    check_watched_steps(db, run_id, episodes)
     (run,) = [r for r in bridge_cli("runs", "--db", str(db)) if r["run_id"] == run_id]
     assert run["status"] == "failed" and "crash after 200 steps" in (run["error"] or "")
     assert not segment_exists(run_id)

@@ -63,7 +63,9 @@ def run_summary(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
         UnknownRunError: the database holds nothing of ``run_id``.
     """
     require_run(conn, run_id)
-    run = next((r for r in list_runs(conn) if r["run_id"] == run_id), {"run_id": run_id})
+    run: dict[str, Any] = next(
+        (r for r in list_runs(conn) if r["run_id"] == run_id), {"run_id": run_id}
+    )
     started, finished = run.get("started_at"), run.get("finished_at")
     run["duration_s"] = finished - started if started and finished else None
     return {"run": run, "slots": _slot_rows(conn, run_id), "scalars": _scalar_rows(conn, run_id)}

@@ -1,0 +1,108 @@
+"""``FASTLANE_BRIDGE=... python examples/ppo.py``: shipping to a bridge that dies or comes late.
+
+Every episode of every slot and every step of the watched slot must be stored exactly once in
+the bridge's database, whatever happened to the bridge while the script trained. The script's
+own summary line says how many episodes it finished: the database must hold exactly those.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from bridge_helpers import free_port, start_bridge, stop_bridge
+from e2e_helpers import (
+    NUM_ENVS,
+    WATCHED,
+    bridge_cli,
+    check_episodes,
+    check_watched_steps,
+    ppo_args,
+    start_ppo,
+)
+from worker_helpers import WAIT_S, wait_for
+
+pytestmark = pytest.mark.slow
+
+SUMMARY = re.compile(r"^summary: episodes=(\d+)", re.M)
+STEPS = 4096  # about 1000 episodes over 4 envs: long enough to kill a bridge in the middle
+
+
+def _episodes_in(db: Path, run_id: str) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            query = "SELECT count(*) FROM episodes WHERE run_id = ?"
+            return int(conn.execute(query, (run_id,)).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _finish(ppo: subprocess.Popen[str]) -> int:
+    """Wait for the script; return the number of episodes its summary line reports."""
+    out, err = ppo.communicate(timeout=WAIT_S * 4)
+    assert ppo.returncode == 0, err
+    match = SUMMARY.search(out)
+    assert match, out[-2000:]
+    return int(match.group(1))
+
+
+def _check_all_stored(db: Path, run_id: str, finished: int) -> None:
+    episodes = check_episodes(db, run_id)
+    assert len(episodes) == finished
+    check_watched_steps(db, run_id, episodes)
+    (run,) = [r for r in bridge_cli("runs", "--db", str(db)) if r["run_id"] == run_id]
+    assert run["status"] == "finished"
+
+
+def test_bridge_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
+    run_id: str, tmp_path: Path
+) -> None:
+    db, spool, port = tmp_path / "bridge.sqlite", tmp_path / "bridge-spool", free_port()
+    bridge = start_bridge(db, port, spool)
+    ppo = start_ppo(
+        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=STEPS), tmp_path,
+        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_BRIDGE=f"127.0.0.1:{port}",
+    )  # fmt: skip
+    try:
+        assert wait_for(lambda: _episodes_in(db, run_id) >= 20, timeout=WAIT_S * 2)
+        bridge.send_signal(signal.SIGKILL)
+        bridge.wait(timeout=WAIT_S)
+        assert ppo.poll() is None, "the run ended before the bridge was killed"
+        time.sleep(1.0)  # the worker keeps training and spooling meanwhile
+        bridge = start_bridge(db, port, spool)
+        finished = _finish(ppo)
+        assert stop_bridge(bridge) == 0
+    finally:
+        for proc in (ppo, bridge):
+            if proc.poll() is None:
+                proc.kill()
+    _check_all_stored(db, run_id, finished)
+
+
+def test_bridge_started_after_the_worker_began_receives_everything(
+    run_id: str, tmp_path: Path
+) -> None:
+    db, spool, port = tmp_path / "bridge.sqlite", tmp_path / "bridge-spool", free_port()
+    ppo = start_ppo(
+        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=STEPS), tmp_path,
+        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_BRIDGE=f"127.0.0.1:{port}",
+    )  # fmt: skip
+    bridge: subprocess.Popen[bytes] | None = None
+    try:
+        spooled = tmp_path / "runs" / "spool"
+        assert wait_for(lambda: spooled.exists() and any(spooled.rglob("*")), timeout=WAIT_S)
+        bridge = start_bridge(db, port, spool)
+        finished = _finish(ppo)
+        assert stop_bridge(bridge) == 0
+    finally:
+        for proc in (ppo, bridge):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    _check_all_stored(db, run_id, finished)
