@@ -155,9 +155,12 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         if self._enabled:
             now = self._clock()
             steps, since = self._rate_mark
-            if now - since >= self._watch_poll_s:
-                self._step_rate = (self._steps - steps) / (now - since)
+            elapsed = now - since
+            if elapsed >= constants.FASTLANE_STEP_RATE_WINDOW_S:
+                self._step_rate = (self._steps - steps) / elapsed
                 self._rate_mark = (self._steps, now)
+            elif not self._step_rate and elapsed >= self._watch_poll_s:
+                self._step_rate = (self._steps - steps) / elapsed  # until a full window passed
             if self._sink.wants(self.slot, now, terminal=ended):
                 self._publish()
         return obs, reward, terminated, truncated, info

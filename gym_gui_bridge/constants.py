@@ -48,6 +48,10 @@ FASTLANE_BUDGET = 0.03
 FASTLANE_MAX_DIM = 0
 #: Weight of the newest finished episode's return in the HUD's rolling return (0..1):
 #: rolling += FASTLANE_RETURN_SMOOTHING * (episode_return - rolling). 0.05 averages ~20 episodes.
+#: Window over which the HUD's env steps/s is measured (seconds). PPO alternates rollouts
+#: (fast stepping) with updates (no stepping); a one-second window shows the rate training
+#: really gets instead of flickering between the two.
+FASTLANE_STEP_RATE_WINDOW_S = 1.0
 FASTLANE_RETURN_SMOOTHING = 0.05
 #: How often the wrapper asks the ring whether a reader is watching (seconds). The check reads
 #: shared memory; doing it every step would cost more than the step itself for cheap envs.
@@ -240,6 +244,10 @@ VIEWER_STALE_PUBLISH_S = 2.0
 VIEWER_PICKER_REFRESH_S = 1.0
 #: Longest ``--snapshot`` waits for a first frame before failing (seconds).
 VIEWER_SNAPSHOT_TIMEOUT_S = 10.0
+#: How long ``--snapshot`` keeps the window live after the first frame before saving
+#: (seconds): long enough for the writer to notice it is watched (it renders only then) and for
+#: the live panel's first database poll, so the picture is what a person would see.
+VIEWER_SNAPSHOT_SETTLE_S = 1.5
 #: How often the live panel's background thread tails the database (seconds).
 LIVE_DB_POLL_INTERVAL_S = 0.5
 #: Most rows one tail query reads per table (rows): bounds one poll's time on a large backlog.

@@ -10,7 +10,12 @@ from pathlib import Path
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from gym_gui_bridge.constants import DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
+from gym_gui_bridge.constants import (
+    DEFAULT_DB_PATH,
+    VIEWER_FPS,
+    VIEWER_SNAPSHOT_SETTLE_S,
+    VIEWER_SNAPSHOT_TIMEOUT_S,
+)
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
 from gym_gui_bridge.viewer.main_window import ViewerWindow
@@ -120,7 +125,10 @@ def _snapshot(
     saver = QTimer()
     saver.setSingleShot(True)
     saver.timeout.connect(save)
-    window.frame_widget.first_frame_painted.connect(lambda: saver.start(0))
+    # after the first frame, let the view settle as a person would see it: the writer notices
+    # it is watched and streams live frames, the live panel loads its first curves
+    settle_ms = round(VIEWER_SNAPSHOT_SETTLE_S * 1000)
+    window.frame_widget.first_frame_painted.connect(lambda: saver.start(settle_ms))
     deadline = QTimer()
     deadline.setSingleShot(True)
     deadline.timeout.connect(give_up)
