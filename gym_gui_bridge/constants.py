@@ -32,6 +32,9 @@ FASTLANE_HEARTBEAT_INTERVAL_S = 0.1
 FASTLANE_READ_RETRIES = 8
 #: Smoothing of the writer's publish-rate estimate (weight of the newest interval, 0..1).
 FASTLANE_RATE_SMOOTHING = 0.1
+#: An unreadable segment younger than this may be one a writer is creating right now
+#: (seconds); ``cleanup`` leaves it alone. Creating takes microseconds: 5 s is generous.
+FASTLANE_CREATE_GRACE_S = 5.0
 #: Longest accepted run id (characters); the segment name adds 16 and must stay a short path.
 FASTLANE_MAX_RUN_ID = 100
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 import signal
 
 import pytest
-from worker_helpers import WAIT_S, run_script, segment_exists, wait_for, watch_until
-
-from gym_gui_bridge.fastlane import FastLaneReader
+from worker_helpers import (
+    WAIT_S,
+    attach_when_ready,
+    run_script,
+    segment_exists,
+    wait_for,
+    watch_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +25,7 @@ LONG_RUN = ("--min-seconds", "60", "--step-sleep", "0.001", "--seed", str(SEED))
 def _watch_slot_frames(proc, run_id: str, seed: int = SEED):
     assert wait_for(lambda: segment_exists(run_id) or proc.poll() is not None), "no ring appeared"
     assert proc.poll() is None, proc.communicate()[1]
-    reader = FastLaneReader.attach(run_id)
+    reader = attach_when_ready(run_id)
     try:
         # seq 1 is the reset frame every run publishes; later frames exist only while watched.
         # Wait until the slot has stepped a while, so its HUD step rate has been measured.

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from e2e_helpers import ppo_args, run_ppo, start_ppo
-from worker_helpers import WAIT_S, segment_exists, wait_for, watch_until
+from worker_helpers import WAIT_S, attach_when_ready, segment_exists, wait_for, watch_until
 
 from cleanrl_worker.testing_envs import decode_slot, slot_level
 from gym_gui_bridge.fastlane import FastLaneReader, list_segments
@@ -25,8 +25,7 @@ LONG = 10_000_000  # total timesteps for runs the test stops itself
 
 
 def _attach(run_id: str) -> FastLaneReader:
-    assert wait_for(lambda: segment_exists(run_id)), "the run never created its ring"
-    return FastLaneReader.attach(run_id)
+    return attach_when_ready(run_id)
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
-from gym_gui_bridge.errors import FastLaneCorruptError, FastLaneNotFoundError
-from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneReader, FastLaneWriter, list_segments
+from gym_gui_bridge.constants import FASTLANE_CREATE_GRACE_S
+from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError, FastLaneNotFoundError
+from gym_gui_bridge.fastlane import (
+    FastLaneConfig,
+    FastLaneReader,
+    FastLaneWriter,
+    cleanup_segments,
+    list_segments,
+)
 
 
 def _write_raw(run_id: str, data: bytes) -> None:
@@ -34,7 +42,7 @@ def test_foreign_segment_is_refused(run_id: str) -> None:
     with pytest.raises(FastLaneCorruptError, match="bad magic"):
         FastLaneReader.attach(run_id)
     entry = next(e for e in list_segments() if e.run_id == run_id)
-    assert entry.status is None and "bad magic" in entry.problem and entry.orphaned
+    assert entry.status is None and "bad magic" in entry.problem
 
 
 def test_truncated_segment_is_refused(run_id: str) -> None:
@@ -73,3 +81,23 @@ def test_writer_replaces_a_corrupt_segment(run_id: str) -> None:
         assert writer.generation == 1
         with FastLaneReader.attach(run_id) as reader:
             assert reader.generation == 1
+
+
+def test_a_segment_without_header_yet_is_not_found_and_not_cleaned_up(run_id: str) -> None:
+    # what a reader sees between the writer's ftruncate and its header write
+    _write_raw(run_id, bytes(4096))
+    with pytest.raises(FastLaneNotFoundError, match="being created"):
+        FastLaneReader.attach(run_id)
+    with pytest.raises(FastLaneBusyError, match="being created"):
+        FastLaneWriter.create(run_id, FastLaneConfig(width=4, height=4))
+    entry = next(e for e in list_segments() if e.run_id == run_id)
+    assert entry.status is None and not entry.orphaned  # young: a writer may be creating it
+    assert run_id not in {e.run_id for e in cleanup_segments(dry_run=True)}
+
+
+def test_an_old_headerless_segment_is_an_orphan(run_id: str) -> None:
+    _write_raw(run_id, bytes(4096))
+    old = time.time() - 2 * FASTLANE_CREATE_GRACE_S
+    os.utime(f"/dev/shm/mosaic.fastlane.{run_id}", (old, old))
+    assert run_id in {e.run_id for e in cleanup_segments()}
+    assert not os.path.exists(f"/dev/shm/mosaic.fastlane.{run_id}")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch.utils.tensorboard")
 TIMEOUT_S = 240.0
 
 SCRIPT = textwrap.dedent(

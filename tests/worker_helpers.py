@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gym_gui_bridge.errors import FastLaneNotFoundError
 from gym_gui_bridge.fastlane import FastLaneFrame, FastLaneReader, create_fastlane_name
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -43,6 +44,18 @@ def wait_for(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
             return True
         time.sleep(POLL_S)
     return predicate()
+
+
+def attach_when_ready(run_id: str, timeout: float = WAIT_S) -> FastLaneReader:
+    """Attach to ``run_id``'s ring as soon as its writer has created it (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return FastLaneReader.attach(run_id)
+        except FastLaneNotFoundError:  # no segment yet, or its header is being written
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(POLL_S)
 
 
 def watch_until(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 __all__ = ["Segment", "attach", "create", "exists", "list_names", "unlink"]
 
-_SHM_DIR = "/dev/shm"
+SHM_DIR = "/dev/shm"
 _MODE_OWNER_ONLY = 0o600
 
 
@@ -87,13 +87,13 @@ def unlink(name: str) -> bool:
 
 
 def exists(name: str) -> bool:
-    return os.path.exists(os.path.join(_SHM_DIR, name))
+    return os.path.exists(os.path.join(SHM_DIR, name))
 
 
 def list_names(prefix: str) -> list[str]:
     """Names of the segments starting with ``prefix`` (Linux: the files in /dev/shm)."""
     try:
-        entries = os.listdir(_SHM_DIR)
+        entries = os.listdir(SHM_DIR)
     except FileNotFoundError:
         return []
     return sorted(entry for entry in entries if entry.startswith(prefix))

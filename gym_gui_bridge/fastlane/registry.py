@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 
-from gym_gui_bridge.errors import FastLaneCorruptError
+from gym_gui_bridge.constants import FASTLANE_CREATE_GRACE_S
+from gym_gui_bridge.errors import FastLaneError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import FastLaneStatus
 from gym_gui_bridge.fastlane.ring import RingView, read_static_header
@@ -19,17 +22,27 @@ class SegmentEntry:
     name: str
     status: FastLaneStatus | None
     problem: str = ""
+    #: seconds since the segment was last modified (only measured for unreadable ones)
+    age_s: float = 0.0
 
     @property
     def orphaned(self) -> bool:
-        """No live writer owns it: a dead writer's, a closed run's, or unreadable."""
+        """No live writer owns it: a dead writer's, a closed run's, or unreadable for longer
+        than a writer needs to create it."""
         if self.status is None:
-            return True
+            return self.age_s >= FASTLANE_CREATE_GRACE_S
         return not self.status.writer_alive
 
     @property
     def run_id(self) -> str:
         return self.name[len(layout.NAME_PREFIX) :]
+
+
+def _age_s(name: str) -> float:
+    try:
+        return time.time() - os.stat(os.path.join(_shm.SHM_DIR, name)).st_mtime
+    except OSError:
+        return 0.0
 
 
 def _inspect(name: str) -> SegmentEntry:
@@ -38,15 +51,15 @@ def _inspect(name: str) -> SegmentEntry:
     except FileNotFoundError:
         return SegmentEntry(name, None, "vanished while listing")
     except ValueError as error:
-        return SegmentEntry(name, None, str(error))
+        return SegmentEntry(name, None, str(error), _age_s(name))
     try:
         config, run_id = read_static_header(segment)
         view = RingView(segment, config, run_id)
         status = view.status()
         view.release()
         return SegmentEntry(name, status)
-    except FastLaneCorruptError as error:
-        return SegmentEntry(name, None, str(error))
+    except FastLaneError as error:  # corrupt, or being created (no header yet)
+        return SegmentEntry(name, None, str(error), _age_s(name))
     finally:
         segment.close()
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from gym_gui_bridge.constants import FASTLANE_WATCH_TIMEOUT_S
-from gym_gui_bridge.errors import FastLaneCorruptError
+from gym_gui_bridge.errors import FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import layout
 from gym_gui_bridge.fastlane._shm import Segment
 from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneStatus
@@ -187,7 +187,8 @@ def write_static_header(
 def read_static_header(segment: Segment) -> tuple[FastLaneConfig, str]:
     """Validate a segment's header and return its geometry and run id.
 
-    Raises ``FastLaneCorruptError`` naming what is wrong for anything that is not a valid ring.
+    Raises ``FastLaneCorruptError`` naming what is wrong for anything that is not a valid ring,
+    and ``FastLaneNotFoundError`` for a segment whose writer has not written the header yet.
     """
     name = segment.name
     if segment.size < layout.HEADER_SIZE:
@@ -197,6 +198,9 @@ def read_static_header(segment: Segment) -> tuple[FastLaneConfig, str]:
     fields = layout.STATIC_STRUCT.unpack_from(segment.buf, 0)
     (magic, version, header_size, generation, _pid, width, height, channels, pixel_format,
      capacity, env_slot, stride, frame_bytes, _created) = fields  # fmt: skip
+    if magic == bytes(len(layout.MAGIC)):
+        # a writer has sized the segment but not yet written the header (microseconds)
+        raise FastLaneNotFoundError(f"{name}: being created (no header yet)")
     if magic != layout.MAGIC:
         raise FastLaneCorruptError(f"{name}: bad magic {magic!r}, expected {layout.MAGIC!r}")
     if version != layout.LAYOUT_VERSION:

@@ -10,7 +10,7 @@ import weakref
 import numpy as np
 
 from gym_gui_bridge.constants import FASTLANE_RATE_SMOOTHING
-from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError
+from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics
 from gym_gui_bridge.fastlane.layout import SegmentState, create_fastlane_name
@@ -109,6 +109,10 @@ class FastLaneWriter:
         try:
             try:
                 config, run_id = read_static_header(segment)
+            except FastLaneNotFoundError:
+                raise FastLaneBusyError(
+                    f"{name} is being created by another writer at this moment"
+                ) from None
             except FastLaneCorruptError:
                 _log.warning("replacing corrupt fast-lane segment %s", name)
                 _shm.unlink(name)

@@ -13,15 +13,19 @@ from pathlib import Path
 
 __all__ = ["REPO_ROOT", "STUB_NAMES", "regenerate"]
 
+#: the checkout this module lives in (``python -m gym_gui_bridge.proto.regen`` is a developer
+#: tool: run it from a clone or an editable install, where proto/ exists)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STUB_NAMES = ("trainer_pb2.py", "trainer_pb2.pyi", "trainer_pb2_grpc.py")
 
 
-def regenerate(out_root: Path = REPO_ROOT) -> list[Path]:
-    """Run protoc (grpcio-tools) and return the paths of the generated stubs."""
+def regenerate(out_root: Path = REPO_ROOT, repo_root: Path = REPO_ROOT) -> list[Path]:
+    """Run protoc (grpcio-tools) on ``repo_root/proto/trainer.proto``; return the stubs' paths."""
     from grpc_tools import protoc  # lazily: only the test extra installs grpcio-tools
 
-    proto = REPO_ROOT / "proto" / "trainer.proto"
+    proto = repo_root / "proto" / "trainer.proto"
+    if not proto.exists():
+        raise FileNotFoundError(f"Expected the protocol source at {proto} (run from a checkout)")
     out_root.mkdir(parents=True, exist_ok=True)
     status = protoc.main(
         [
