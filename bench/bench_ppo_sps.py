@@ -1,7 +1,7 @@
 """SPS of examples/ppo.py (CartPole, 4 envs, OMP_NUM_THREADS=1) under the fast-lane modes.
 
     python bench/bench_ppo_sps.py baseline unset              # works on any branch
-    python bench/bench_ppo_sps.py baseline unset off on watched fastlane-only --rounds 7
+    python bench/bench_ppo_sps.py baseline unset off on watched fastlane-only bridge --rounds 7
 
 Every run is a fresh subprocess; the modes run in interleaved rounds (the order rotates each
 round) so drift on a shared machine hits every mode alike. Reports per-mode median SPS, min/max,
@@ -17,9 +17,13 @@ Modes (environment of the child; ``FASTLANE*`` / ``GYM_GUI_*`` / ``CLEANRL_*`` a
   A probe checks both before measuring (no ``.pth`` path on ``sys.path``, no ``.pth`` import
   executed, ``torch`` importable).
 - ``unset``: package installed, FASTLANE unset. ``off``: ``FASTLANE=0``.
-- ``on``: ``FASTLANE=1 --fastlane-slot 2 --fastlane-run-id <id>``, nobody watching.
-- ``watched``: as ``on``, plus a reader process polling ``latest_frame()`` at 60 Hz like a viewer.
-- ``fastlane-only``: as ``on`` with ``FASTLANE_ONLY=1``.
+- ``on``: ``FASTLANE=1 --fastlane-slot 2 --fastlane-run-id <id>``, nobody watching: the fast
+  lane plus the default slow lane (every episode, slot 2's steps and the scalars into SQLite).
+- ``fastlane-only``: as ``on`` with ``FASTLANE_ONLY=1``: frames only, no slow lane.
+- ``watched``: as ``fastlane-only``, plus a reader process polling ``latest_frame()`` at 60 Hz
+  like a viewer (the fast lane's cost while someone watches).
+- ``bridge``: as ``on`` with ``FASTLANE_BRIDGE`` set: records are spooled and shipped to a
+  ``gym-gui-bridge serve`` the harness runs on this machine for the whole benchmark.
 
 Each mode first runs a short preflight; a mode that cannot work (for example no activation hook
 installed, so the script's parser rejects ``--fastlane-slot``, or no segment ever appears) is
@@ -48,8 +52,10 @@ from gym_gui_bridge.fastlane import create_fastlane_name
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "examples" / "ppo.py"
-Mode = Literal["baseline", "unset", "off", "on", "watched", "fastlane-only"]
-FASTLANE_MODES = ("on", "watched", "fastlane-only")
+Mode = Literal["baseline", "unset", "off", "on", "watched", "fastlane-only", "bridge"]
+FASTLANE_MODES = ("on", "watched", "fastlane-only", "bridge")
+BRIDGE_START_TIMEOUT_S = 60.0  # the harness's bridge must listen within this time
+_bridge_address: list[str] = []  # set while the harness runs its bridge (mode "bridge")
 WATCHED_SLOT = 2  # the slot the fast-lane modes watch (issue 3's benchmark)
 NUM_ENVS = 4  # CleanRL's default, and the issue's benchmark setting
 DEFAULT_TOTAL_TIMESTEPS = 98304  # 192 iterations of 4 x 128: ~25-60 s per run on this machine
@@ -143,9 +149,37 @@ def child_env(mode: Mode, python: str) -> tuple[list[str], dict[str, str]]:
         env["FASTLANE"] = "0"
     elif mode in FASTLANE_MODES:
         env["FASTLANE"] = "1"
-        if mode == "fastlane-only":
+        if mode in ("fastlane-only", "watched"):
             env["FASTLANE_ONLY"] = "1"
+        if mode == "bridge":
+            if not _bridge_address:
+                raise ModeUnavailable("the harness's bridge is not running")
+            env["FASTLANE_BRIDGE"] = _bridge_address[0]
     return [python], env
+
+
+def start_bridge(python: str, workdir: Path) -> subprocess.Popen[bytes]:
+    """``gym-gui-bridge serve`` on a free loopback port, for the ``bridge`` mode."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    address = f"127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [python, "-m", "gym_gui_bridge.cli", "serve", "--db", str(workdir / "bridge.sqlite"),
+         "--listen", address, "--spool-dir", str(workdir / "bridge-spool")],
+        stdout=subprocess.DEVNULL, stderr=(workdir / "bridge.log").open("wb"),
+    )  # fmt: skip
+    deadline = time.monotonic() + BRIDGE_START_TIMEOUT_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                _bridge_address[:] = [address]
+                return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise ModeUnavailable(f"gym-gui-bridge serve did not listen on {address}")
 
 
 def probe_pth_effects(mode: Mode, python: str) -> dict[str, object]:
@@ -330,7 +364,13 @@ def main(args: Args) -> int:
     stats: dict[Mode, ModeStats] = {mode: ModeStats() for mode in modes}
     workdir = Path(tempfile.mkdtemp(prefix="bench-ppo-sps-"))
     print(f"command: {' '.join(sys.argv)}\npython: {args.python}\nworkdir: {workdir}")
+    bridge = None
     try:
+        if "bridge" in modes:
+            try:
+                bridge = start_bridge(args.python, workdir)
+            except ModeUnavailable as error:
+                stats["bridge"].unavailable = str(error)
         for mode in modes:
             try:
                 if mode == "baseline":
@@ -356,6 +396,9 @@ def main(args: Args) -> int:
         if args.json_out is not None:
             args.json_out.write_text(json.dumps(raw_results(args, stats), indent=2))
     finally:
+        if bridge is not None:
+            bridge.send_signal(signal.SIGTERM)
+            bridge.wait(timeout=BRIDGE_START_TIMEOUT_S)
         shutil.rmtree(workdir, ignore_errors=True)
     return EXIT_MODE_UNAVAILABLE if any(s.unavailable for s in stats.values()) else 0
 

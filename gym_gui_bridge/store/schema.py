@@ -160,11 +160,37 @@ def apply_schema(conn: sqlite3.Connection) -> int:
     return LATEST_VERSION
 
 
-def _enable_wal(conn: sqlite3.Connection) -> None:
-    """Switch to WAL. Must run outside a transaction (SQLite ignores it inside one)."""
+#: first and longest pause between two attempts to switch a busy database to WAL (seconds)
+_WAL_RETRY_FIRST_S = 0.005
+_WAL_RETRY_MAX_S = 0.2
+
+
+def _enable_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """Switch to WAL. Must run outside a transaction (SQLite ignores it inside one).
+
+    Changing the journal mode needs an exclusive lock and SQLite reports ``database is locked``
+    at once, without its busy handler, when another connection holds the file: several
+    workers opening a new database together do. So the switch is retried, for up to
+    ``busy_timeout_s``; once any connection has switched, the mode is persistent in the file.
+    """
     if conn.in_transaction:
         raise StoreError("Expected no open transaction when switching to WAL, got one")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    deadline = time.monotonic() + busy_timeout_s
+    delay = _WAL_RETRY_FIRST_S
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise StoreError(
+                    f"Expected to switch the database to WAL within {busy_timeout_s:g} s, "
+                    f"got: {error}"
+                ) from error
+            time.sleep(delay)
+            delay = min(delay * 2, _WAL_RETRY_MAX_S)
     if str(mode).lower() not in {"wal", "memory"}:
         raise StoreError(f"Expected journal_mode wal, got {mode!r}")
 
@@ -193,7 +219,7 @@ def open_writer(
         raise StoreError(f"Expected a writable database at {path}, got {error}") from error
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        _enable_wal(conn)
+        _enable_wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA journal_size_limit = {int(DB_SINK_WAL_LIMIT_BYTES)}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
