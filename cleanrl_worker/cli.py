@@ -91,28 +91,18 @@ COMMANDS = {
 }
 
 
-def _usage() -> str:
-    lines = [f"usage: {_PROG} COMMAND [options]", "", "commands:"]
-    lines += [f"  {name}  {summary}" for name, (_, summary) in COMMANDS.items()]
-    return "\n".join([*lines, "", _ENV_HELP])
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in {"-h", "--help", "help"}:
-        print(_usage())
-        return 0
-    if args[0] == "--version":
-        from cleanrl_worker import __version__
+    from cleanrl_worker import __version__
+    from gym_gui_bridge.cli.dispatch import dispatch
 
-        print(f"{_PROG} {__version__}")
-        return 0
-    name, rest = args[0], args[1:]
-    if name not in COMMANDS:
-        print(f"{_PROG}: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
-        return 2
-    handler = COMMANDS[name][0]
-    return handler(rest, f"{_PROG} {name}")
+    return dispatch(
+        _PROG,
+        argv,
+        COMMANDS,
+        intro="The worker side of cleanrl-fastlane.",
+        epilog=_ENV_HELP,
+        version=__version__,
+    )
 
 
 if __name__ == "__main__":

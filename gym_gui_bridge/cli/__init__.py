@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from gym_gui_bridge.cli.dispatch import Handler, dispatch
+
 __all__ = ["COMMANDS", "main"]
 
 #: name -> (module under gym_gui_bridge.cli, one-line summary)
@@ -36,37 +38,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
 _PROG = "gym-gui-bridge"
 
 
-def _usage() -> str:
-    width = max(len(name) for name in COMMANDS)
-    lines = [
-        f"usage: {_PROG} COMMAND [options]",
-        "",
-        "Watch CleanRL runs live (fast lane) and keep their telemetry (slow lane).",
-        "",
-        "commands:",
-    ]
-    lines += [f"  {name.ljust(width)}  {summary}" for name, (_, summary) in COMMANDS.items()]
-    lines += ["", f"Run '{_PROG} COMMAND --help' for the options of one command."]
-    return "\n".join(lines)
+def _lazy(module_name: str) -> Handler:
+    """A handler that imports ``gym_gui_bridge.cli.<module_name>`` only when it runs."""
+
+    def run(argv: list[str], prog: str) -> int:
+        module = importlib.import_module(f"gym_gui_bridge.cli.{module_name}")
+        result: int = module.main(argv, prog=prog)
+        return result
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in {"-h", "--help", "help"}:
-        print(_usage())
-        return 0
-    if args[0] == "--version":
-        from gym_gui_bridge import __version__
+    from gym_gui_bridge import __version__
 
-        print(f"{_PROG} {__version__}")
-        return 0
-    name, rest = args[0], args[1:]
-    if name not in COMMANDS:
-        print(f"{_PROG}: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
-        return 2
-    module = importlib.import_module(f"gym_gui_bridge.cli.{COMMANDS[name][0]}")
-    result: int = module.main(rest, prog=f"{_PROG} {name}")
-    return result
+    commands = {name: (_lazy(module), summary) for name, (module, summary) in COMMANDS.items()}
+    return dispatch(
+        _PROG,
+        argv,
+        commands,
+        intro="Watch CleanRL runs live (fast lane) and keep their telemetry (slow lane).",
+        epilog=f"Run '{_PROG} COMMAND --help' for the options of one command.",
+        version=__version__,
+    )
 
 
 if __name__ == "__main__":
