@@ -14,6 +14,7 @@ def _load_bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_ppo_sps", BENCH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 
