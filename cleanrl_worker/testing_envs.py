@@ -260,7 +260,8 @@ class NoRenderEnv(gym.Env[np.ndarray, np.int64]):
         self._step += 1
         return self._observation(), 1.0, self._step >= self._length, False, {}
 
-    def render(self) -> None:
+    def render(self) -> np.ndarray | None:
+        """Never a frame: ``None``, or RuntimeError with ``failure="raise"``."""
         if self._failure == "raise":
             raise RuntimeError(f"NoRender-v0 cannot render (failure={self._failure!r})")
         return None

@@ -23,6 +23,12 @@ NO_RENDER = "cleanrl_worker.testing_envs:NoRender-v0"
 SUBPROCESS_TIMEOUT_S = 60
 
 
+def _frame(env: gym.Env) -> np.ndarray:
+    frame = env.render()
+    assert isinstance(frame, np.ndarray), f"Expected an rgb_array frame, got {type(frame)}"
+    return frame
+
+
 def _episode_length(env: gym.Env) -> int:
     steps = 0
     while True:
@@ -61,7 +67,7 @@ def test_vector_slots_paint_their_index_and_play_their_own_length() -> None:
     )
     envs.reset(seed=testing_envs.DEFAULT_BASE_SEED)
     for slot, env in enumerate(envs.envs):
-        frame = env.render()
+        frame = _frame(env)
         assert frame.shape == (FRAME_HEIGHT, FRAME_WIDTH, 3)
         assert frame.dtype == np.uint8
         assert decode_slot(frame) == slot
@@ -73,9 +79,9 @@ def test_terminal_frame_shows_the_last_step_and_reset_starts_over() -> None:
     env = gym.make(SLOT_SIGNAL, render_mode="rgb_array")
     env.reset(seed=testing_envs.DEFAULT_BASE_SEED + 3)
     length = _episode_length(env)
-    assert decode_episode_step(env.render()) == length
+    assert decode_episode_step(_frame(env)) == length
     env.reset()  # unseeded resets keep the slot
-    frame = env.render()
+    frame = _frame(env)
     assert (decode_slot(frame), decode_episode_step(frame)) == (3, 0)
     env.close()
 
@@ -83,7 +89,7 @@ def test_terminal_frame_shows_the_last_step_and_reset_starts_over() -> None:
 def test_frame_pattern_reveals_orientation() -> None:
     env = gym.make(SLOT_SIGNAL, render_mode="rgb_array")
     env.reset(seed=testing_envs.DEFAULT_BASE_SEED)
-    blue = env.render()[..., 2]
+    blue = _frame(env)[..., 2]
     assert blue[0, 0] == 255
     assert blue[0, -1] == 0
     assert blue[-1, 0] == 0
@@ -93,11 +99,11 @@ def test_frame_pattern_reveals_orientation() -> None:
 def test_explicit_slot_and_unknown_slot() -> None:
     fixed = gym.make(SLOT_SIGNAL, render_mode="rgb_array", slot=5, base_length=2, length_step=1)
     fixed.reset(seed=0)  # an explicit slot ignores the seed
-    assert decode_slot(fixed.render()) == 5
+    assert decode_slot(_frame(fixed)) == 5
     assert _episode_length(fixed) == 7
     unknown = gym.make(SLOT_SIGNAL, render_mode="rgb_array")
     unknown.reset(seed=7)  # below base_seed: slot unknown, base length
-    assert decode_slot(unknown.render()) is None
+    assert decode_slot(_frame(unknown)) is None
     assert _episode_length(unknown) == testing_envs.DEFAULT_BASE_LENGTH
 
 
