@@ -35,6 +35,9 @@ FASTLANE_RATE_SMOOTHING = 0.1
 #: An unreadable segment younger than this may be one a writer is creating right now
 #: (seconds); ``cleanup`` leaves it alone. Creating takes microseconds: 5 s is generous.
 FASTLANE_CREATE_GRACE_S = 5.0
+#: A writer whose last publish is older than this has a current publish rate of 0 (seconds):
+#: its smoothed estimate only changes when it publishes.
+FASTLANE_STALE_PUBLISH_S = 2.0
 #: Longest accepted run id (characters); the segment name adds 16 and must stay a short path.
 FASTLANE_MAX_RUN_ID = 100
 
@@ -241,8 +244,6 @@ VIEWER_ATTACH_RETRY_S = 0.5
 VIEWER_LIVENESS_INTERVAL_S = 0.25
 #: Window over which frames shown per second are counted (seconds).
 VIEWER_RATE_WINDOW_S = 1.0
-#: A writer whose last publish is older than this shows a publish rate of 0 (seconds).
-VIEWER_STALE_PUBLISH_S = 2.0
 #: How often the run picker re-lists the fast lanes (seconds).
 VIEWER_PICKER_REFRESH_S = 1.0
 #: Longest ``--snapshot`` waits for a first frame before failing (seconds).

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gym_gui_bridge.cli import main
-from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
+from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneReader, FastLaneWriter
 
 
 def test_fastlanes_lists_a_live_run_as_json(
@@ -55,3 +55,16 @@ def test_bridge_cli_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_a_writer_that_stopped_publishing_has_no_current_rate(run_id: str) -> None:
+    from gym_gui_bridge.constants import FASTLANE_STALE_PUBLISH_S
+
+    with FastLaneWriter.create(run_id, FastLaneConfig(width=8, height=4)) as writer:
+        for _ in range(3):
+            writer.publish(np.zeros((4, 8, 3), np.uint8))
+        with FastLaneReader.attach(run_id, announce=False) as reader:
+            status = reader.status()
+    assert status.current_rate_hz() > 0
+    later = status.last_publish_ns + int(2 * FASTLANE_STALE_PUBLISH_S * 1e9)
+    assert status.current_rate_hz(later) == 0.0

@@ -46,7 +46,6 @@ def segment_rows(entries: list[SegmentEntry]) -> list[dict[str, Any]]:
         if s is None:
             rows.append({"run_id": entry.run_id, "state": "unreadable", "problem": entry.problem})
             continue
-        idle_s = (now - s.last_publish_ns) / 1e9 if s.last_publish_ns else None
         rows.append(
             {
                 "run_id": s.run_id,
@@ -55,10 +54,7 @@ def segment_rows(entries: list[SegmentEntry]) -> list[dict[str, Any]]:
                 "alive": "yes" if s.writer_alive else "no",
                 "size": f"{s.width}x{s.height}x{s.channels}",
                 "frames": s.frames_published,
-                # a writer that stopped publishing has no rate, whatever its last estimate was
-                "rate_hz": round(s.publish_rate_hz, 1)
-                if idle_s is not None and idle_s < 2
-                else 0.0,
+                "rate_hz": round(s.current_rate_hz(now), 1),
                 "age_s": round((now - s.created_ns) / 1e9, 1),
                 "state": s.state.name.lower(),
                 "watched": "yes" if s.watched else "no",

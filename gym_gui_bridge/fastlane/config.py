@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,6 +11,7 @@ from gym_gui_bridge.constants import (
     FASTLANE_CAPACITY,
     FASTLANE_MAX_CAPACITY,
     FASTLANE_MAX_EDGE,
+    FASTLANE_STALE_PUBLISH_S,
 )
 from gym_gui_bridge.fastlane.layout import PixelFormat, SegmentState
 
@@ -163,3 +165,12 @@ class FastLaneStatus:
     watched: bool
     created_ns: int
     size_bytes: int
+
+    def current_rate_hz(self, now_ns: int | None = None) -> float:
+        """The writer's publish rate, or 0 if it has not published within
+        ``FASTLANE_STALE_PUBLISH_S`` (the stored estimate only changes when it publishes)."""
+        if not self.last_publish_ns:
+            return 0.0
+        now = time.time_ns() if now_ns is None else now_ns
+        idle_s = (now - self.last_publish_ns) / 1e9
+        return self.publish_rate_hz if idle_s < FASTLANE_STALE_PUBLISH_S else 0.0

@@ -25,7 +25,6 @@ from gym_gui_bridge.constants import (
     VIEWER_ATTACH_RETRY_S,
     VIEWER_FPS,
     VIEWER_LIVENESS_INTERVAL_S,
-    VIEWER_STALE_PUBLISH_S,
 )
 from gym_gui_bridge.errors import FastLaneError
 from gym_gui_bridge.fastlane import FastLaneFrame, FastLaneReader, SegmentState, list_segments
@@ -210,7 +209,7 @@ class FastLaneConsumer(QObject):
         self._seen_reattach = 0
         self._last_shown_seq = 0
         self._frames_published = status.frames_published
-        self._publish_rate = self._fresh_rate(status.publish_rate_hz, status.last_publish_ns)
+        self._publish_rate = status.current_rate_hz()
         self._last_liveness = time.monotonic()
         self._set_status(STATUS_CONNECTED, "")
         self._update_hud()
@@ -281,17 +280,9 @@ class FastLaneConsumer(QObject):
         if not status.writer_alive:
             self._lose_writer(f"writer pid {status.writer_pid} is gone", identity)
             return
-        self._publish_rate = self._fresh_rate(status.publish_rate_hz, status.last_publish_ns)
+        self._publish_rate = status.current_rate_hz()
         self._frames_published = status.frames_published
         self._update_hud()
-
-    @staticmethod
-    def _fresh_rate(rate_hz: float, last_publish_ns: int) -> float:
-        """The writer's publish rate, or 0 if it has not published for a while."""
-        if not last_publish_ns:
-            return 0.0
-        idle_s = (time.time_ns() - last_publish_ns) / 1e9
-        return rate_hz if idle_s < VIEWER_STALE_PUBLISH_S else 0.0
 
     # --- status and HUD --------------------------------------------------------------------
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from gym_gui_bridge.constants import VIEWER_PICKER_REFRESH_S, VIEWER_STALE_PUBLISH_S
+from gym_gui_bridge.constants import VIEWER_PICKER_REFRESH_S
 from gym_gui_bridge.fastlane import FastLaneStatus, SegmentState, list_segments
 
 __all__ = ["RunPicker", "describe_run"]
@@ -17,9 +15,7 @@ _NEWEST = "(newest live run)"
 
 def describe_run(status: FastLaneStatus, now_ns: int | None = None) -> str:
     """One picker line: run id, slot, size, writer alive, frames per second."""
-    now = time.time_ns() if now_ns is None else now_ns
-    idle_s = (now - status.last_publish_ns) / 1e9 if status.last_publish_ns else None
-    rate = status.publish_rate_hz if idle_s is not None and idle_s < VIEWER_STALE_PUBLISH_S else 0.0
+    rate = status.current_rate_hz(now_ns)
     slot = "grid" if status.env_slot < 0 else f"slot {status.env_slot}"
     alive = "alive" if status.writer_alive else "writer gone"
     size = f"{status.width}x{status.height}x{status.channels}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from gym_gui_bridge.constants import VIEWER_RATE_WINDOW_S, VIEWER_STALE_PUBLISH_S
+from gym_gui_bridge.constants import FASTLANE_STALE_PUBLISH_S, VIEWER_RATE_WINDOW_S
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.frame_widget import FrameWidget
@@ -54,7 +54,7 @@ def test_repaints_and_converts_only_when_a_newer_frame_exists(qtbot: QtBot, run_
             qtbot.waitUntil(lambda n=n: consumer.frames_shown == n, timeout=WAIT_MS)
         assert consumer.conversions == 5
         # idle: let the HUD's rates settle to zero, then nothing may be copied or painted
-        qtbot.wait(round((VIEWER_STALE_PUBLISH_S + VIEWER_RATE_WINDOW_S) * 1000) + 500)
+        qtbot.wait(round((FASTLANE_STALE_PUBLISH_S + VIEWER_RATE_WINDOW_S) * 1000) + 500)
         paints, conversions = widget.paint_count, consumer.conversions
         qtbot.wait(1000)  # ~60 polls of an unchanged ring
         assert consumer.conversions == conversions == 5
