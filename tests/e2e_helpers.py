@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections import defaultdict
@@ -92,3 +93,15 @@ def check_watched_steps(db: Path, run_id: str, episodes: list[dict[str, Any]]) -
         assert all(r["reward"] == 1.0 for r in rows)
         assert [r["terminated"] for r in rows] == [False] * (length - 1) + [True]
         assert not any(r["truncated"] for r in rows)
+
+
+def episodes_stored(db: Path, run_id: str) -> int:
+    """Episodes of ``run_id`` in ``db`` right now, read-only; 0 while it does not exist yet."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            query = "SELECT count(*) FROM episodes WHERE run_id = ?"
+            return int(conn.execute(query, (run_id,)).fetchone()[0])
+    except sqlite3.Error:
+        return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from e2e_helpers import (
     bridge_cli,
     check_episodes,
     check_watched_steps,
+    episodes_stored,
     ppo_args,
     start_ppo,
 )
@@ -31,17 +31,6 @@ pytestmark = pytest.mark.slow
 
 SUMMARY = re.compile(r"^summary: episodes=(\d+)", re.M)
 STEPS = 4096  # about 1000 episodes over 4 envs: long enough to kill a bridge in the middle
-
-
-def _episodes_in(db: Path, run_id: str) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            query = "SELECT count(*) FROM episodes WHERE run_id = ?"
-            return int(conn.execute(query, (run_id,)).fetchone()[0])
-    except sqlite3.Error:
-        return 0
 
 
 def _finish(ppo: subprocess.Popen[str]) -> int:
@@ -71,7 +60,7 @@ def test_bridge_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
         FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_BRIDGE=f"127.0.0.1:{port}",
     )  # fmt: skip
     try:
-        assert wait_for(lambda: _episodes_in(db, run_id) >= 20, timeout=WAIT_S * 2)
+        assert wait_for(lambda: episodes_stored(db, run_id) >= 20, timeout=WAIT_S * 2)
         bridge.send_signal(signal.SIGKILL)
         bridge.wait(timeout=WAIT_S)
         assert ppo.poll() is None, "the run ended before the bridge was killed"

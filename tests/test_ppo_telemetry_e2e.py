@@ -8,7 +8,6 @@ as a user (or a script) would.
 from __future__ import annotations
 
 import signal
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from e2e_helpers import (
     bridge_cli,
     check_episodes,
     check_watched_steps,
+    episodes_stored,
     ppo_args,
     run_ppo,
     slot_length,
@@ -87,20 +87,6 @@ def test_fastlane_only_records_nothing(run_id: str, tmp_path: Path) -> None:
     assert not db.exists()
 
 
-def _episodes_stored(db: Path, run_id: str) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            return int(
-                conn.execute(
-                    "SELECT count(*) FROM episodes WHERE run_id = ?", (run_id,)
-                ).fetchone()[0]
-            )
-    except sqlite3.Error:
-        return 0
-
-
 def test_sigterm_mid_run_keeps_everything_and_closes_the_run(run_id: str, tmp_path: Path) -> None:
     db = tmp_path / "telemetry.sqlite"
     proc = start_ppo(
@@ -108,7 +94,7 @@ def test_sigterm_mid_run_keeps_everything_and_closes_the_run(run_id: str, tmp_pa
         FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
     )  # fmt: skip
     try:
-        assert wait_for(lambda: _episodes_stored(db, run_id) >= 40, timeout=WAIT_S * 2)
+        assert wait_for(lambda: episodes_stored(db, run_id) >= 40, timeout=WAIT_S * 2)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=WAIT_S)

@@ -39,32 +39,21 @@ def dispatch(
 
     Output piped into a reader that stops early (``| head``) ends the command quietly.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    help_text = usage(prog, commands, intro, epilog)
     try:
-        return _dispatch(prog, argv, commands, intro, epilog, version)
+        if not args or args[0] in {"-h", "--help", "help"}:
+            print(help_text)
+            return 0
+        if args[0] == "--version":
+            print(f"{prog} {version}")
+            return 0
+        name, rest = args[0], args[1:]
+        if name not in commands:
+            print(f"{prog}: unknown command {name!r}\n\n{help_text}", file=sys.stderr)
+            return 2
+        return commands[name][0](rest, f"{prog} {name}")
     except BrokenPipeError:
         # the reader is gone: silence the interpreter's final flush of stdout too
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return _EXIT_BROKEN_PIPE
-
-
-def _dispatch(
-    prog: str,
-    argv: list[str] | None,
-    commands: Mapping[str, tuple[Handler, str]],
-    intro: str,
-    epilog: str,
-    version: str,
-) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in {"-h", "--help", "help"}:
-        print(usage(prog, commands, intro, epilog))
-        return 0
-    if args[0] == "--version":
-        print(f"{prog} {version}")
-        return 0
-    name, rest = args[0], args[1:]
-    if name not in commands:
-        text = usage(prog, commands, intro, epilog)
-        print(f"{prog}: unknown command {name!r}\n\n{text}", file=sys.stderr)
-        return 2
-    return commands[name][0](rest, f"{prog} {name}")
