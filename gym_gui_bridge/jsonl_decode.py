@@ -28,7 +28,7 @@ from gym_gui_bridge.records import (
     TelemetryEvent,
 )
 
-__all__ = ["JSONL_VERSION", "DecoderStats", "JsonlDecoder", "decode_record"]
+__all__ = ["JSONL_VERSION", "DecoderStats", "JsonlDecoder", "check_action", "decode_record"]
 
 #: Version written in every line's ``"v"``; a decoder rejects any other.
 JSONL_VERSION = 1
@@ -95,7 +95,12 @@ def _opt_text(name: str, value: Any) -> str | None:
     return value
 
 
-def _action_value(value: Any, depth: int = 0) -> Any:
+def check_action(value: Any, depth: int = 0) -> Any:
+    """A decoded action if valid (null, a number, lists of them nested <= JSONL_MAX_ACTION_DEPTH).
+
+    Raises:
+        RecordDecodeError: anything else.
+    """
     if value is None or type(value) is int:
         return value
     if type(value) is float:
@@ -103,7 +108,7 @@ def _action_value(value: Any, depth: int = 0) -> Any:
     if type(value) is list:
         if depth >= JSONL_MAX_ACTION_DEPTH:
             raise _fail("too_deep", f"Expected action nested <= {JSONL_MAX_ACTION_DEPTH} deep")
-        return [_action_value(item, depth + 1) for item in value]
+        return [check_action(item, depth + 1) for item in value]
     raise _fail("wrong_type", f"Expected action to be a number, list or null, got {value!r}")
 
 
@@ -139,7 +144,7 @@ _SCHEMAS: dict[str, tuple[type, tuple[tuple[str, Any], ...]]] = {
             ("episode", _int),
             ("step", _int),
             ("global_step", _int),
-            ("action", lambda _n, v: _action_value(v)),
+            ("action", lambda _n, v: check_action(v)),
             ("reward", _float),
             ("terminated", _flag),
             ("truncated", _flag),

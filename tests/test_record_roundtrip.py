@@ -12,49 +12,11 @@ from hypothesis import strategies as st
 
 from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.jsonl import decode_record, encode_lines, encode_record
-from gym_gui_bridge.records import (
-    RUN_STATUSES,
-    EpisodeRollup,
-    RunRecord,
-    ScalarRecord,
-    StepRecord,
-)
-
-INT64 = 2**63 - 1
-names = st.text(min_size=1, max_size=40)
-counters = st.integers(min_value=0, max_value=INT64)
-finite = st.floats(allow_nan=False, allow_infinity=False)
-times = st.floats(min_value=0, max_value=4e9, allow_nan=False)
-slots = st.integers(min_value=-1, max_value=1024)
-actions = st.recursive(
-    st.none() | st.integers(-(2**53), 2**53) | finite,
-    lambda inner: st.lists(inner, max_size=4),
-    max_leaves=8,
-).filter(lambda a: _depth(a) <= 8)
-
-
-def _depth(value: object) -> int:
-    return 1 + max((_depth(v) for v in value), default=0) if isinstance(value, list) else 0
-
-
-common = (names, slots, names, counters, times)
-steps = st.builds(
-    StepRecord, *common, counters, counters, counters, actions, finite, st.booleans(),
-    st.booleans(), st.none() | counters,
-)  # fmt: skip
-episodes = st.builds(
-    EpisodeRollup, *common, counters, finite, counters, st.booleans(), st.booleans(), counters,
-    st.floats(min_value=0, max_value=1e9),
-)  # fmt: skip
-scalars = st.builds(ScalarRecord, *common, names, finite, counters)
-runs = st.builds(
-    RunRecord, *common, st.sampled_from(RUN_STATUSES), st.lists(st.text()).map(tuple),
-    st.text(), counters, st.none() | st.text(), st.none() | st.integers(-(2**31), 2**31),
-)  # fmt: skip
-
+from gym_gui_bridge.records import ScalarRecord, StepRecord
+from record_strategies import records, scalars
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(steps, episodes, scalars, runs))
+@given(records)
 def test_encode_then_decode_gives_the_same_record(record: object) -> None:
     line = encode_record(record)  # type: ignore[arg-type]
     assert "\n" not in line
