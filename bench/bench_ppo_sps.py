@@ -2,6 +2,7 @@
 
     python bench/bench_ppo_sps.py baseline unset              # works on any branch
     python bench/bench_ppo_sps.py baseline unset off on watched fastlane-only bridge --rounds 7
+    python bench/bench_ppo_sps.py fastlane-only on bridge --concurrent --rounds 8
 
 Every run is a fresh subprocess; the modes run in interleaved rounds (the order rotates each
 round) so drift on a shared machine hits every mode alike. Reports per-mode median SPS, min/max,
@@ -9,6 +10,14 @@ spread ((max - min) / median), the ratio of its median to the first mode's (the 
 the median of the same-round ratios (mode / baseline within one round: robust to slow drift).
 SPS is the script's own ``summary: ... SPS=N`` (env steps per second of the training loop,
 interpreter start-up excluded); wall seconds of the whole process are shown too.
+
+``--concurrent`` measures differently, for costs smaller than the run-to-run noise of this
+shared machine (5-25% between sequential runs): the baseline and a mode run *at the same time*,
+each pinned to its own core (swapped every round), so both see the same machine load; the
+ratio of the two SPS of one pair is the measurement, and the baseline paired with itself gives
+the noise floor. Pinning confines a mode's background threads (recording, shipping) to the
+training process's own core, so a cost measured this way is an upper bound of the cost on an
+otherwise idle 2-core machine.
 
 Modes (environment of the child; ``FASTLANE*`` / ``GYM_GUI_*`` / ``CLEANRL_*`` are cleared first):
 
@@ -42,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -110,6 +120,10 @@ class Args:
     """interpreter of the venv to benchmark"""
     json_out: Path | None = None
     """also write the raw results here as JSON"""
+    concurrent: bool = False
+    """run each mode *at the same time* as the baseline, each process pinned to its own core
+    (swapped every round), and report mode / baseline of each simultaneous pair; the baseline
+    is also paired with itself (the A/A control that shows the noise floor). Needs 2 cores"""
     reader_run_id: str | None = None
     """internal: act as the 60 Hz viewer of this run id, then exit"""
 
@@ -248,10 +262,19 @@ def _explain_failure(mode: Mode, returncode: int, stderr: str) -> str:
     return f"exit {returncode}: {' | '.join(tail)}"
 
 
-def run_once(args: Args, mode: Mode, timesteps: int, workdir: Path, round_index: int) -> RunResult:
-    """One child run of ``mode``; raises ModeUnavailable if it cannot work."""
+def run_once(
+    args: Args,
+    mode: Mode,
+    timesteps: int,
+    workdir: Path,
+    round_index: int,
+    core: int | None = None,
+    label: str = "",
+) -> RunResult:
+    """One child run of ``mode`` (pinned to ``core`` if given: its threads included); raises
+    ModeUnavailable if it cannot work."""
     command, env = child_env(mode, args.python)
-    tag = f"r{round_index}" if round_index >= 0 else "preflight"
+    tag = (f"r{round_index}" if round_index >= 0 else "preflight") + label
     run_id = f"bench-sps-{os.getpid()}-{tag}-{mode}"
     script_args = [f"--total-timesteps={timesteps}", f"--num-envs={NUM_ENVS}"]
     if mode in FASTLANE_MODES:
@@ -261,8 +284,9 @@ def run_once(args: Args, mode: Mode, timesteps: int, workdir: Path, round_index:
     with out_path.open("w") as out, err_path.open("w") as err:
         started = time.monotonic()
         child = subprocess.Popen(
-            [*command, str(SCRIPT), *script_args], cwd=workdir, env=env, stdout=out, stderr=err
-        )
+            [*command, str(SCRIPT), *script_args], cwd=workdir, env=env, stdout=out, stderr=err,
+            preexec_fn=None if core is None else lambda: os.sched_setaffinity(0, {core}),
+        )  # fmt: skip
         reader = None
         if mode == "watched":
             reader = subprocess.Popen(
@@ -357,6 +381,37 @@ def raw_results(args: Args, stats: dict[Mode, ModeStats]) -> dict[str, object]:
     return {"command": sys.argv, "modes": modes}
 
 
+def run_pairs(args: Args, live: list[Mode], workdir: Path) -> dict[Mode, list[float]]:
+    """``--concurrent``: per round, each mode beside the baseline at the same time (the baseline
+    beside itself first); mode SPS / baseline SPS of each pair."""
+    baseline = live[0]
+    ratios: dict[Mode, list[float]] = {mode: [] for mode in live}
+    for round_index in range(args.rounds):
+        cores = (0, 1) if round_index % 2 == 0 else (1, 0)
+        for mode in live:
+            with ThreadPoolExecutor(2) as pool:
+                runs = [
+                    pool.submit(run_once, args, m, args.total_timesteps, workdir, round_index,
+                                core, f"-{which}-{mode}")
+                    for m, core, which in ((baseline, cores[0], "a"), (mode, cores[1], "b"))
+                ]  # fmt: skip
+                base, other = (run.result() for run in runs)
+            ratios[mode].append(other.sps / base.sps)
+            print(
+                f"round {round_index} {baseline}@cpu{cores[0]} SPS={base.sps} | "
+                f"{mode}@cpu{cores[1]} SPS={other.sps}  ratio {other.sps / base.sps:.3f}"
+            )
+    print(f"\n{'mode':<14}ratio to {baseline} beside it: median  mean  stdev  [min, max]")
+    for mode, values in ratios.items():
+        control = "  (A/A control: the noise floor)" if mode == baseline else ""
+        print(
+            f"{mode:<14}{statistics.median(values):>24.3f}{statistics.mean(values):>6.3f}"
+            f"{statistics.stdev(values) if len(values) > 1 else 0.0:>7.3f}"
+            f"  [{min(values):.3f}, {max(values):.3f}]{control}"
+        )
+    return ratios
+
+
 def main(args: Args) -> int:
     if args.reader_run_id is not None:
         return run_reader(args.reader_run_id)
@@ -380,6 +435,15 @@ def main(args: Args) -> int:
                 stats[mode].unavailable = str(error)
                 print(f"mode {mode!r} unavailable: {error}", file=sys.stderr)
         live = [mode for mode in modes if not stats[mode].unavailable]
+        if args.concurrent:
+            if len(os.sched_getaffinity(0)) < 2:
+                raise SystemExit("--concurrent needs 2 cores")
+            pairs = run_pairs(args, live, workdir)
+            if args.json_out is not None:
+                args.json_out.write_text(
+                    json.dumps({"command": sys.argv, "concurrent_ratios": pairs}, indent=2)
+                )
+            return EXIT_MODE_UNAVAILABLE if any(s.unavailable for s in stats.values()) else 0
         for round_index in range(args.rounds):
             shift = round_index % max(1, len(live))
             for mode in live[shift:] + live[:shift]:

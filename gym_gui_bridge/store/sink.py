@@ -15,9 +15,9 @@ Meanwhile new records wait on the bus. Once the fault clears every record is wri
 were not written (``LOG_SERVICE_DB_SINK_RECORDS_LOST``). The thread never dies of an error.
 
 The WAL is bounded: SQLite's own passive checkpoint runs when the WAL passes
-``DB_SINK_CHECKPOINT_PAGES`` pages, the sink runs one itself after a write finds it larger
-(other processes' readers may postpone it) and at stop, and ``journal_size_limit`` truncates the
-file after a checkpoint.
+``DB_SINK_CHECKPOINT_PAGES`` pages (at the commit that passes it; a reader in another process
+may postpone it to a later commit), the sink runs one more at stop, and ``journal_size_limit``
+truncates the file after a checkpoint.
 """
 
 from __future__ import annotations
@@ -267,7 +267,6 @@ class TelemetryDBSink:
             self._invalid += result.invalid
             self._batches += 1
             self._progress.notify_all()
-        self._maybe_checkpoint(conn)
         return True
 
     def _give_up(self, now: float, batch: list[TelemetryEvent]) -> bool:
@@ -293,12 +292,15 @@ class TelemetryDBSink:
                 LOG_SERVICE_DB_SINK_QUEUE_DEPTH, self.name, depth, DB_SINK_QUEUE_PRESSURE,
             )  # fmt: skip
 
-    def _maybe_checkpoint(self, conn: sqlite3.Connection, force: bool = False) -> None:
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """A last passive checkpoint at close. While writing, SQLite's own automatic checkpoint
+        (``PRAGMA wal_autocheckpoint`` = ``checkpoint_pages``, set by ``open_writer``) runs at
+        each commit that leaves more frames than that in the WAL, and ``journal_size_limit``
+        truncates the file after it. (A per-batch check of the WAL *file* size checkpointed
+        after every batch once the file had grown: the file is reused, not shrunk.)"""
         try:
             wal_pages = os.stat(self.db_path + "-wal").st_size // _PAGE_BYTES
         except OSError:
-            return
-        if not force and wal_pages <= self._checkpoint_pages:
             return
         try:
             busy, log_frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -312,7 +314,7 @@ class TelemetryDBSink:
             )  # fmt: skip
 
     def _close(self, conn: sqlite3.Connection) -> None:
-        self._maybe_checkpoint(conn, force=True)
+        self._checkpoint(conn)
         if self._subscription is not None:
             self._subscription.unsubscribe()
         conn.close()
