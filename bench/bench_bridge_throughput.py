@@ -7,9 +7,14 @@ Measured in one run, on this machine:
 - **gRPC ceiling**: the same JSONL batches (``EMITTER_BATCH_SIZE`` lines) sent on one
   PublishRecords stream to a no-op servicer in another process that acknowledges without
   decoding: what the transport could do at best.
+- **bridge alone**: a real ``gym-gui-bridge serve`` fed with batches of distinct step records
+  encoded before the clock starts, by a client that only sends: the bridge's own capacity
+  (decode -> RunBus -> SQLite -> ack), with the bridge process's CPU time per record.
 - **end to end**: a worker process puts records into a :class:`BridgeEmitter` as fast as it can
   (disk spool, batches, acks after commit) to a real ``gym-gui-bridge serve`` process; the rate
   is records / (first put -> last acknowledgement), and the database is checked for zero loss.
+  CPU time per record of both processes (``/proc/PID/stat``, ``os.times()``) says which side
+  limits the rate.
 - **memory**: with ``--long-records N`` the end-to-end run is repeated with N records while the
   bridge's RSS (/proc/PID/status VmRSS) is sampled every second.
 
@@ -29,6 +34,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -92,41 +98,98 @@ def noop_server(port: int) -> None:
     server.wait_for_termination()
 
 
+def _send_prebuilt(address: str, payloads: list[bytes]) -> int:
+    """Stream ``payloads`` (JSONL batches, encoded beforehand) on one PublishRecords stream
+    with the emitter's in-flight window; the records acknowledged as accepted."""
+    channel = grpc.insecure_channel(address, options=channel_options())
+    grpc.channel_ready_future(channel).result(timeout=30)
+    window = threading.Semaphore(EMITTER_MAX_IN_FLIGHT)
+
+    def requests() -> Iterator[pb.RecordBatch]:
+        for i, payload in enumerate(payloads):
+            window.acquire()
+            yield pb.RecordBatch(batch_id=i + 1, jsonl=payload)
+
+    call = channel.stream_stream(
+        PUBLISH_METHOD, pb.RecordBatch.SerializeToString, pb.BatchAck.FromString
+    )
+    acked = 0
+    for ack in call(requests()):
+        acked += ack.accepted
+        window.release()
+    channel.close()
+    return acked
+
+
 def grpc_ceiling(records: int) -> float:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--noop-server", str(port)])
     try:
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=channel_options())
-        grpc.channel_ready_future(channel).result(timeout=30)
         line = encode_record(_step("grpc", 1)).encode() + b"\n"
-        payload = line * EMITTER_BATCH_SIZE
-        batches = records // EMITTER_BATCH_SIZE
-        window = threading.Semaphore(EMITTER_MAX_IN_FLIGHT)
-
-        def requests() -> Iterator[pb.RecordBatch]:
-            for i in range(batches):
-                window.acquire()
-                yield pb.RecordBatch(batch_id=i + 1, jsonl=payload)
-
-        call = channel.stream_stream(
-            PUBLISH_METHOD, pb.RecordBatch.SerializeToString, pb.BatchAck.FromString
-        )
+        payloads = [line * EMITTER_BATCH_SIZE] * (records // EMITTER_BATCH_SIZE)
         start = time.perf_counter()
-        acked = 0
-        for ack in call(requests()):
-            acked += ack.accepted
-            window.release()
+        acked = _send_prebuilt(f"127.0.0.1:{port}", payloads)
         elapsed = time.perf_counter() - start
-        assert acked == batches * EMITTER_BATCH_SIZE
+        assert acked == len(payloads) * EMITTER_BATCH_SIZE
         return acked / elapsed
     finally:
         proc.kill()
         proc.wait()
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_bridge(tmp: Path, label: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port, db = _free_port(), tmp / f"{label}.sqlite"
+    bridge = subprocess.Popen(
+        [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(db),
+         "--listen", f"127.0.0.1:{port}", "--spool-dir", str(tmp / "none"),
+         "--log-level", "WARNING"],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    grpc.channel_ready_future(channel).result(timeout=60)
+    channel.close()
+    return bridge, f"127.0.0.1:{port}", db
+
+
+def _stored(db: Path, run_id: str) -> int:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM steps WHERE run_id = ?", (run_id,)).fetchone()
+    return int(row[0])
+
+
+def bridge_alone(records: int, tmp: Path) -> tuple[float, float]:
+    """(records/s, bridge CPU us per record) of a real bridge fed with batches of distinct
+    records encoded beforehand: what the bridge can take when the worker side costs nothing."""
+    bridge, address, db = _start_bridge(tmp, "alone")
+    run_id = f"bench-alone-{os.getpid()}"
+    try:
+        payloads = [
+            b"".join(
+                encode_record(_step(run_id, i)).encode() + b"\n"
+                for i in range(first, min(first + EMITTER_BATCH_SIZE, records))
+            )
+            for first in range(0, records, EMITTER_BATCH_SIZE)
+        ]
+        cpu_before, start = _cpu_s(bridge.pid), time.perf_counter()
+        acked = _send_prebuilt(address, payloads)
+        elapsed, cpu = time.perf_counter() - start, _cpu_s(bridge.pid) - cpu_before
+    finally:
+        bridge.terminate()
+        bridge.wait(WAIT_S)
+    assert acked == records and _stored(db, run_id) == records, "records lost"
+    return records / elapsed, cpu / records * 1e6
+
+
 # --- end to end -------------------------------------------------------------------------------
 _WORKER = r"""
-import sys, time
+import os, sys, time
 from cleanrl_worker.emitter import BridgeEmitter
 from gym_gui_bridge.records import StepRecord
 run_id, address, spool, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -142,7 +205,8 @@ put_s = time.perf_counter() - start
 done = emitter.close(timeout=3600)
 total_s = time.perf_counter() - start
 s = emitter.stats()
-print(f"{put_s} {total_s} {done} {s.accepted} {s.dropped}", flush=True)
+cpu = os.times()
+print(f"{put_s} {total_s} {done} {s.accepted} {s.dropped} {cpu.user + cpu.system}", flush=True)
 """
 
 
@@ -154,43 +218,46 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def end_to_end(
-    records: int, tmp: Path, label: str
-) -> tuple[float, float, list[tuple[float, int, int]]]:
-    """(records/s, put cost in us per record, RSS samples (s, KiB, stored)) of one run."""
-    port, db = _free_port(), tmp / f"{label}.sqlite"
-    bridge = subprocess.Popen(
-        [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(db),
-         "--listen", f"127.0.0.1:{port}", "--spool-dir", str(tmp / "none"),
-         "--log-level", "WARNING"],
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    samples: list[tuple[float, int, int]] = []
+@dataclass
+class EndToEnd:
+    rate: float  # records / (first put -> last acknowledgement)
+    put_us: float  # emitter.put() per record on the worker's main thread
+    bridge_cpu_us: float  # bridge process CPU per record
+    worker_cpu_us: float  # worker process CPU per record (all its threads)
+    samples: list[tuple[float, int]]  # (seconds, bridge VmRSS KiB)
+
+
+def end_to_end(records: int, tmp: Path, label: str) -> EndToEnd:
+    """One zero-loss run: worker emitter -> gRPC -> bridge -> SQLite."""
+    bridge, address, db = _start_bridge(tmp, label)
+    samples: list[tuple[float, int]] = []
+    run_id = f"bench-{label}-{os.getpid()}"
     try:
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(channel).result(timeout=60)
-        run_id = f"bench-{label}-{os.getpid()}"
+        cpu_before = _cpu_s(bridge.pid)
         worker = subprocess.Popen(
-            [sys.executable, "-c", _WORKER, run_id, f"127.0.0.1:{port}", str(tmp / "spool"), str(records)],
+            [sys.executable, "-c", _WORKER, run_id, address, str(tmp / "spool"), str(records)],
             stdout=subprocess.PIPE,
         )  # fmt: skip
         start = time.monotonic()
         while worker.poll() is None:
-            samples.append((time.monotonic() - start, _rss_kb(bridge.pid), 0))
+            samples.append((time.monotonic() - start, _rss_kb(bridge.pid)))
             time.sleep(1.0)
+        bridge_cpu = _cpu_s(bridge.pid) - cpu_before
         out, _ = worker.communicate(timeout=WAIT_S)
-        put_s, total_s, done, accepted, dropped = out.split()
+        put_s, total_s, done, accepted, dropped, worker_cpu = out.split()
         assert done == b"True" and int(accepted) == records and int(dropped) == 0, out
     finally:
         bridge.terminate()
         bridge.wait(WAIT_S)
-    stored = (
-        sqlite3.connect(db)
-        .execute("SELECT COUNT(*) FROM steps WHERE run_id = ?", (run_id,))
-        .fetchone()[0]
-    )
+    stored = _stored(db, run_id)
     assert stored == records, f"lost {records - stored} records"
-    return records / float(total_s), float(put_s) / records * 1e6, samples
+    return EndToEnd(
+        rate=records / float(total_s),
+        put_us=float(put_s) / records * 1e6,
+        bridge_cpu_us=bridge_cpu / records * 1e6,
+        worker_cpu_us=float(worker_cpu) / records * 1e6,
+        samples=samples,
+    )
 
 
 def main() -> None:
@@ -206,23 +273,31 @@ def main() -> None:
         tmp = Path(name)
         sql = sqlite_ceiling(args.records, tmp)
         rpc = grpc_ceiling(args.records)
-        e2e, put_us, _ = end_to_end(args.records, tmp, "e2e")
+        alone, alone_cpu = bridge_alone(args.records, tmp)
+        e2e = end_to_end(args.records, tmp, "e2e")
         print(f"records per run:                 {args.records:,}")
         print(f"SQLite ceiling (write_batch):    {sql:12,.0f} rec/s")
         print(f"gRPC ceiling (no-op servicer):   {rpc:12,.0f} rec/s")
         print(
-            f"end to end, zero loss:           {e2e:12,.0f} rec/s "
-            f"({e2e / sql:.2f} x SQLite, {e2e / rpc:.2f} x gRPC)"
+            f"bridge alone (pre-encoded):      {alone:12,.0f} rec/s "
+            f"(bridge CPU {alone_cpu:.1f} us/record)"
         )
-        print(f"emitter.put() on the worker:     {put_us:12.2f} us/record")
+        print(
+            f"end to end, zero loss:           {e2e.rate:12,.0f} rec/s "
+            f"({e2e.rate / sql:.2f} x SQLite, {e2e.rate / rpc:.2f} x gRPC)"
+        )
+        print(
+            f"  CPU per record: bridge {e2e.bridge_cpu_us:.1f} us, worker {e2e.worker_cpu_us:.1f} us;"
+            f" emitter.put() {e2e.put_us:.2f} us"
+        )
         if args.long_records:
-            rate, _, samples = end_to_end(args.long_records, tmp, "long")
-            print(f"long run: {args.long_records:,} records at {rate:,.0f} rec/s, zero loss")
+            long = end_to_end(args.long_records, tmp, "long")
+            print(f"long run: {args.long_records:,} records at {long.rate:,.0f} rec/s, zero loss")
             print(
                 "bridge RSS (MiB) every ~10 s: "
-                + " ".join(f"{kb / 1024:.0f}" for _, kb, _ in samples[::10])
+                + " ".join(f"{kb / 1024:.0f}" for _, kb in long.samples[::10])
             )
-            kbs = [kb for _, kb, _ in samples]
+            kbs = [kb for _, kb in long.samples]
             if kbs:
                 print(f"bridge RSS min/max: {min(kbs) / 1024:.0f} / {max(kbs) / 1024:.0f} MiB")
 

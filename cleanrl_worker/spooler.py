@@ -26,6 +26,7 @@ from gym_gui_bridge.constants import (
 )
 from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.jsonl import encode_record
+from gym_gui_bridge.jsonl_batch import encode_valid_batch
 from gym_gui_bridge.records import TelemetryEvent
 from gym_gui_bridge.spool import segment_path
 
@@ -104,11 +105,20 @@ class Spooler:
         return items
 
     def _encode(self, items: list[TelemetryEvent | bytes]) -> tuple[bytes, int]:
+        """The JSONL of ``items`` and how many lines it has: in one call when every item is a
+        plain record (:func:`encode_valid_batch`), else item by item, dropping (and counting)
+        what cannot be encoded or is too long."""
+        data = encode_valid_batch(items)  # type: ignore[arg-type]  # bytes items: None
+        if data is not None and (
+            len(data) <= JSONL_MAX_LINE_BYTES
+            or max(map(len, data.split(b"\n"))) <= JSONL_MAX_LINE_BYTES
+        ):
+            return data, len(items)
         lines: list[bytes] = []
         for item in items:
             try:
                 line = item if isinstance(item, bytes) else encode_record(item).encode("utf-8")
-            except RecordEncodeError as error:
+            except (RecordEncodeError, UnicodeEncodeError) as error:
                 self._ledger.drop(1, f"not encodable: {error}")
                 continue
             if len(line) > JSONL_MAX_LINE_BYTES:

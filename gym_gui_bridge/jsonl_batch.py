@@ -1,4 +1,9 @@
-"""Decoding a whole batch of JSONL lines at once: the bridge's hot path.
+"""Encoding and decoding a whole batch of JSONL lines at once: the slow lane's bulk paths.
+
+:func:`encode_valid_batch` (the worker's spooler) encodes a batch of records in one
+``msgspec`` call, or returns ``None`` when some record needs the careful per-record encoder
+(:func:`gym_gui_bridge.jsonl.encode_record`): a float that is not finite, a nested action, a
+value of a foreign type (numpy). Both give lines that decode to the same records (tested).
 
 :func:`decode_valid_batch` checks every line of a batch with typed ``msgspec`` schemas in one
 call (about 2 us per step record instead of ~13 us line by line) and returns the records,
@@ -9,10 +14,11 @@ test runs the malformed-record corpus and random records through both.
 
 What the schemas cannot see is checked around them, conservatively:
 
-- a repeated key (JSON allows it, ``msgspec`` keeps the last value): every key of a valid
-  line ends in ``":``; if the batch holds no escaped quote (``\\"``) and no whitespace between
-  a closing quote and a colon, each ``":`` ends exactly one key, so the number of ``":``
-  must equal the number of fields the decoded records have. Otherwise: line by line.
+- a repeated key (JSON allows it, ``msgspec`` keeps the last value): if the batch holds no
+  escaped quote (``\\"``) and no whitespace between a quote and a colon, every key ends in
+  ``":`` and no ``":`` hides inside a string, so the count of ``":`` is at least the number of
+  keys; the schemas make the number of *distinct* keys exact, so a repeated key makes the count
+  too large. (A string value starting with ``:`` does too: that batch goes line by line.)
 - an empty or blank line (``msgspec`` skips it, the strict decoder rejects it) and a line over
   ``JSONL_MAX_LINE_BYTES``: line by line.
 - nested actions (lists): their depth and their numbers are checked by the strict decoder's
@@ -21,7 +27,9 @@ What the schemas cannot see is checked around them, conservatively:
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
@@ -38,7 +46,7 @@ from gym_gui_bridge.records import (
     TelemetryEvent,
 )
 
-__all__ = ["decode_valid_batch"]
+__all__ = ["decode_valid_batch", "encode_valid_batch"]
 
 _FLOAT_MAX = 1.7976931348623157e308  # bounds that reject the infinities msgspec parses
 _INT64_MAX = 2**63 - 1
@@ -162,3 +170,84 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
     if kind is not None and any(record.kind != kind for record in records):
         return None
     return records
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _finite(*numbers: float) -> bool:
+    for number in numbers:
+        if number - number != 0.0:  # NaN and the infinities (msgspec would write null)
+            return False
+    return True
+
+
+def _plain_action(action: Any) -> bool:
+    """An action msgspec writes exactly as the strict encoder would."""
+    kind = type(action)
+    if action is None or kind is int:
+        return True
+    if kind is float:
+        return _finite(action)
+    if kind is list:  # a flat list of numbers (continuous control); nested ones: per record
+        try:
+            return all(type(x) is int or type(x) is float for x in action) and _finite(
+                math.fsum(action)
+            )
+        except OverflowError:
+            return False
+    return False
+
+
+def _document(r: Any) -> dict[str, Any] | None:
+    kind = type(r)
+    if kind is StepRecord:
+        if not (_finite(r.wall_time, r.reward) and _plain_action(r.action)):
+            return None
+        return {
+            "v": 1, "type": "step", "run_id": r.run_id, "slot": r.slot, "agent_id": r.agent_id,
+            "seq": r.seq, "wall_time": r.wall_time, "episode": r.episode, "step": r.step,
+            "global_step": r.global_step, "action": r.action, "reward": r.reward,
+            "terminated": r.terminated, "truncated": r.truncated, "frame_seq": r.frame_seq,
+        }  # fmt: skip
+    if kind is EpisodeRollup:
+        if not _finite(r.wall_time, r.ep_return, r.duration):
+            return None
+        return {
+            "v": 1, "type": "episode", "run_id": r.run_id, "slot": r.slot,
+            "agent_id": r.agent_id, "seq": r.seq, "wall_time": r.wall_time,
+            "episode": r.episode, "return": r.ep_return, "length": r.length,
+            "terminated": r.terminated, "truncated": r.truncated, "global_step": r.global_step,
+            "duration": r.duration,
+        }  # fmt: skip
+    if kind is ScalarRecord:
+        if not _finite(r.wall_time, r.value):
+            return None
+        return {
+            "v": 1, "type": "scalar", "run_id": r.run_id, "slot": r.slot,
+            "agent_id": r.agent_id, "seq": r.seq, "wall_time": r.wall_time, "tag": r.tag,
+            "value": r.value, "step": r.step,
+        }  # fmt: skip
+    return None  # run records are rare: the per-record encoder
+
+
+def encode_valid_batch(records: Sequence[TelemetryEvent]) -> bytes | None:
+    """Newline-terminated JSONL (UTF-8) of every record of ``records``, or ``None`` if one of
+    them needs :func:`gym_gui_bridge.jsonl.encode_record` (which also explains a refusal).
+
+    >>> scalar = ScalarRecord("r1", -1, "default", 0, 1.5, "loss", 0.25, 100)
+    >>> encode_valid_batch([scalar])
+    b'{"v":1,"type":"scalar","run_id":"r1","slot":-1,"agent_id":"default","seq":0,"wall_time":1.5,"tag":"loss","value":0.25,"step":100}\\n'
+    >>> encode_valid_batch([scalar._replace(value=float("nan"))]) is None
+    True
+    """
+    documents = []
+    for record in records:
+        document = _document(record)
+        if document is None:
+            return None
+        documents.append(document)
+    try:
+        return _ENCODER.encode_lines(documents)
+    except (TypeError, OverflowError, msgspec.EncodeError, UnicodeEncodeError):
+        return None  # a numpy value, an integer beyond 64 bits, a lone surrogate
