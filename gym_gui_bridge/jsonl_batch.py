@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -72,11 +72,11 @@ class _Step(_Line, tag="step"):
     episode: _Count
     step: _Count
     global_step: _Count
-    action: Union[None, int, _Finite, list[Any]]
+    action: int | _Finite | list[Any] | None
     reward: _Finite
     terminated: bool
     truncated: bool
-    frame_seq: Union[_Count, None]
+    frame_seq: _Count | None
 
 
 class _Episode(_Line, tag="episode", rename={"ep_return": "return"}):
@@ -100,12 +100,12 @@ class _Run(_Line, tag="run"):
     argv: list[str]
     version: str
     pid: _Count
-    error: Union[str, None]
-    exit_code: Union[_ExitCode, None]
+    error: str | None
+    exit_code: _ExitCode | None
 
 
 assert JSONL_VERSION == 1, "update _Line.v with the version"
-_DECODER = msgspec.json.Decoder(Union[_Step, _Episode, _Scalar, _Run])
+_DECODER = msgspec.json.Decoder(_Step | _Episode | _Scalar | _Run)
 # keys per line: the struct's fields (v included) plus the "type" tag
 _KEYS = {cls: len(cls.__struct_fields__) + 1 for cls in (_Step, _Episode, _Scalar, _Run)}
 _SPACED_COLON = re.compile(rb'"\s+:')
@@ -176,10 +176,7 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def _finite(*numbers: float) -> bool:
-    for number in numbers:
-        if number - number != 0.0:  # NaN and the infinities (msgspec would write null)
-            return False
-    return True
+    return all(number - number == 0.0 for number in numbers)
 
 
 def _plain_action(action: Any) -> bool:

@@ -12,14 +12,14 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from record_strategies import records
+from test_record_decoder_corpus import CORPUS, STEP
 
 from gym_gui_bridge.jsonl import decode_record, encode_lines, encode_record
 from gym_gui_bridge.jsonl_batch import decode_valid_batch, encode_valid_batch
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.records import StepRecord
 from gym_gui_bridge.server.publish import decode_batch
-from record_strategies import records
-from test_record_decoder_corpus import CORPUS, STEP
 
 
 def _bytes(line: bytes | str) -> bytes:

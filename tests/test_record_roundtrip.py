@@ -9,11 +9,12 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from record_strategies import records, scalars
 
 from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.jsonl import decode_record, encode_lines, encode_record
 from gym_gui_bridge.records import ScalarRecord, StepRecord
-from record_strategies import records, scalars
+
 
 @settings(max_examples=200, deadline=None)
 @given(records)
