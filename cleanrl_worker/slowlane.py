@@ -1,12 +1,18 @@
 """The embedded slow lane: ``start(...) -> Recorder``, the one entry point activation calls.
 
 Without a bridge, a worker stores its own records: the training thread appends each record to
-a hand-off buffer (a deque append: no lock, no I/O, nothing a Ctrl-C could interrupt half
-way); every ``RECORDER_HANDOFF_INTERVAL_S`` a small background thread hands the buffer to an
-in-process :class:`~gym_gui_bridge.run_bus.RunBus`, whose durable subscriber, a
-:class:`~gym_gui_bridge.store.sink.TelemetryDBSink`, writes them to the SQLite file. Several
-processes may write one file (WAL, busy timeout, idempotent inserts). The bus and the sink
-(``sqlite3``) are imported only here, when recording is started.
+a bounded hand-off queue (a :class:`~gym_gui_bridge.store.feed.DequeFeed`: a length check and a
+deque append; no lock, no I/O, no thread to wake), and one background thread, a
+:class:`~gym_gui_bridge.store.sink.TelemetryDBSink`, takes what is there when its batch is due
+(``DB_SINK_FLUSH_INTERVAL_S``, or sooner when ``DB_SINK_BATCH_SIZE`` records wait) and writes it
+to the SQLite file. Several processes may write one file (WAL, busy timeout, idempotent
+inserts). With a bridge, the queue is the emitter's (:mod:`cleanrl_worker.bridge_sink`). The
+sink (``sqlite3``) is imported only here, when recording is started.
+
+Why no bus and no hand-off thread in the worker: every background wake-up in the training
+process takes the GIL from the training thread, and on a busy core it also takes the CPU; an
+earlier version (a hand-off thread at 100 Hz publishing to a RunBus whose sink woke per
+publish) cost ~8% SPS of examples/ppo.py when the process had one core (docs/BENCHMARKS.md).
 
 Lifecycle (role ``"main"``): ``start`` stores a ``started`` record. On normal exit (atexit), an
 uncaught exception (``sys.excepthook``: ``failed``, error text, exit code 1), Ctrl-C
@@ -17,7 +23,7 @@ handler, SIGTERM becomes ``SystemExit(143)``: ``failed``), everything recorded i
 worker processes) records only what its wrappers emit and writes no lifecycle records.
 
 Forked children (AsyncVectorEnv with the fork start method) inherit the parent's recorder:
-after the fork the child drops the parent's buffer, bus, sink and connection (never closing the
+after the fork the child drops the parent's queue, sink and connection (never closing the
 inherited SQLite connection), turns into a ``"child"`` recorder and starts its own sink at its
 first record; ``multiprocessing`` finalizers close it when the child exits.
 """
@@ -25,13 +31,11 @@ first record; ``multiprocessing`` finalizers close it when the child exits.
 from __future__ import annotations
 
 import atexit
-import itertools
 import logging
 import os
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +45,6 @@ from gym_gui_bridge.constants import (
     DEFAULT_DB_PATH,
     RECORDER_BUFFER_LIMIT,
     RECORDER_CLOSE_TIMEOUT_S,
-    RECORDER_HANDOFF_INTERVAL_S,
 )
 from gym_gui_bridge.log_ids import LOG_RECORDER_CLOSE_TIMEOUT, LOG_WORKER_CONFIG_DURABLE_PATH
 from gym_gui_bridge.records import (
@@ -56,9 +59,9 @@ from gym_gui_bridge.records import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cleanrl_worker.recording import EpisodeRecorderWrapper
-    from gym_gui_bridge.run_bus import RunBus
-    from gym_gui_bridge.store.sink import TelemetryDBSink
 
 __all__ = ["STEP_MODES", "Recorder", "current", "start"]
 
@@ -70,7 +73,7 @@ _fork_orphans: list[Any] = []  # a parent's sink objects inherited by fork: neve
 
 
 class Recorder:
-    """Hands records to a background SQLite writer. Create it with :func:`start`."""
+    """Hands records to a background writer (SQLite or a bridge). Create it with :func:`start`."""
 
     def __init__(
         self,
@@ -100,22 +103,17 @@ class Recorder:
         self.bridge = bridge
         self._bridge_token = bridge_token
         self._argv = tuple(sys.argv if argv is None else argv)
-        self._buffer: deque[TelemetryEvent] = deque()
-        # one drainer at a time keeps records in order; never taken by the training thread's
-        # emit(), only by the hand-off thread and by flush()/close()
-        self._handoff_lock = threading.Lock()
-        self._open_lock = threading.Lock()  # guards starting the bus and sink once
-        self._bus: RunBus | None = None
-        self._sink: TelemetryDBSink | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._open_lock = threading.Lock()  # guards starting the sink once
+        # the writer (TelemetryDBSink or EmitterSink) and its queue's put(); None until opened
+        self._sink: Any = None
+        self._put: Callable[[TelemetryEvent], object] | None = None
         self._run_seq = 0
         self._scalar_seq = 0
         self._failure: tuple[str, int] | None = None  # (error text, exit code)
         self._closed = False
         self._unusable: str | None = None  # why this process cannot record (database error)
-        #: records dropped: the database could not be opened, the recorder was closed, or
-        #: the hand-off buffer was full (RECORDER_BUFFER_LIMIT)
+        #: records dropped because the database could not be opened or the recorder was
+        #: closed (a full hand-off queue counts in the sink's stats)
         self.discarded = 0
         self._pid = os.getpid()
 
@@ -134,16 +132,15 @@ class Recorder:
 
     def emit(self, record: TelemetryEvent) -> None:
         """Hand ``record`` to the writer. Never blocks on disk; cheap (a deque append)."""
-        if self._sink is None:
-            if self._closed or self._unusable is not None:
+        put = self._put
+        if put is None:
+            if not self._closed and self._unusable is None:
+                self._open_lazily()
+            put = self._put
+            if put is None:
                 self.discarded += 1
                 return
-            self._open_lazily()
-        buffer = self._buffer
-        if len(buffer) >= RECORDER_BUFFER_LIMIT:
-            self.discarded += 1
-            return
-        buffer.append(record)
+        put(record)
 
     def record_scalar(self, tag: str, value: float, step: int) -> None:
         """Record one scalar of the run (what the SummaryWriter mirror calls)."""
@@ -156,8 +153,7 @@ class Recorder:
 
     def flush(self, timeout: float | None = RECORDER_CLOSE_TIMEOUT_S) -> bool:
         """Wait until everything recorded so far is in the database. False on timeout."""
-        self._handoff()
-        return self._sink.flush(timeout) if self._sink is not None else True
+        return bool(self._sink.flush(timeout)) if self._sink is not None else True
 
     def close(
         self,
@@ -178,11 +174,8 @@ class Recorder:
                 status, error, exit_code = RUN_FAILED, self._failure[0], self._failure[1]
             self._lifecycle(status or RUN_FINISHED, error, exit_code)
         self._closed = True
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._handoff()
-        done = self._sink.stop(timeout) if self._sink is not None else True
+        self._put = None
+        done = bool(self._sink.stop(timeout)) if self._sink is not None else True
         if not done:
             _log.error(
                 "%s run %s: records still unwritten after %.1f s (database %s)",
@@ -191,13 +184,13 @@ class Recorder:
         return done
 
     def stats(self) -> dict[str, Any]:
-        """Sink and bus counters (records written, failed batches, drops, queue depths)."""
-        result: dict[str, Any] = {"buffered": len(self._buffer), "discarded": self.discarded}
+        """Writer counters (records written, failed batches, queue depth, drops)."""
+        result: dict[str, Any] = {"discarded": self.discarded}
         if self._sink is not None:
             result["sink"] = self._sink.stats()
-        if self._bus is not None:
-            result["bus"] = self._bus.overflow_stats()
-            result["seq_gaps"] = self._bus.seq_gaps()
+        feed = getattr(self._sink, "feed", None)
+        if feed is not None:
+            result["feed"] = feed.stats()
         return result
 
     # --- internals ------------------------------------------------------------------------------
@@ -228,30 +221,33 @@ class Recorder:
         )  # fmt: skip
 
     def _open(self) -> None:
-        """Start the bus, the sink and the hand-off thread (first record of this process)."""
-        from gym_gui_bridge.run_bus import RunBus
-        from gym_gui_bridge.store.sink import TelemetryDBSink
-
+        """Start the writer (first record of this process)."""
         with self._open_lock:
             if self._sink is not None:
                 return
             if self.bridge is not None:
-                from cleanrl_worker.bridge_sink import bridge_sink_classes
+                from cleanrl_worker.bridge_sink import EmitterSink
 
-                token = self._bridge_token
-                self._start_sink(*bridge_sink_classes(self.bridge, self.run_id, token=token))
+                emitter_sink = EmitterSink(
+                    self.bridge, self.run_id, token=self._bridge_token,
+                    name=f"fastlane-emitter-{os.getpid()}",
+                )  # fmt: skip
+                self._start_sink(emitter_sink, emitter_sink.emitter.put)
             else:
-                self._start_sink(RunBus, TelemetryDBSink)
+                from gym_gui_bridge.store.feed import DequeFeed
+                from gym_gui_bridge.store.sink import TelemetryDBSink
 
-    def _start_sink(self, bus_class: Any, sink_class: Any) -> None:
-        bus = bus_class()
-        sink = sink_class(bus, self.db_path, name=f"fastlane-db-sink-{os.getpid()}")
+                feed = DequeFeed(RECORDER_BUFFER_LIMIT)
+                sink = TelemetryDBSink(
+                    None, self.db_path, source=feed, name=f"fastlane-db-sink-{os.getpid()}"
+                )
+                sink.feed = feed  # type: ignore[attr-defined]  # for stats()
+                self._start_sink(sink, feed.put)
+
+    def _start_sink(self, sink: Any, put: Callable[[TelemetryEvent], object] | None = None) -> None:
+        """Start ``sink`` and send records to ``put`` (default: ``sink.put``)."""
         sink.start()
-        self._bus, self._sink = bus, sink
-        self._thread = threading.Thread(
-            target=self._run_handoff, name=f"fastlane-recorder-handoff-{os.getpid()}", daemon=True
-        )
-        self._thread.start()
+        self._sink, self._put = sink, put if put is not None else sink.put
         if self.role == "child":
             # multiprocessing children leave through os._exit (no atexit) after running their
             # finalizers; registered here, at the first record, because multiprocessing clears
@@ -265,31 +261,6 @@ class Recorder:
             LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, self.role, os.getpid(),
             f"bridge {self.bridge} (spooled)" if self.bridge else self.db_path,
         )  # fmt: skip
-
-    def _run_handoff(self) -> None:
-        while not self._stopping.wait(RECORDER_HANDOFF_INTERVAL_S):
-            try:
-                self._handoff()
-            except Exception:  # the thread's boundary: report and keep going
-                _log.exception("recorder hand-off failed, retrying")
-
-    def _handoff(self) -> None:
-        """Move the buffer to the bus: publish a copy first, then remove what was published,
-        so an interruption can duplicate records (harmless: stores are idempotent) but never
-        lose them."""
-        bus = self._bus
-        # bounded wait: close() must not hang on a lock a dying thread left behind
-        if bus is None or not self._handoff_lock.acquire(timeout=RECORDER_CLOSE_TIMEOUT_S):
-            return
-        try:
-            buffer = self._buffer
-            count = len(buffer)
-            if count:
-                bus.publish_many(list(itertools.islice(buffer, count)))
-                for _ in range(count):
-                    buffer.popleft()
-        finally:
-            self._handoff_lock.release()
 
     def _lifecycle(
         self, status: str, error: str | None = None, exit_code: int | None = None
@@ -308,12 +279,9 @@ class Recorder:
             self._failure = (error, exit_code)
 
     def _after_fork_in_child(self) -> None:
-        _fork_orphans.append((self._bus, self._sink, self._thread))
-        self._buffer = deque()  # the parent writes what it had buffered
-        self._handoff_lock = threading.Lock()
+        _fork_orphans.append(self._sink)  # the parent writes what it had queued
         self._open_lock = threading.Lock()
-        self._bus = self._sink = self._thread = None
-        self._stopping = threading.Event()
+        self._sink = self._put = None
         self.role = "child"
         self._pid = os.getpid()
         self._failure = None

@@ -219,13 +219,9 @@ JSONL_MAX_NAME_CHARS = 1024
 # Slow lane: the worker's embedded recorder
 # --------------------------------------------------------------------------------------------
 
-#: How often the recorder's hand-off thread moves the training thread's buffer to the bus
-#: (seconds). The training thread itself never takes a lock or publishes: a Ctrl-C landing in
-#: the middle of a hand-off could otherwise lose the records in flight. At 100 Hz the thread
-#: costs nothing measurable and a buffer holds ~10 ms of records.
-RECORDER_HANDOFF_INTERVAL_S = 0.01
-#: Records the hand-off buffer may hold (records); beyond it new records are discarded and
-#: counted. Only reached if the hand-off thread cannot run at all for a long time.
+#: Records the recorder's hand-off queue (training thread -> writer thread) may hold (records);
+#: beyond it new records are refused and counted. Only reached if the writer cannot keep up
+#: for a long time (a database locked by another process, a very slow disk).
 RECORDER_BUFFER_LIMIT = 262144
 #: Longest the recorder waits at exit for recorded records to reach the database (seconds).
 RECORDER_CLOSE_TIMEOUT_S = 10.0

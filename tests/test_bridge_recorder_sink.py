@@ -1,4 +1,4 @@
-"""The emitter stands in for the embedded recorder's bus and sink (``bridge_sink_classes``)."""
+"""The emitter stands in for the embedded recorder's writer (``EmitterSink``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(__file__))  # the helper modules next to this file
 from bridge_helpers import free_port, row_counts, start_bridge, stop_bridge
 
-from cleanrl_worker.bridge_sink import bridge_sink_classes
+from cleanrl_worker.bridge_sink import EmitterSink
 from gym_gui_bridge.client import connect
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.records import EpisodeRollup
@@ -24,18 +24,12 @@ def test_recorder_surface_ships_records_to_a_bridge(tmp_path: Path) -> None:
     )
     bridge = start_bridge(db, port, tmp_path / "bridge-spool")
     try:
-        bus_class, sink_class = bridge_sink_classes(
-            f"127.0.0.1:{port}", run_id, spool_root=str(tmp_path / "spool")
+        sink = EmitterSink(
+            f"127.0.0.1:{port}", run_id, spool_root=str(tmp_path / "spool"), name="test-emitter"
         )
-        bus = bus_class()
-        sink = sink_class(bus, "unused.sqlite", name="test-emitter")
         sink.start()
-        bus.publish_many(
-            [
-                EpisodeRollup(run_id, 1, "default", i, 1.0, i, 2.0, 2, True, False, i, 0.1)
-                for i in range(300)
-            ]
-        )
+        for i in range(300):
+            sink.put(EpisodeRollup(run_id, 1, "default", i, 1.0, i, 2.0, 2, True, False, i, 0.1))
         assert sink.flush(30.0)
         assert sink.stats().accepted == 300
         assert sink.stop(30.0)
@@ -61,7 +55,7 @@ def test_embedded_recorder_ships_to_a_bridge_through_the_adapter(tmp_path: Path)
         def _open(self) -> None:
             with self._open_lock:
                 if self._sink is None:
-                    self._start_sink(*bridge_sink_classes(address, self.run_id, spool_root=spool))
+                    self._start_sink(EmitterSink(address, self.run_id, spool_root=spool))
 
     bridge = start_bridge(db, port, tmp_path / "bridge-spool")
     try:

@@ -52,6 +52,7 @@ from gym_gui_bridge.log_ids import (
 )
 from gym_gui_bridge.records import TelemetryEvent
 from gym_gui_bridge.run_bus import OverflowPolicy, RunBus, Subscription
+from gym_gui_bridge.store.feed import DequeFeed
 from gym_gui_bridge.store.schema import open_writer
 from gym_gui_bridge.store.writes import FaultHook, write_batch
 from gym_gui_bridge.throttle import LogThrottle
@@ -79,6 +80,9 @@ class SinkStats:
 class TelemetryDBSink:
     """Writes every record of a bus's durable path into one SQLite file.
 
+    ``bus`` may be ``None`` when ``source`` is given: the sink then reads that queue instead
+    of subscribing to a bus (the embedded recorder's :class:`~gym_gui_bridge.store.feed.DequeFeed`).
+
     >>> import tempfile, os
     >>> from gym_gui_bridge.records import ScalarRecord
     >>> bus = RunBus()
@@ -92,9 +96,10 @@ class TelemetryDBSink:
 
     def __init__(
         self,
-        bus: RunBus,
+        bus: RunBus | None,
         db_path: str | Path,
         *,
+        source: Subscription | DequeFeed | None = None,
         name: str = "telemetry-db-sink",
         batch_size: int = DB_SINK_BATCH_SIZE,
         flush_interval_s: float = DB_SINK_FLUSH_INTERVAL_S,
@@ -105,6 +110,9 @@ class TelemetryDBSink:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1, got {batch_size}")
+        if (bus is None) == (source is None):
+            raise ValueError("Expected exactly one of a bus and a source")
+        self._source = source
         self.name = name
         self.db_path = str(db_path)
         self._bus = bus
@@ -115,7 +123,7 @@ class TelemetryDBSink:
         self._checkpoint_pages = checkpoint_pages
         self._fault_hook = fault_hook
         self._conn: sqlite3.Connection | None = None
-        self._subscription: Subscription | None = None
+        self._subscription: Subscription | DequeFeed | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._flush_wanted = threading.Event()
@@ -139,9 +147,12 @@ class TelemetryDBSink:
         if self._thread is not None:
             raise RuntimeError(f"Expected {self.name} to be started once, got a second start()")
         self._conn = open_writer(self.db_path, self._busy_timeout_s, self._checkpoint_pages)
-        self._subscription = self._bus.subscribe(
-            self.name, OverflowPolicy.DURABLE, maxsize=self._queue_size
-        )
+        if self._bus is None:
+            self._subscription = self._source
+        else:
+            self._subscription = self._bus.subscribe(
+                self.name, OverflowPolicy.DURABLE, maxsize=self._queue_size
+            )
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
@@ -284,7 +295,7 @@ class TelemetryDBSink:
         )  # fmt: skip
         return True
 
-    def _watch_depth(self, subscription: Subscription) -> None:
+    def _watch_depth(self, subscription: Subscription | DequeFeed) -> None:
         depth = subscription.qsize()
         if depth > DB_SINK_QUEUE_PRESSURE and self._throttle.ready("depth"):
             _log.warning(
