@@ -9,7 +9,11 @@ round) so drift on a shared machine hits every mode alike. Reports per-mode medi
 spread ((max - min) / median), the ratio of its median to the first mode's (the baseline), and
 the median of the same-round ratios (mode / baseline within one round: robust to slow drift).
 SPS is the script's own ``summary: ... SPS=N`` (env steps per second of the training loop,
-interpreter start-up excluded); wall seconds of the whole process are shown too.
+interpreter start-up excluded); wall seconds of the whole process are shown too. The harness
+also reads the training process's CPU time (user + system, all its threads, /proc/PID/stat)
+when iteration 1 reports and when the summary comes, and reports CPU microseconds per env step
+of the training loop: much less sensitive to other load on the machine than SPS, and it counts
+the slow lane's background threads in full (what they would cost a saturated machine).
 
 ``--concurrent`` measures differently, for costs smaller than the run-to-run noise of this
 shared machine (5-25% between sequential runs): the baseline and a mode run *at the same time*,
@@ -42,6 +46,7 @@ reported as unavailable with the reason, and the exit status is 3. Exit 0: all m
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -50,11 +55,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 import tyro
 
@@ -68,6 +74,7 @@ BRIDGE_START_TIMEOUT_S = 60.0  # the harness's bridge must listen within this ti
 _bridge_address: list[str] = []  # set while the harness runs its bridge (mode "bridge")
 WATCHED_SLOT = 2  # the slot the fast-lane modes watch (issue 3's benchmark)
 NUM_ENVS = 4  # CleanRL's default, and the issue's benchmark setting
+NUM_STEPS = 128  # CleanRL's default rollout length per env and iteration
 DEFAULT_TOTAL_TIMESTEPS = 98304  # 192 iterations of 4 x 128: ~25-60 s per run on this machine
 PREFLIGHT_TIMESTEPS = 4096  # enough for a segment to appear, short enough to be cheap
 RUN_TIMEOUT_S = 900  # one measured run; a hung child is killed and reported
@@ -138,6 +145,7 @@ class RunResult:
     sps: int
     wall_s: float
     frames_seen: int = 0
+    cpu_us_per_step: float = float("nan")  # training process CPU per env step (loop only)
 
 
 @dataclass
@@ -150,6 +158,7 @@ def child_env(mode: Mode, python: str) -> tuple[list[str], dict[str, str]]:
     """Interpreter command prefix and environment of one mode's child."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED_PREFIXES)}
     env["OMP_NUM_THREADS"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"  # the harness reads the progress lines as they are printed
     if mode == "baseline":
         site_dir = subprocess.run(
             [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -276,17 +285,23 @@ def run_once(
     command, env = child_env(mode, args.python)
     tag = (f"r{round_index}" if round_index >= 0 else "preflight") + label
     run_id = f"bench-sps-{os.getpid()}-{tag}-{mode}"
-    script_args = [f"--total-timesteps={timesteps}", f"--num-envs={NUM_ENVS}"]
+    script_args = [
+        f"--total-timesteps={timesteps}", f"--num-envs={NUM_ENVS}", f"--num-steps={NUM_STEPS}"
+    ]  # fmt: skip
     if mode in FASTLANE_MODES:
         script_args += [f"--fastlane-slot={WATCHED_SLOT}", f"--fastlane-run-id={run_id}"]
     segment = SHM_DIR / create_fastlane_name(run_id)
     out_path, err_path = workdir / f"{run_id}.out", workdir / f"{run_id}.err"
+    marks: dict[str, float] = {}
     with out_path.open("w") as out, err_path.open("w") as err:
         started = time.monotonic()
         child = subprocess.Popen(
-            [*command, str(SCRIPT), *script_args], cwd=workdir, env=env, stdout=out, stderr=err,
+            [*command, str(SCRIPT), *script_args], cwd=workdir, env=env,
+            stdout=subprocess.PIPE, stderr=err, text=True,
             preexec_fn=None if core is None else lambda: os.sched_setaffinity(0, {core}),
         )  # fmt: skip
+        follower = threading.Thread(target=_follow, args=(child, out, marks), daemon=True)
+        follower.start()
         reader = None
         if mode == "watched":
             reader = subprocess.Popen(
@@ -305,6 +320,7 @@ def run_once(
             wall_s = time.monotonic() - started
         finally:
             frames = _stop_reader(reader)
+            follower.join(RUN_TIMEOUT_S)
     stdout, stderr = out_path.read_text(), err_path.read_text()
     if child.returncode != 0:
         raise ModeUnavailable(_explain_failure(mode, child.returncode, stderr))
@@ -317,7 +333,33 @@ def run_once(
         )
     if mode == "watched" and frames <= 0:
         raise ModeUnavailable("the reader attached but received no frame from slot 2")
-    return RunResult(round_index, int(summary.group(2)), wall_s, frames_seen=frames)
+    cpu_steps = timesteps - NUM_ENVS * NUM_STEPS  # from the end of iteration 1 to the summary
+    cpu_us = (marks["last"] - marks["first"]) / cpu_steps * 1e6 if len(marks) == 2 else math.nan
+    return RunResult(
+        round_index, int(summary.group(2)), wall_s, frames_seen=frames, cpu_us_per_step=cpu_us
+    )
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _follow(child: subprocess.Popen[str], out: TextIO, marks: dict[str, float]) -> None:
+    """Copy the child's stdout (unbuffered) to ``out``; note its CPU time when iteration 1
+    reports (``first``) and when the summary line comes (``last``): the training loop's CPU."""
+    assert child.stdout is not None
+    for line in child.stdout:
+        out.write(line)
+        try:
+            if "first" not in marks and line.startswith("SPS:"):
+                marks["first"] = _cpu_s(child.pid)
+            elif line.startswith("summary:"):
+                marks["last"] = _cpu_s(child.pid)
+        except OSError:  # the child is gone
+            pass
 
 
 def _stop_reader(reader: subprocess.Popen[str] | None) -> int:
@@ -342,8 +384,19 @@ def paired_ratios(entry: ModeStats, base: ModeStats) -> list[float]:
     ]
 
 
+def paired_cpu_ratios(entry: ModeStats, base: ModeStats) -> list[float]:
+    """CPU per step of ``entry`` over the baseline's in the same round (> 1: costs more)."""
+    base_by_round = {r.round_index: r.cpu_us_per_step for r in base.results}
+    return [
+        r.cpu_us_per_step / base_by_round[r.round_index]
+        for r in entry.results
+        if base_by_round.get(r.round_index) and not math.isnan(r.cpu_us_per_step)
+    ]
+
+
 def report(args: Args, stats: dict[Mode, ModeStats]) -> None:
-    """Per mode: median/min/max SPS, spread, ratio of medians, and median of same-round ratios."""
+    """Per mode: median/min/max SPS, spread, ratio of medians, and median of same-round ratios;
+    then the training process's CPU per env step, the same way."""
     base = stats[args.modes[0]]
     base_median = statistics.median(r.sps for r in base.results) if base.results else 0.0
     print(
@@ -365,6 +418,18 @@ def report(args: Args, stats: dict[Mode, ModeStats]) -> None:
             f"  {statistics.median(paired):.3f} [{min(paired):.3f}, {max(paired):.3f}]"
             f"   {sps}"
         )
+    print(f"\n{'mode':<14}{'CPU us/step':>12}{'ratio':>7}  paired CPU ratio: median [min, max]")
+    base_cpu = [r.cpu_us_per_step for r in base.results if not math.isnan(r.cpu_us_per_step)]
+    for mode, entry in stats.items():
+        cpu = [r.cpu_us_per_step for r in entry.results if not math.isnan(r.cpu_us_per_step)]
+        if not cpu or not base_cpu:
+            continue
+        paired = paired_cpu_ratios(entry, base) or [float("nan")]
+        print(
+            f"{mode:<14}{statistics.median(cpu):>12.1f}"
+            f"{statistics.median(cpu) / statistics.median(base_cpu):>7.3f}"
+            f"  {statistics.median(paired):.3f} [{min(paired):.3f}, {max(paired):.3f}]"
+        )
 
 
 def raw_results(args: Args, stats: dict[Mode, ModeStats]) -> dict[str, object]:
@@ -374,6 +439,8 @@ def raw_results(args: Args, stats: dict[Mode, ModeStats]) -> dict[str, object]:
             "sps": [r.sps for r in entry.results],
             "rounds": [r.round_index for r in entry.results],
             "paired_ratios": paired_ratios(entry, base),
+            "cpu_us_per_step": [r.cpu_us_per_step for r in entry.results],
+            "paired_cpu_ratios": paired_cpu_ratios(entry, base),
             "unavailable": entry.unavailable,
         }
         for mode, entry in stats.items()
@@ -455,7 +522,11 @@ def main(args: Args) -> int:
                     stats[mode].unavailable = f"round {round_index}: {error}"
                     continue
                 stats[mode].results.append(result)
-                print(f"round {round_index} {mode:<14} SPS={result.sps} wall={result.wall_s:.1f}s")
+                print(
+                    f"round {round_index} {mode:<14} SPS={result.sps} wall={result.wall_s:.1f}s"
+                    f" CPU={result.cpu_us_per_step:.1f}us/step",
+                    flush=True,
+                )
         report(args, stats)
         if args.json_out is not None:
             args.json_out.write_text(json.dumps(raw_results(args, stats), indent=2))

@@ -110,6 +110,7 @@ class BridgeEmitter:
 
     def flush(self, timeout: float | None = EMITTER_CLOSE_TIMEOUT_S) -> bool:
         """Wait until every record put so far is acknowledged by the bridge. False on timeout."""
+        self._spooler.wake()
         with self._ledger.changed:
             return self._ledger.changed.wait_for(self._ledger.all_acked, timeout)
 

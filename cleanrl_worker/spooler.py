@@ -44,6 +44,7 @@ class Spooler:
     ) -> None:
         self._ledger, self._queue, self._segment_bytes = ledger, queue, segment_bytes
         self._stop = threading.Event()
+        self._wake = threading.Event()  # wake(): spool what is queued now, not at the interval
         self._thread = threading.Thread(target=self._run, name=f"{ledger.name}-spool", daemon=True)
 
     def start(self) -> None:
@@ -52,8 +53,13 @@ class Spooler:
     def stop(self, timeout: float) -> bool:
         """Write what is queued, fsync, close the segment, end the thread. True if it ended."""
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Spool what is queued now instead of at the next ``EMITTER_FLUSH_INTERVAL_S``."""
+        self._wake.set()
 
     @property
     def is_alive(self) -> bool:
@@ -68,7 +74,8 @@ class Spooler:
                 if not items:
                     if self._stop.is_set() and not self._queue:
                         break
-                    self._stop.wait(EMITTER_FLUSH_INTERVAL_S)
+                    self._wake.wait(EMITTER_FLUSH_INTERVAL_S)
+                    self._wake.clear()
                     continue
                 data, count = self._encode(items)
                 if not count:

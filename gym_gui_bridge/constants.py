@@ -168,7 +168,10 @@ EMITTER_SPOOL_MAX_BYTES = 2 * 1024 * 1024 * 1024
 #: process loses nothing already written (the page cache survives it).
 EMITTER_FSYNC_INTERVAL_S = 1.0
 #: Longest a half-full batch waits in the spooler before it is written and shipped (seconds).
-EMITTER_FLUSH_INTERVAL_S = 0.05
+#: Also how often the spooler and the shipper look for work when idle: each look wakes a thread
+#: in the training process, so this trades latency for training cost; 0.25 s, like
+#: DB_SINK_FLUSH_INTERVAL_S, keeps live views within a quarter second.
+EMITTER_FLUSH_INTERVAL_S = 0.25
 #: Batches sent and not yet acknowledged, per stream (batches). The bridge acknowledges after
 #: its SQLite commit (up to DB_SINK_FLUSH_INTERVAL_S later); 64 x 256 records keep the pipe full.
 EMITTER_MAX_IN_FLIGHT = 64

@@ -1,0 +1,194 @@
+"""Cost of the slow lane on examples/ppo.py, measured inside one training run (A/B by iteration).
+
+    python bench/bench_recording_cost.py                      # embedded SQLite recording
+    python bench/bench_recording_cost.py --bridge             # shipped to a local bridge
+
+Why in one run: on this shared 2-core machine two runs of the same command differ by 5-25% in
+SPS, far more than the 2% the slow lane may cost, so run-against-run comparisons cannot see it.
+Here one ``FASTLANE=1 examples/ppo.py --fastlane-slot 2`` process (the real script, the real
+activation, recorder, SQLite file or bridge) alternates every PPO iteration between
+
+- **on**: records go to the writer as in any run, and at the end of the iteration the harness
+  waits until the writer has stored all of them (``Recorder.flush()``: committed to SQLite, or
+  acknowledged by the bridge after its commit). So all the writing work of an iteration falls
+  inside its own time, even the part that normally overlaps the next iteration on the other
+  core: an upper bound.
+- **off**: the recorder discards every record at its queue (``put`` replaced by a no-op).
+
+Both halves keep what cannot be switched per iteration: the recording wrappers on every slot,
+building the records, the SummaryWriter mirror. ``bench/bench_store_rate.py`` measures those
+per step (training thread per recorded / unwatched step); this harness adds them to the
+on/off difference using the iteration's step counts. Iterations 1-2 (warm-up) are dropped.
+
+The iteration boundary is the script's last ``add_scalar`` of an iteration (``charts/SPS``),
+seen through the SummaryWriter mirror. Results: median on / median off, and the median of
+each on-iteration over the mean of its two off neighbours (robust to slow drift).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "examples" / "ppo.py"
+NUM_ENVS, NUM_STEPS = 4, 128  # examples/ppo.py defaults (CleanRL's)
+WATCHED_SLOT = 2
+ITERATION_TAG = "charts/SPS"  # the script's last scalar of each iteration
+WARMUP_ITERATIONS = 2
+FLUSH_TIMEOUT_S = 60.0
+BRIDGE_START_TIMEOUT_S = 60.0
+
+# Runs inside the training process: wraps the recorder's scalar hook to alternate on/off.
+_TOGGLE = r"""
+import json, runpy, sys, time
+from cleanrl_worker import scalars, slowlane
+
+recorder = slowlane.current()
+assert recorder is not None and recorder._put is not None, "the slow lane did not start"
+real_put, tag, flush_timeout, out = recorder._put, sys.argv[1], float(sys.argv[2]), sys.argv[3]
+del sys.argv[1:4]
+state = {"on": True, "t": None}
+times = {"on": [], "off": []}
+order = []
+
+def discard(record):
+    return None
+
+def record_scalar(name, value, step):
+    recorder.record_scalar(name, value, step)
+    if name != tag:
+        return
+    if state["on"] and not recorder.flush(flush_timeout):
+        raise SystemExit("flush timed out")
+    now = time.perf_counter()
+    if state["t"] is not None:
+        key = "on" if state["on"] else "off"
+        times[key].append(now - state["t"])
+        order.append(key)
+    state["t"] = now
+    state["on"] = not state["on"]
+    recorder._put = real_put if state["on"] else discard
+
+scalars.install(record_scalar)
+sys.argv[0] = sys.argv[1]
+del sys.argv[1]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    with open(out, "w") as handle:
+        json.dump({"order": order, "times": times}, handle)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_bridge(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    address = f"127.0.0.1:{_free_port()}"
+    bridge = subprocess.Popen(
+        [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db",
+         str(workdir / "bridge.sqlite"), "--listen", address, "--spool-dir",
+         str(workdir / "bridge-spool"), "--log-level", "WARNING"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    host, port = address.split(":")
+    deadline = time.monotonic() + BRIDGE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, int(port))) == 0:
+                return bridge, address
+        time.sleep(0.1)
+    bridge.kill()
+    raise SystemExit(f"the bridge did not listen on {address}")
+
+
+def paired(order: list[str], times: dict[str, list[float]]) -> list[float]:
+    """Each on-iteration over the mean of the off-iterations just before and after it."""
+    sequence, cursor = [], {"on": 0, "off": 0}
+    for key in order:
+        sequence.append((key, times[key][cursor[key]]))
+        cursor[key] += 1
+    ratios = []
+    for i in range(1, len(sequence) - 1):
+        key, value = sequence[i]
+        if key == "on" and sequence[i - 1][0] == "off" and sequence[i + 1][0] == "off":
+            ratios.append(value / ((sequence[i - 1][1] + sequence[i + 1][1]) / 2))
+    return ratios
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--total-timesteps", type=int, default=98304)
+    parser.add_argument("--bridge", action="store_true", help="ship to a local bridge")
+    parser.add_argument(
+        "--per-recorded-step-us", type=float, default=3.44,
+        help="training-thread cost of a recorded step (bench_store_rate.py), added to on",
+    )  # fmt: skip
+    parser.add_argument(
+        "--per-unwatched-step-us", type=float, default=0.27,
+        help="training-thread cost of an episodes-only step (bench_store_rate.py)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-recording-cost-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTLANE", "GYM_GUI_"))}
+    env.update(OMP_NUM_THREADS="1", FASTLANE="1", FASTLANE_DB=str(workdir / "run.sqlite"))
+    bridge = None
+    if args.bridge:
+        bridge, env["FASTLANE_BRIDGE"] = _start_bridge(workdir)
+    out = workdir / "times.json"
+    command = [
+        sys.executable, "-c", _TOGGLE, ITERATION_TAG, str(FLUSH_TIMEOUT_S), str(out), str(SCRIPT),
+        f"--total-timesteps={args.total_timesteps}", f"--num-envs={NUM_ENVS}",
+        f"--num-steps={NUM_STEPS}", f"--fastlane-slot={WATCHED_SLOT}",
+    ]  # fmt: skip
+    print("command:", " ".join(sys.argv), "| mode:", "bridge" if args.bridge else "embedded SQLite")
+    try:
+        done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+    finally:
+        if bridge is not None:
+            bridge.terminate()
+            bridge.wait(BRIDGE_START_TIMEOUT_S)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+        return 1
+    result = json.loads(out.read_text())
+    order, times = result["order"], result["times"]
+    # drop the warm-up iterations from both the order and the time lists
+    for key in order[:WARMUP_ITERATIONS]:
+        times[key].pop(0)
+    order = order[WARMUP_ITERATIONS:]
+    on, off = statistics.median(times["on"]), statistics.median(times["off"])
+    ratios = paired(order, times)
+    steps = NUM_ENVS * NUM_STEPS
+    wrapper_s = NUM_STEPS * (args.per_recorded_step_us + 3 * args.per_unwatched_step_us) / 1e6
+    print(f"iterations: {len(times['on'])} on, {len(times['off'])} off ({steps} env steps each)")
+    print(f"median iteration: on {on * 1e3:.1f} ms, off {off * 1e3:.1f} ms")
+    print(f"on / off (medians):                       {on / off:.4f}")
+    print(
+        f"on / neighbouring off (paired): median {statistics.median(ratios):.4f}"
+        f" [p25 {statistics.quantiles(ratios, n=4)[0]:.4f}, p75 {statistics.quantiles(ratios, n=4)[2]:.4f}]"
+    )
+    print(
+        f"+ wrappers and record building (per iteration, from bench_store_rate): {wrapper_s * 1e3:.2f} ms"
+    )
+    total = (on + wrapper_s) / off
+    print(
+        f"=> SPS with the slow lane / SPS without: {1 / total:.4f} (cost {100 * (total - 1):.2f}%)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
