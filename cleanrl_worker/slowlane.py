@@ -12,7 +12,8 @@ sink (``sqlite3``) is imported only here, when recording is started.
 Why no bus and no hand-off thread in the worker: every background wake-up in the training
 process takes the GIL from the training thread, and on a busy core it also takes the CPU; an
 earlier version (a hand-off thread at 100 Hz publishing to a RunBus whose sink woke per
-publish) cost ~8% SPS of examples/ppo.py when the process had one core (docs/BENCHMARKS.md).
+publish) cost ~7% SPS of examples/ppo.py when pinned to one core, and ~2.3% (against ~1% now)
+in the in-run A/B measurement (docs/BENCHMARKS.md, "Slow lane cost on PPO").
 
 Lifecycle (role ``"main"``): ``start`` stores a ``started`` record. On normal exit (atexit), an
 uncaught exception (``sys.excepthook``: ``failed``, error text, exit code 1), Ctrl-C
