@@ -49,6 +49,9 @@ from gym_gui_bridge.wire import auth_metadata
 __all__ = ["BridgeEmitter", "EmitterStats"]
 
 _log = logging.getLogger(__name__)
+#: Records queued that wake the spooler before its ``EMITTER_FLUSH_INTERVAL_S``: a burst
+#: (a fast producer) is spooled at once instead of filling ``EMITTER_QUEUE_SIZE`` meanwhile.
+_WAKE_DEPTH = 4096
 
 
 class BridgeEmitter:
@@ -99,10 +102,14 @@ class BridgeEmitter:
     def put(self, record: TelemetryEvent | bytes) -> None:
         """Hand over a record (or an already validated JSONL line). Never blocks."""
         self._ledger.put += 1
-        if len(self._queue) >= EMITTER_QUEUE_SIZE:
+        queue = self._queue
+        depth = len(queue)
+        if depth >= EMITTER_QUEUE_SIZE:
             self._ledger.drop(1, "hand-off queue full")
             return
-        self._queue.append(record)
+        queue.append(record)
+        if depth == _WAKE_DEPTH:  # a burst: spool now rather than at the spooler's interval
+            self._spooler.wake()
 
     def backlog(self) -> int:
         """Records put and not yet written to the spool (the RAM hand-off's depth)."""

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from cleanrl_worker import __version__
 from cleanrl_worker.exit_hooks import install_exit_handlers
 from gym_gui_bridge.constants import (
+    DB_SINK_BATCH_SIZE,
     DEFAULT_DB_PATH,
     RECORDER_BUFFER_LIMIT,
     RECORDER_CLOSE_TIMEOUT_S,
@@ -238,7 +239,7 @@ class Recorder:
                 from gym_gui_bridge.store.feed import DequeFeed
                 from gym_gui_bridge.store.sink import TelemetryDBSink
 
-                feed = DequeFeed(RECORDER_BUFFER_LIMIT)
+                feed = DequeFeed(RECORDER_BUFFER_LIMIT, wake_at=DB_SINK_BATCH_SIZE)
                 sink = TelemetryDBSink(
                     None, self.db_path, source=feed, name=f"fastlane-db-sink-{os.getpid()}"
                 )

@@ -4,8 +4,9 @@ The embedded recorder has one producer (the training thread) and one consumer (t
 needs no bus: :meth:`DequeFeed.put` is a length check and a ``deque.append`` (no lock, no
 notification, nothing to wake), and the sink reads the feed exactly as it reads a RunBus
 subscription (``get_batch``, ``qsize``, ``wake``, ``stats().delivered``, ``unsubscribe``).
-The consumer is not woken per record: it sleeps until its batch is due (``DB_SINK_FLUSH_INTERVAL_S``)
-or until :meth:`wake`, so a training process pays no thread wake-up per record.
+The consumer is not woken per record: it sleeps until its batch is due (``DB_SINK_FLUSH_INTERVAL_S``),
+until ``wake_at`` records wait (a burst) or until :meth:`wake`, so a training process pays no
+thread wake-up per record.
 
 >>> feed = DequeFeed(limit=2)
 >>> feed.put("a"), feed.put("b"), feed.put("c")
@@ -36,11 +37,14 @@ class DequeFeed:
 
     Args:
         limit: records queued at most; a ``put`` beyond it is refused and counted in ``dropped``.
+        wake_at: queued records that wake a sleeping consumer at once (a burst; the sink's
+            batch size): one comparison per ``put``, an ``Event.set`` only when it is reached.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, wake_at: int | None = None) -> None:
         if limit < 1:
             raise ValueError(f"Expected limit >= 1, got {limit}")
+        self._wake_at = limit if wake_at is None else max(1, wake_at) - 1
         self._items: deque[Any] = deque()
         self._limit = limit
         self._taken = 0
@@ -53,10 +57,13 @@ class DequeFeed:
     def put(self, item: Any) -> bool:
         """Queue ``item``; False (and counted) if the feed is full. Never blocks."""
         items = self._items
-        if len(items) >= self._limit:
+        depth = len(items)
+        if depth >= self._limit:
             self.dropped += 1
             return False
         items.append(item)
+        if depth == self._wake_at:  # lengths grow by one: every upward crossing is seen
+            self._wake.set()
         return True
 
     # --- consumer (the subscription surface TelemetryDBSink uses) --------------------------------
