@@ -48,7 +48,11 @@ from gym_gui_bridge.constants import (
     RECORDER_BUFFER_LIMIT,
     RECORDER_CLOSE_TIMEOUT_S,
 )
-from gym_gui_bridge.log_ids import LOG_RECORDER_CLOSE_TIMEOUT, LOG_WORKER_CONFIG_DURABLE_PATH
+from gym_gui_bridge.log_ids import (
+    LOG_RECORDER_CLOSE_TIMEOUT,
+    LOG_RECORDER_RECORDS_DROPPED,
+    LOG_WORKER_CONFIG_DURABLE_PATH,
+)
 from gym_gui_bridge.records import (
     DEFAULT_AGENT_ID,
     RUN_FAILED,
@@ -178,6 +182,14 @@ class Recorder:
         self._closed = True
         self._put = None
         done = bool(self._sink.stop(timeout)) if self._sink is not None else True
+        feed = getattr(self._sink, "feed", None)
+        if feed is not None and feed.dropped:
+            _log.error(
+                "%s run %s: %d records refused by the full hand-off queue (%d records): the "
+                "writer could not keep up with %s",
+                LOG_RECORDER_RECORDS_DROPPED, self.run_id, feed.dropped, RECORDER_BUFFER_LIMIT,
+                self.db_path,
+            )  # fmt: skip
         if not done:
             _log.error(
                 "%s run %s: records still unwritten after %.1f s (database %s)",

@@ -24,6 +24,7 @@ __all__ = [
     "LOG_LIVE_CONTROLLER_QUEUE_OVERFLOW",
     "LOG_PROXY_RECORD_REJECTED",
     "LOG_RECORDER_CLOSE_TIMEOUT",
+    "LOG_RECORDER_RECORDS_DROPPED",
     "LOG_RECORDER_SCALAR_MIRROR_FAILED",
     "LOG_RUNBUS_DURABLE_OVER_BOUND",
     "LOG_RUNBUS_DURABLE_RECORD_LOST",
@@ -76,6 +77,9 @@ LOG_JSONL_RECORD_REJECTED = "LOG_JSONL_RECORD_REJECTED"
 LOG_WORKER_CONFIG_DURABLE_PATH = "LOG_WORKER_CONFIG_DURABLE_PATH"
 #: The recorder's exit-time flush did not finish in time.
 LOG_RECORDER_CLOSE_TIMEOUT = "LOG_RECORDER_CLOSE_TIMEOUT"
+#: The recorder's hand-off queue was full (``RECORDER_BUFFER_LIMIT``): records were refused
+#: (counted; logged once, at close, with the count).
+LOG_RECORDER_RECORDS_DROPPED = "LOG_RECORDER_RECORDS_DROPPED"
 #: Mirroring a ``SummaryWriter.add_scalar`` call failed (the script's call itself succeeded).
 LOG_RECORDER_SCALAR_MIRROR_FAILED = "LOG_RECORDER_SCALAR_MIRROR_FAILED"
 
