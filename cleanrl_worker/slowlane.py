@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cleanrl_worker.recording import EpisodeRecorderWrapper
+    from gym_gui_bridge.store.feed import DequeFeed
 
 __all__ = ["STEP_MODES", "Recorder", "current", "start"]
 
@@ -113,6 +114,7 @@ class Recorder:
         # the writer (TelemetryDBSink or EmitterSink) and its queue's put(); None until opened
         self._sink: Any = None
         self._put: Callable[[TelemetryEvent], object] | None = None
+        self._feed: DequeFeed | None = None  # the embedded writer's queue (None with a bridge)
         self._run_seq = 0
         self._scalar_seq = 0
         self._failure: tuple[str, int] | None = None  # (error text, exit code)
@@ -182,7 +184,7 @@ class Recorder:
         self._closed = True
         self._put = None
         done = bool(self._sink.stop(timeout)) if self._sink is not None else True
-        feed = getattr(self._sink, "feed", None)
+        feed = self._feed
         if feed is not None and feed.dropped:
             _log.error(
                 "%s run %s: %d records refused by the full hand-off queue (%d records): the "
@@ -202,9 +204,8 @@ class Recorder:
         result: dict[str, Any] = {"discarded": self.discarded}
         if self._sink is not None:
             result["sink"] = self._sink.stats()
-        feed = getattr(self._sink, "feed", None)
-        if feed is not None:
-            result["feed"] = feed.stats()
+        if self._feed is not None:
+            result["feed"] = self._feed.stats()
         return result
 
     # --- internals ------------------------------------------------------------------------------
@@ -255,7 +256,7 @@ class Recorder:
                 sink = TelemetryDBSink(
                     None, self.db_path, source=feed, name=f"fastlane-db-sink-{os.getpid()}"
                 )
-                sink.feed = feed  # type: ignore[attr-defined]  # for stats()
+                self._feed = feed
                 self._start_sink(sink, feed.put)
 
     def _start_sink(self, sink: Any, put: Callable[[TelemetryEvent], object] | None = None) -> None:
@@ -295,7 +296,7 @@ class Recorder:
     def _after_fork_in_child(self) -> None:
         _fork_orphans.append(self._sink)  # the parent writes what it had queued
         self._open_lock = threading.Lock()
-        self._sink = self._put = None
+        self._sink = self._put = self._feed = None
         self.role = "child"
         self._pid = os.getpid()
         self._failure = None
