@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 
 import tyro
@@ -56,6 +56,9 @@ def read_token(token_file: str | None) -> str | None:
     return os.environ.get(TOKEN_ENV) or None
 
 
+_SIGNAL_POLL_S = 0.5  # how often the waiting main thread looks for a stop signal
+
+
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(ServeArgs, args=argv, prog=prog)
     logging.basicConfig(
@@ -81,9 +84,11 @@ def main(argv: list[str], prog: str) -> int:
     except (BridgeError, StoreError, TunablesError, OSError, IndexError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
-    stop = threading.Event()
+    # the handler only appends to a list: taking a lock in a signal handler (Event.set) can
+    # deadlock with the main thread holding that lock inside Event.wait
+    signals: list[int] = []
     for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
+        signal.signal(number, lambda signum, _frame: signals.append(signum))
     host = listen.rsplit(":", 1)[0]
     print(
         f"{prog}: listening on {host}:{bridge.port}, db {db}, "
@@ -93,7 +98,11 @@ def main(argv: list[str], prog: str) -> int:
     )  # fmt: skip
     status = StatusReporter(bridge)
     status.start()
-    stop.wait()
+    # a short sleep, not an untimed Event.wait(): a stop signal runs its handler at once when
+    # the kernel delivers it to the main thread, and within _SIGNAL_POLL_S when it picked
+    # another thread (gRPC's, the sink's). (The untimed wait hung past 60 s once in CI.)
+    while not signals:
+        time.sleep(_SIGNAL_POLL_S)
     status.stop()
     flushed = bridge.stop()
     print(
