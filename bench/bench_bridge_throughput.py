@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from bench_helpers import cpu_seconds, free_port
 
 from gym_gui_bridge.constants import DB_SINK_BATCH_SIZE, EMITTER_BATCH_SIZE, EMITTER_MAX_IN_FLIGHT
 from gym_gui_bridge.jsonl import encode_record
@@ -52,12 +52,6 @@ WAIT_S = 600.0
 
 def _step(run_id: str, i: int) -> StepRecord:
     return StepRecord(run_id, 0, "default", i, 1.7e9, i // 500, i % 500, i, 1, 1.0, False, False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- SQLite ceiling ---------------------------------------------------------------------------
@@ -122,7 +116,7 @@ def _send_prebuilt(address: str, payloads: list[bytes]) -> int:
 
 
 def grpc_ceiling(records: int) -> float:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--noop-server", str(port)])
     try:
         line = encode_record(_step("grpc", 1)).encode() + b"\n"
@@ -137,15 +131,8 @@ def grpc_ceiling(records: int) -> float:
         proc.wait()
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, all threads) process ``pid`` has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _start_bridge(tmp: Path, label: str) -> tuple[subprocess.Popen[bytes], str, Path]:
-    port, db = _free_port(), tmp / f"{label}.sqlite"
+    port, db = free_port(), tmp / f"{label}.sqlite"
     bridge = subprocess.Popen(
         [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(db),
          "--listen", f"127.0.0.1:{port}", "--spool-dir", str(tmp / "none"),
@@ -177,9 +164,9 @@ def bridge_alone(records: int, tmp: Path) -> tuple[float, float]:
             )
             for first in range(0, records, EMITTER_BATCH_SIZE)
         ]
-        cpu_before, start = _cpu_s(bridge.pid), time.perf_counter()
+        cpu_before, start = cpu_seconds(bridge.pid), time.perf_counter()
         acked = _send_prebuilt(address, payloads)
-        elapsed, cpu = time.perf_counter() - start, _cpu_s(bridge.pid) - cpu_before
+        elapsed, cpu = time.perf_counter() - start, cpu_seconds(bridge.pid) - cpu_before
     finally:
         bridge.terminate()
         bridge.wait(WAIT_S)
@@ -233,7 +220,7 @@ def end_to_end(records: int, tmp: Path, label: str) -> EndToEnd:
     samples: list[tuple[float, int]] = []
     run_id = f"bench-{label}-{os.getpid()}"
     try:
-        cpu_before = _cpu_s(bridge.pid)
+        cpu_before = cpu_seconds(bridge.pid)
         worker = subprocess.Popen(
             [sys.executable, "-c", _WORKER, run_id, address, str(tmp / "spool"), str(records)],
             stdout=subprocess.PIPE,
@@ -242,7 +229,7 @@ def end_to_end(records: int, tmp: Path, label: str) -> EndToEnd:
         while worker.poll() is None:
             samples.append((time.monotonic() - start, _rss_kb(bridge.pid)))
             time.sleep(1.0)
-        bridge_cpu = _cpu_s(bridge.pid) - cpu_before
+        bridge_cpu = cpu_seconds(bridge.pid) - cpu_before
         out, _ = worker.communicate(timeout=WAIT_S)
         put_s, total_s, done, accepted, dropped, worker_cpu = out.split()
         assert done == b"True" and int(accepted) == records and int(dropped) == 0, out

@@ -51,6 +51,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 import tyro
+from bench_helpers import cpu_seconds, free_port
 
 from gym_gui_bridge.fastlane import create_fastlane_name
 
@@ -183,11 +185,7 @@ def child_env(mode: Mode, python: str) -> tuple[list[str], dict[str, str]]:
 
 def start_bridge(python: str, workdir: Path) -> subprocess.Popen[bytes]:
     """``gym-gui-bridge serve`` on a free loopback port, for the ``bridge`` mode."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     address = f"127.0.0.1:{port}"
     proc = subprocess.Popen(
         [python, "-m", "gym_gui_bridge.cli", "serve", "--db", str(workdir / "bridge.sqlite"),
@@ -340,13 +338,6 @@ def run_once(
     )
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, every thread) process ``pid`` has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _follow(child: subprocess.Popen[str], out: TextIO, marks: dict[str, float]) -> None:
     """Copy the child's stdout (unbuffered) to ``out``; note its CPU time when iteration 1
     reports (``first``) and when the summary line comes (``last``): the training loop's CPU."""
@@ -355,9 +346,9 @@ def _follow(child: subprocess.Popen[str], out: TextIO, marks: dict[str, float]) 
         out.write(line)
         try:
             if "first" not in marks and line.startswith("SPS:"):
-                marks["first"] = _cpu_s(child.pid)
+                marks["first"] = cpu_seconds(child.pid)
             elif line.startswith("summary:"):
-                marks["last"] = _cpu_s(child.pid)
+                marks["last"] = cpu_seconds(child.pid)
         except OSError:  # the child is gone
             pass
 

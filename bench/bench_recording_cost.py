@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_helpers import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "examples" / "ppo.py"
 NUM_ENVS, NUM_STEPS = 4, 128  # examples/ppo.py defaults (CleanRL's)
@@ -93,14 +95,8 @@ finally:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_bridge(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     bridge = subprocess.Popen(
         [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db",
          str(workdir / "bridge.sqlite"), "--listen", address, "--spool-dir",

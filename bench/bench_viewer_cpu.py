@@ -26,20 +26,13 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from bench_helpers import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT, FPS = 600, 400, 60.0
 WARMUP_S = 3.0
 STARTUP_RUNS = 5
-TICKS = os.sysconf("SC_CLK_TCK")
 XVFB_PIPES: list[int] = []
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", "rb") as handle:
-        stat = handle.read()
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 # --- child roles ------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ def _load_bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_ppo_sps", BENCH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    if str(BENCH.parent) not in sys.path:  # its sibling bench_helpers.py
+        sys.path.insert(0, str(BENCH.parent))
     sys.modules[spec.name] = module  # dataclasses look their module up while it executes
     spec.loader.exec_module(module)
     return module
