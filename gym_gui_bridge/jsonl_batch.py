@@ -36,7 +36,7 @@ import msgspec
 
 from gym_gui_bridge.constants import JSONL_MAX_LINE_BYTES, JSONL_MAX_NAME_CHARS
 from gym_gui_bridge.errors import RecordDecodeError
-from gym_gui_bridge.jsonl_decode import JSONL_VERSION, check_action
+from gym_gui_bridge.jsonl_decode import INT64_MAX, JSONL_VERSION, check_action
 from gym_gui_bridge.records import (
     RUN_STATUSES,
     EpisodeRollup,
@@ -49,10 +49,9 @@ from gym_gui_bridge.records import (
 __all__ = ["decode_valid_batch", "encode_valid_batch"]
 
 _FLOAT_MAX = 1.7976931348623157e308  # bounds that reject the infinities msgspec parses
-_INT64_MAX = 2**63 - 1
-_Count = Annotated[int, msgspec.Meta(ge=0, le=_INT64_MAX)]
-_Slot = Annotated[int, msgspec.Meta(ge=-1, le=_INT64_MAX)]
-_ExitCode = Annotated[int, msgspec.Meta(ge=-(2**31), le=_INT64_MAX)]
+_Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+_Slot = Annotated[int, msgspec.Meta(ge=-1, le=INT64_MAX)]
+_ExitCode = Annotated[int, msgspec.Meta(ge=-(2**31), le=INT64_MAX)]
 _Finite = Annotated[float, msgspec.Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
 _NonNegative = Annotated[float, msgspec.Meta(ge=0.0, le=_FLOAT_MAX)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=JSONL_MAX_NAME_CHARS)]

@@ -28,11 +28,19 @@ from gym_gui_bridge.records import (
     TelemetryEvent,
 )
 
-__all__ = ["JSONL_VERSION", "DecoderStats", "JsonlDecoder", "check_action", "decode_record"]
+__all__ = [
+    "INT64_MAX",
+    "JSONL_VERSION",
+    "DecoderStats",
+    "JsonlDecoder",
+    "check_action",
+    "decode_record",
+]
 
 #: Version written in every line's ``"v"``; a decoder rejects any other.
 JSONL_VERSION = 1
-_INT64_MAX = 2**63 - 1  # SQLite INTEGER range: larger counters cannot be stored
+#: Largest counter a record may carry: SQLite INTEGER range, larger counters cannot be stored.
+INT64_MAX = 2**63 - 1
 
 
 def _fail(code: str, message: str) -> RecordDecodeError:
@@ -44,7 +52,7 @@ def _int(name: str, value: Any, minimum: int = 0) -> int:
         raise _fail("wrong_type", f"Expected {name} to be an integer, got {value!r}")
     if value < minimum:
         raise _fail("negative", f"Expected {name} >= {minimum}, got {value}")
-    if value > _INT64_MAX:
+    if value > INT64_MAX:
         raise _fail("out_of_range", f"Expected {name} <= 2**63-1, got {value}")
     return value
 
