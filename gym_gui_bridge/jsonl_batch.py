@@ -15,8 +15,9 @@ test runs the malformed-record corpus and random records through both.
 What the schemas cannot see is checked around them, conservatively:
 
 - a repeated key (JSON allows it, ``msgspec`` keeps the last value): if the batch holds no
-  escaped quote (``\\"``) and no whitespace between a quote and a colon, every key ends in
-  ``":`` and no ``":`` hides inside a string, so the count of ``":`` is at least the number of
+  escaped quote (``\\"``) and no whitespace before a colon (anywhere: a string holding
+  ``" :"`` sends its batch line by line too), every key ends in ``":`` and no ``":`` hides
+  inside a string, so the count of ``":`` is at least the number of
   keys; the schemas make the number of *distinct* keys exact, so a repeated key makes the count
   too large. (A string value starting with ``:`` does too: that batch goes line by line.)
 - an empty or blank line (``msgspec`` skips it, the strict decoder rejects it) and a line over
@@ -28,7 +29,6 @@ What the schemas cannot see is checked around them, conservatively:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -38,6 +38,9 @@ from gym_gui_bridge.constants import JSONL_MAX_LINE_BYTES, JSONL_MAX_NAME_CHARS
 from gym_gui_bridge.errors import RecordDecodeError
 from gym_gui_bridge.jsonl_decode import INT64_MAX, JSONL_VERSION, check_action
 from gym_gui_bridge.records import (
+    KIND_EPISODE,
+    KIND_SCALAR,
+    KIND_STEP,
     RUN_STATUSES,
     EpisodeRollup,
     RunRecord,
@@ -107,8 +110,13 @@ assert JSONL_VERSION == 1, "update _Line.v with the version"
 _DECODER = msgspec.json.Decoder(_Step | _Episode | _Scalar | _Run)
 # keys per line: the struct's fields (v included) plus the "type" tag
 _KEYS = {cls: len(cls.__struct_fields__) + 1 for cls in (_Step, _Episode, _Scalar, _Run)}
-_SPACED_COLON = re.compile(rb'"\s+:')
 _NEWLINE = ord("\n")
+
+
+def _spaced_colon(data: bytes) -> bool:
+    """Whether JSON whitespace precedes a colon anywhere in ``data``, key or string (a newline
+    cannot: it ends the line). Three fast scans instead of a regex over every quote."""
+    return b" :" in data or b"\t:" in data or b"\r:" in data
 
 
 def _record(line: Any) -> TelemetryEvent:
@@ -155,7 +163,7 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
         return None
     if len(data) > JSONL_MAX_LINE_BYTES and max(map(len, data.split(b"\n"))) > JSONL_MAX_LINE_BYTES:
         return None
-    if b'\\"' in data or _SPACED_COLON.search(data) is not None:
+    if b'\\"' in data or _spaced_colon(data):
         return None
     try:
         lines = _DECODER.decode_lines(data)
@@ -174,8 +182,56 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
 _ENCODER = msgspec.json.Encoder()
 
 
-def _finite(*numbers: float) -> bool:
-    return all(number - number == 0.0 for number in numbers)
+# What the batch encoder writes: a struct per kind whose fields are the JSONL keys in the strict
+# encoder's order ("v" and "type" first), built positionally from a record (a NamedTuple in the
+# same field order). msgspec writes a struct's fields as they are, without checking their types:
+# encode_valid_batch checks what the wire's schema would refuse before building one.
+class _StepOut(msgspec.Struct):
+    v: int
+    type: str
+    run_id: str
+    slot: int
+    agent_id: str
+    seq: int
+    wall_time: float
+    episode: int
+    step: int
+    global_step: int
+    action: Any
+    reward: float
+    terminated: bool
+    truncated: bool
+    frame_seq: int | None
+
+
+class _EpisodeOut(msgspec.Struct, rename={"ep_return": "return"}):
+    v: int
+    type: str
+    run_id: str
+    slot: int
+    agent_id: str
+    seq: int
+    wall_time: float
+    episode: int
+    ep_return: float
+    length: int
+    terminated: bool
+    truncated: bool
+    global_step: int
+    duration: float
+
+
+class _ScalarOut(msgspec.Struct):
+    v: int
+    type: str
+    run_id: str
+    slot: int
+    agent_id: str
+    seq: int
+    wall_time: float
+    tag: str
+    value: float
+    step: int
 
 
 def _plain_action(action: Any) -> bool:
@@ -184,47 +240,58 @@ def _plain_action(action: Any) -> bool:
     if action is None or kind is int:
         return True
     if kind is float:
-        return _finite(action)
+        return action - action == 0.0  # finite
     if kind is list:  # a flat list of numbers (continuous control); nested ones: per record
         try:
-            return all(type(x) is int or type(x) is float for x in action) and _finite(
+            total = (
                 math.fsum(action)
+                if all(type(x) is int or type(x) is float for x in action)
+                else None
             )
         except OverflowError:
             return False
+        return total is not None and total - total == 0.0
     return False
 
 
-def _document(r: Any) -> dict[str, Any] | None:
-    kind = type(r)
-    if kind is StepRecord:
-        if not (_finite(r.wall_time, r.reward) and _plain_action(r.action)):
+def _documents(records: Sequence[TelemetryEvent]) -> list[msgspec.Struct] | None:
+    """One output struct per record, or None if one of them needs the per-record encoder: a
+    float that is not finite (msgspec would write ``null``), a flag that is not a bool, an
+    action that is not plain, a run record (rare: the per-record encoder)."""
+    out: list[msgspec.Struct] = []
+    append = out.append
+    for r in records:
+        kind = type(r)
+        if kind is StepRecord:
+            wall, reward, action = r[4], r[9], r[8]
+            if not (
+                wall - wall == 0.0
+                and reward - reward == 0.0
+                and type(r[10]) is bool
+                and type(r[11]) is bool
+                and (type(action) is int or _plain_action(action))
+            ):
+                return None
+            append(_StepOut(JSONL_VERSION, KIND_STEP, *r))
+        elif kind is EpisodeRollup:
+            wall, ep_return, duration = r[4], r[6], r[11]
+            if not (
+                wall - wall == 0.0
+                and ep_return - ep_return == 0.0
+                and duration - duration == 0.0
+                and type(r[8]) is bool
+                and type(r[9]) is bool
+            ):
+                return None
+            append(_EpisodeOut(JSONL_VERSION, KIND_EPISODE, *r))
+        elif kind is ScalarRecord:
+            wall, value = r[4], r[6]
+            if not (wall - wall == 0.0 and value - value == 0.0):
+                return None
+            append(_ScalarOut(JSONL_VERSION, KIND_SCALAR, *r))
+        else:
             return None
-        return {
-            "v": 1, "type": "step", "run_id": r.run_id, "slot": r.slot, "agent_id": r.agent_id,
-            "seq": r.seq, "wall_time": r.wall_time, "episode": r.episode, "step": r.step,
-            "global_step": r.global_step, "action": r.action, "reward": r.reward,
-            "terminated": r.terminated, "truncated": r.truncated, "frame_seq": r.frame_seq,
-        }  # fmt: skip
-    if kind is EpisodeRollup:
-        if not _finite(r.wall_time, r.ep_return, r.duration):
-            return None
-        return {
-            "v": 1, "type": "episode", "run_id": r.run_id, "slot": r.slot,
-            "agent_id": r.agent_id, "seq": r.seq, "wall_time": r.wall_time,
-            "episode": r.episode, "return": r.ep_return, "length": r.length,
-            "terminated": r.terminated, "truncated": r.truncated, "global_step": r.global_step,
-            "duration": r.duration,
-        }  # fmt: skip
-    if kind is ScalarRecord:
-        if not _finite(r.wall_time, r.value):
-            return None
-        return {
-            "v": 1, "type": "scalar", "run_id": r.run_id, "slot": r.slot,
-            "agent_id": r.agent_id, "seq": r.seq, "wall_time": r.wall_time, "tag": r.tag,
-            "value": r.value, "step": r.step,
-        }  # fmt: skip
-    return None  # run records are rare: the per-record encoder
+    return out
 
 
 def encode_valid_batch(records: Sequence[TelemetryEvent]) -> bytes | None:
@@ -237,13 +304,10 @@ def encode_valid_batch(records: Sequence[TelemetryEvent]) -> bytes | None:
     >>> encode_valid_batch([scalar._replace(value=float("nan"))]) is None
     True
     """
-    documents = []
-    for record in records:
-        document = _document(record)
-        if document is None:
-            return None
-        documents.append(document)
     try:
+        documents = _documents(records)
+        if documents is None:
+            return None
         return _ENCODER.encode_lines(documents)
     except (TypeError, OverflowError, msgspec.EncodeError, UnicodeEncodeError):
-        return None  # a numpy value, an integer beyond 64 bits, a lone surrogate
+        return None  # a numpy value, a string where a number belongs, an integer beyond 64 bits

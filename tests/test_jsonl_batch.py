@@ -85,8 +85,13 @@ def test_the_batch_encoder_writes_what_decodes_to_the_same_records(batch: list[o
         STEP._replace(action=[0.5, float("-inf")]),
         STEP._replace(action=[[1.0]]),
         STEP._replace(run_id="\ud800"),
+        STEP._replace(terminated=1),
+        STEP._replace(wall_time="1.0"),
     ],
-    ids=["nan reward", "inf wall_time", "inf in action", "nested action", "surrogate"],
+    ids=[
+        "nan reward", "inf wall_time", "inf in action", "nested action", "surrogate",
+        "int flag", "str wall_time",
+    ],  # fmt: skip
 )
 def test_the_batch_encoder_declines_what_it_cannot_write_exactly(record: StepRecord) -> None:
     assert encode_valid_batch([STEP, record]) is None
