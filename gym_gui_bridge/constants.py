@@ -134,8 +134,10 @@ DEFAULT_DB_PATH = "runs/fastlane.sqlite"
 
 #: Default address of ``gym-gui-bridge serve`` (host:port). Loopback unless asked otherwise.
 BRIDGE_DEFAULT_LISTEN = "127.0.0.1:50055"
-#: Records per gRPC batch sent by the worker's emitter (records). ~64 reaches gRPC's ceiling.
-EMITTER_BATCH_SIZE = 256
+#: Records per gRPC batch sent by the worker's emitter (records). Per-message costs (gRPC on
+#: both sides, the bridge's decode call and ack) are paid once per batch: 1024 takes ~2 us of
+#: CPU per record off the bridge compared with 256 (docs/BENCHMARKS.md); ~220 KB of JSONL.
+EMITTER_BATCH_SIZE = 1024
 #: Credits a live subscriber starts with per (run id, agent id) (events).
 INITIAL_CREDITS = 200
 #: Below this many credits a subscriber counts as starved and is throttled (events).
@@ -173,8 +175,8 @@ EMITTER_FSYNC_INTERVAL_S = 1.0
 #: DB_SINK_FLUSH_INTERVAL_S, keeps live views within a quarter second.
 EMITTER_FLUSH_INTERVAL_S = 0.25
 #: Batches sent and not yet acknowledged, per stream (batches). The bridge acknowledges after
-#: its SQLite commit (up to DB_SINK_FLUSH_INTERVAL_S later); 64 x 256 records keep the pipe full.
-EMITTER_MAX_IN_FLIGHT = 64
+#: its SQLite commit (up to DB_SINK_FLUSH_INTERVAL_S later); 32 x 1024 records keep the pipe full.
+EMITTER_MAX_IN_FLIGHT = 32
 #: First pause before reconnecting to an unreachable bridge (seconds); doubled per failure.
 EMITTER_RECONNECT_MIN_S = 0.1
 #: Longest pause between two reconnection attempts (seconds).
