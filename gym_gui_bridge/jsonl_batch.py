@@ -16,10 +16,12 @@ What the schemas cannot see is checked around them, conservatively:
 
 - a repeated key (JSON allows it, ``msgspec`` keeps the last value): if the batch holds no
   escaped quote (``\\"``) and no whitespace before a colon (anywhere: a string holding
-  ``" :"`` sends its batch line by line too), every key ends in ``":`` and no ``":`` hides
-  inside a string, so the count of ``":`` is at least the number of
-  keys; the schemas make the number of *distinct* keys exact, so a repeated key makes the count
-  too large. (A string value starting with ``:`` does too: that batch goes line by line.)
+  ``" :"`` sends its batch line by line too), every key ends in ``":``, so the count of
+  ``":`` is at least the number of keys written; the schemas make the number of *distinct*
+  keys exact, so a repeated key makes the count too large. The count of plain ``:`` is
+  checked first (one fast scan): equal to the number of keys, it proves the same; larger
+  (a ``:`` inside a string), the ``":`` count decides. (A string value starting with ``:``
+  makes that too large as well: that batch goes line by line.)
 - an empty or blank line (``msgspec`` skips it, the strict decoder rejects it) and a line over
   ``JSONL_MAX_LINE_BYTES``: line by line.
 - nested actions (lists): their depth and their numbers are checked by the strict decoder's
@@ -33,6 +35,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import msgspec
+import numpy as np
 
 from gym_gui_bridge.constants import JSONL_MAX_LINE_BYTES, JSONL_MAX_NAME_CHARS
 from gym_gui_bridge.errors import RecordDecodeError
@@ -111,13 +114,23 @@ _DECODER = msgspec.json.Decoder(_Step | _Episode | _Scalar | _Run)
 # keys per line: the struct's fields (v included) plus the "type" tag
 _KEYS = {cls: len(cls.__struct_fields__) + 1 for cls in (_Step, _Episode, _Scalar, _Run)}
 _NEWLINE = ord("\n")
+_COLON = ord(":")
 _ACTION = StepRecord._fields.index("action")
 
 
 def _spaced_colon(data: bytes) -> bool:
     """Whether JSON whitespace precedes a colon anywhere in ``data``, key or string (a newline
-    cannot: it ends the line). Three fast scans instead of a regex over every quote."""
+    cannot: it ends the line). Searching one byte is ~50x faster than two, and our own lines
+    hold no whitespace at all."""
+    if b" " not in data and b"\t" not in data and b"\r" not in data:
+        return False
     return b" :" in data or b"\t:" in data or b"\r:" in data
+
+
+def _colons_and_newlines(data: bytes) -> tuple[int, int]:
+    """How many ``:`` and ``\\n`` bytes ``data`` holds; numpy counts ~5x faster than bytes.count."""
+    array = np.frombuffer(data, np.uint8)
+    return int(np.count_nonzero(array == _COLON)), int(np.count_nonzero(array == _NEWLINE))
 
 
 # A line's struct holds "v" and then the record's fields in the record's order, so a record is
@@ -157,14 +170,16 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
         return None
     if len(data) > JSONL_MAX_LINE_BYTES and max(map(len, data.split(b"\n"))) > JSONL_MAX_LINE_BYTES:
         return None
-    if b'\\"' in data or _spaced_colon(data):
+    if (b"\\" in data and b'\\"' in data) or _spaced_colon(data):
         return None
     try:
         lines = _DECODER.decode_lines(data)
-        if len(lines) != data.count(b"\n") + (data[-1] != _NEWLINE):
+        colons, newlines = _colons_and_newlines(data)
+        if len(lines) != newlines + (data[-1] != _NEWLINE):
             return None  # an empty or blank line, which decode_lines skips
-        if data.count(b'":') != sum([_KEYS[type(line)] for line in lines]):
-            return None  # a repeated key
+        keys = sum([_KEYS[type(line)] for line in lines])
+        if colons != keys and data.count(b'":') != keys:
+            return None  # a repeated key (colons alone can be more: a ':' in a string)
         if b"[" in data:  # lists (actions, argv) to check or convert: record by record
             records = [_record(line) for line in lines]
         else:  # steps, episodes and scalars with plain values: _record, inlined

@@ -47,6 +47,13 @@ def test_lines_the_key_count_cannot_vouch_for_go_line_by_line(line: str) -> None
     assert decode_valid_batch(line.encode()) is None
 
 
+def test_a_colon_inside_a_string_neither_hides_a_repeated_key_nor_blocks_the_fast_path() -> None:
+    colon = STEP._replace(run_id="run:1", seq=6)
+    repeated = encode_record(STEP)[:-1] + ',"seq":6}'
+    assert decode_valid_batch(encode_lines([colon, STEP]).encode()) == [colon, STEP]
+    assert decode_valid_batch(f"{encode_record(colon)}\n{repeated}\n".encode()) is None
+
+
 def test_a_batch_of_another_kind_is_declined_when_a_kind_is_asked_for() -> None:
     data = encode_lines([STEP, STEP]).encode()
     assert decode_valid_batch(data, "step") == [STEP, STEP]
