@@ -6,7 +6,7 @@ Measured in one run, on this machine:
   batches of ``DB_SINK_BATCH_SIZE``, in this process: what the sink could do at best.
 - **gRPC ceiling**: the same JSONL batches (``EMITTER_BATCH_SIZE`` lines) sent on one
   PublishRecords stream to a no-op servicer in another process that acknowledges without
-  decoding: what the transport could do at best.
+  decoding: what the transport could do at best (best of three streams after a warm-up).
 - **bridge alone**: a real ``gym-gui-bridge serve`` fed with batches of distinct step records
   encoded before the clock starts, by a client that only sends: the bridge's own capacity
   (decode -> RunBus -> SQLite -> ack), with the bridge process's CPU time per record.
@@ -115,17 +115,23 @@ def _send_prebuilt(address: str, payloads: list[bytes]) -> int:
     return acked
 
 
-def grpc_ceiling(records: int) -> float:
+def grpc_ceiling(records: int, repeats: int = 3) -> float:
+    """Best of ``repeats`` streams to one no-op servicer, after a warm-up stream (the first
+    stream of a fresh channel pays connection and buffer set-up)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--noop-server", str(port)])
     try:
         line = encode_record(_step("grpc", 1)).encode() + b"\n"
         payloads = [line * EMITTER_BATCH_SIZE] * (records // EMITTER_BATCH_SIZE)
-        start = time.perf_counter()
-        acked = _send_prebuilt(f"127.0.0.1:{port}", payloads)
-        elapsed = time.perf_counter() - start
-        assert acked == len(payloads) * EMITTER_BATCH_SIZE
-        return acked / elapsed
+        _send_prebuilt(f"127.0.0.1:{port}", payloads[: max(1, len(payloads) // 10)])
+        best = 0.0
+        for _ in range(repeats):
+            start = time.perf_counter()
+            acked = _send_prebuilt(f"127.0.0.1:{port}", payloads)
+            elapsed = time.perf_counter() - start
+            assert acked == len(payloads) * EMITTER_BATCH_SIZE
+            best = max(best, acked / elapsed)
+        return best
     finally:
         proc.kill()
         proc.wait()
