@@ -2,6 +2,7 @@
 
     python bench/bench_recording_cost.py                      # embedded SQLite recording
     python bench/bench_recording_cost.py --bridge             # shipped to a local bridge
+    python bench/bench_recording_cost.py --bridge --block 2 --settle 1   # no wait, see below
 
 Why in one run: on this shared 2-core machine two runs of the same command differ by 5-25% in
 SPS, far more than the 2% the slow lane may cost, so run-against-run comparisons cannot see it.
@@ -15,6 +16,14 @@ activation, recorder, SQLite file or bridge) alternates every PPO iteration betw
   core: an upper bound. The wait itself is timed and reported (it includes the writer's own
   latency: a thread wake-up, the commit, for a bridge the round trip and its commit).
 - **off**: the recorder discards every record at its queue (``put`` replaced by a no-op).
+
+With ``--block N`` (N > 1) the switch happens every N iterations and nobody waits: the writer
+works as in a real run, overlapping training, and its work spills into the iteration after
+the one that produced the records (the spooler and the sink write every 0.25 s, about one
+iteration). The first ``--settle`` iterations of every block are left out of both halves;
+``--block 2 --settle 1`` compares the second iteration of each on pair (which carries the
+first one's writing, as every iteration of a real run carries its predecessor's) with the
+second of each off pair (nothing left to write).
 
 Both halves keep what cannot be switched per iteration: the recording wrappers on every slot,
 building the records, the SummaryWriter mirror. ``bench/bench_store_rate.py`` measures those
@@ -31,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -58,8 +68,9 @@ from cleanrl_worker import scalars, slowlane
 recorder = slowlane.current()
 assert recorder is not None and recorder._put is not None, "the slow lane did not start"
 real_put, tag, flush_timeout, out = recorder._put, sys.argv[1], float(sys.argv[2]), sys.argv[3]
-del sys.argv[1:4]
-state = {"on": True, "t": None}
+block = int(sys.argv[4])
+del sys.argv[1:5]
+state = {"on": True, "t": None, "n": 0}
 times = {"on": [], "off": [], "flush": []}
 order = []
 
@@ -70,7 +81,7 @@ def record_scalar(name, value, step):
     recorder.record_scalar(name, value, step)
     if name != tag:
         return
-    if state["on"]:
+    if state["on"] and block == 1:
         flush_start = time.perf_counter()
         if not recorder.flush(flush_timeout):
             raise SystemExit("flush timed out")
@@ -81,8 +92,10 @@ def record_scalar(name, value, step):
         times[key].append(now - state["t"])
         order.append(key)
     state["t"] = now
-    state["on"] = not state["on"]
-    recorder._put = real_put if state["on"] else discard
+    state["n"] += 1
+    if state["n"] % block == 0:
+        state["on"] = not state["on"]
+        recorder._put = real_put if state["on"] else discard
 
 scalars.install(record_scalar)
 sys.argv[0] = sys.argv[1]
@@ -114,18 +127,36 @@ def _start_bridge(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit(f"the bridge did not listen on {address}")
 
 
-def paired(order: list[str], times: dict[str, list[float]]) -> list[float]:
-    """Each on-iteration over the mean of the off-iterations just before and after it."""
-    sequence, cursor = [], {"on": 0, "off": 0}
+def blocks(order: list[str], times: dict[str, list[float]]) -> list[tuple[str, list[float]]]:
+    """The run as consecutive blocks: ("on" or "off", the block's iteration times in order)."""
+    result: list[tuple[str, list[float]]] = []
+    cursor = {"on": 0, "off": 0}
     for key in order:
-        sequence.append((key, times[key][cursor[key]]))
+        if not result or result[-1][0] != key:
+            result.append((key, []))
+        result[-1][1].append(times[key][cursor[key]])
         cursor[key] += 1
+    return result
+
+
+def paired(runs: list[tuple[str, list[float]]], settle: int) -> list[float]:
+    """Each on-block's mean iteration over the mean of the off-blocks just before and after it,
+    leaving out the first ``settle`` iterations of every block (they may carry writing left
+    over from the block before). Blocks of one iteration: each on-iteration over the mean of
+    its two off neighbours."""
+    means = [(key, statistics.fmean(v[settle:]) if len(v) > settle else None) for key, v in runs]
     ratios = []
-    for i in range(1, len(sequence) - 1):
-        key, value = sequence[i]
-        if key == "on" and sequence[i - 1][0] == "off" and sequence[i + 1][0] == "off":
-            ratios.append(value / ((sequence[i - 1][1] + sequence[i + 1][1]) / 2))
+    for (before, b), (key, value), (after, a) in zip(means, means[1:], means[2:], strict=False):
+        if key == "on" and before == after == "off" and None not in (b, value, a):
+            ratios.append(value / ((b + a) / 2))  # type: ignore[operator]
     return ratios
+
+
+def bootstrap_median(values: list[float], rounds: int = 2000) -> tuple[float, float]:
+    """2.5th and 97.5th percentiles of the median of ``values`` resampled with replacement."""
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(rounds))
+    return medians[int(0.025 * rounds)], medians[int(0.975 * rounds) - 1]
 
 
 def main() -> int:
@@ -140,7 +171,17 @@ def main() -> int:
         "--per-unwatched-step-us", type=float, default=0.27,
         help="training-thread cost of an episodes-only step (bench_store_rate.py)",
     )  # fmt: skip
+    parser.add_argument(
+        "--block", type=int, default=1,
+        help="iterations per on/off block; > 1: no wait for the writer (see --settle)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--settle", type=int, default=2,
+        help="with --block > 1: first iterations of each block left out of the estimate",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.block < 1 or (args.block > 1 and not 0 <= args.settle < args.block):
+        parser.error("Expected --block >= 1 and 0 <= --settle < --block")
     workdir = Path(tempfile.mkdtemp(prefix="bench-recording-cost-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTLANE", "GYM_GUI_"))}
     env.update(OMP_NUM_THREADS="1", FASTLANE="1", FASTLANE_DB=str(workdir / "run.sqlite"))
@@ -149,7 +190,8 @@ def main() -> int:
         bridge, env["FASTLANE_BRIDGE"] = _start_bridge(workdir)
     out = workdir / "times.json"
     command = [
-        sys.executable, "-c", _TOGGLE, ITERATION_TAG, str(FLUSH_TIMEOUT_S), str(out), str(SCRIPT),
+        sys.executable, "-c", _TOGGLE, ITERATION_TAG, str(FLUSH_TIMEOUT_S), str(out),
+        str(args.block), str(SCRIPT),
         f"--total-timesteps={args.total_timesteps}", f"--num-envs={NUM_ENVS}",
         f"--num-steps={NUM_STEPS}", f"--fastlane-slot={WATCHED_SLOT}",
     ]  # fmt: skip
@@ -168,13 +210,18 @@ def main() -> int:
     # drop the warm-up iterations from both the order and the time lists
     for key in order[:WARMUP_ITERATIONS]:
         times[key].pop(0)
-        if key == "on":
+        if key == "on" and times["flush"]:
             times["flush"].pop(0)
     order = order[WARMUP_ITERATIONS:]
-    on, off = statistics.median(times["on"]), statistics.median(times["off"])
-    ratios = paired(order, times)
+    settle = args.settle if args.block > 1 else 0
+    runs = blocks(order, times)
+    on = statistics.median([t for key, v in runs if key == "on" for t in v[settle:]])
+    off = statistics.median([t for key, v in runs if key == "off" for t in v[settle:]])
+    ratios = paired(runs, settle)
     steps = NUM_ENVS * NUM_STEPS
     wrapper_s = NUM_STEPS * (args.per_recorded_step_us + 3 * args.per_unwatched_step_us) / 1e6
+    if args.block > 1:
+        print(f"blocks of {args.block} iterations, the first {settle} of each left out of both:")
     print(f"iterations: {len(times['on'])} on, {len(times['off'])} off ({steps} env steps each)")
     print(f"median iteration: on {on * 1e3:.1f} ms, off {off * 1e3:.1f} ms")
     print(f"on / off (medians):                       {on / off:.4f}")
@@ -189,6 +236,15 @@ def main() -> int:
     print(
         f"=> SPS with the slow lane / SPS without: {1 / total:.4f} (cost {100 * (total - 1):.2f}%)"
     )
+    low, high = bootstrap_median(ratios)
+    extra = wrapper_s / off
+    print(
+        f"=> cost from the paired estimate: {100 * (statistics.median(ratios) - 1 + extra):.2f}%"
+        f" (95% bootstrap interval {100 * (low - 1 + extra):.2f}% .. {100 * (high - 1 + extra):.2f}%)"
+    )
+    if not times["flush"]:
+        print("no wait for the writer (blocks): its work overlaps training as in a real run")
+        return 0
     flush = statistics.median(times["flush"])
     print(
         f"of which waiting for the writer at the end of an on-iteration (median): "

@@ -64,7 +64,9 @@ _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=JSONL_MAX_NAME_CHAR
 _Status = Literal[RUN_STATUSES]  # type: ignore[valid-type]
 
 
-class _Line(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+# gc=False: a line holds numbers, strings and lists of them, never a cycle; untracked, the
+# thousands decoded per batch do not drive the garbage collector.
+class _Line(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, gc=False):
     v: Literal[1]  # JSONL_VERSION
     run_id: _Name
     slot: _Slot
@@ -198,7 +200,7 @@ _ENCODER = msgspec.json.Encoder()
 # encoder's order ("v" and "type" first), built positionally from a record (a NamedTuple in the
 # same field order). msgspec writes a struct's fields as they are, without checking their types:
 # encode_valid_batch checks what the wire's schema would refuse before building one.
-class _StepOut(msgspec.Struct):
+class _StepOut(msgspec.Struct, gc=False):
     v: int
     type: str
     run_id: str
@@ -216,7 +218,7 @@ class _StepOut(msgspec.Struct):
     frame_seq: int | None
 
 
-class _EpisodeOut(msgspec.Struct, rename={"ep_return": "return"}):
+class _EpisodeOut(msgspec.Struct, rename={"ep_return": "return"}, gc=False):
     v: int
     type: str
     run_id: str
@@ -233,7 +235,7 @@ class _EpisodeOut(msgspec.Struct, rename={"ep_return": "return"}):
     duration: float
 
 
-class _ScalarOut(msgspec.Struct):
+class _ScalarOut(msgspec.Struct, gc=False):
     v: int
     type: str
     run_id: str
