@@ -159,6 +159,40 @@ def bootstrap_median(values: list[float], rounds: int = 2000) -> tuple[float, fl
     return medians[int(0.025 * rounds)], medians[int(0.975 * rounds) - 1]
 
 
+def one_run(args: argparse.Namespace) -> tuple[list[tuple[str, list[float]]], list[float]] | None:
+    """One training run: its on/off blocks (warm-up dropped) and its waits for the writer."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-recording-cost-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTLANE", "GYM_GUI_"))}
+    env.update(OMP_NUM_THREADS="1", FASTLANE="1", FASTLANE_DB=str(workdir / "run.sqlite"))
+    bridge = None
+    if args.bridge:
+        bridge, env["FASTLANE_BRIDGE"] = _start_bridge(workdir)
+    out = workdir / "times.json"
+    command = [
+        sys.executable, "-c", _TOGGLE, ITERATION_TAG, str(FLUSH_TIMEOUT_S), str(out),
+        str(args.block), str(SCRIPT),
+        f"--total-timesteps={args.total_timesteps}", f"--num-envs={NUM_ENVS}",
+        f"--num-steps={NUM_STEPS}", f"--fastlane-slot={WATCHED_SLOT}",
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+    finally:
+        if bridge is not None:
+            bridge.terminate()
+            bridge.wait(BRIDGE_START_TIMEOUT_S)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+        return None
+    result = json.loads(out.read_text())
+    order, times = result["order"], result["times"]
+    # drop the warm-up iterations from both the order and the time lists
+    for key in order[:WARMUP_ITERATIONS]:
+        times[key].pop(0)
+        if key == "on" and times["flush"]:
+            times["flush"].pop(0)
+    return blocks(order[WARMUP_ITERATIONS:], times), times["flush"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--total-timesteps", type=int, default=98304)
@@ -179,50 +213,41 @@ def main() -> int:
         "--settle", type=int, default=2,
         help="with --block > 1: first iterations of each block left out of the estimate",
     )  # fmt: skip
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="training runs, their pairs pooled (each its own writer)",
+    )
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("Expected --runs >= 1")
     if args.block < 1 or (args.block > 1 and not 0 <= args.settle < args.block):
         parser.error("Expected --block >= 1 and 0 <= --settle < --block")
-    workdir = Path(tempfile.mkdtemp(prefix="bench-recording-cost-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTLANE", "GYM_GUI_"))}
-    env.update(OMP_NUM_THREADS="1", FASTLANE="1", FASTLANE_DB=str(workdir / "run.sqlite"))
-    bridge = None
-    if args.bridge:
-        bridge, env["FASTLANE_BRIDGE"] = _start_bridge(workdir)
-    out = workdir / "times.json"
-    command = [
-        sys.executable, "-c", _TOGGLE, ITERATION_TAG, str(FLUSH_TIMEOUT_S), str(out),
-        str(args.block), str(SCRIPT),
-        f"--total-timesteps={args.total_timesteps}", f"--num-envs={NUM_ENVS}",
-        f"--num-steps={NUM_STEPS}", f"--fastlane-slot={WATCHED_SLOT}",
-    ]  # fmt: skip
     print("command:", " ".join(sys.argv), "| mode:", "bridge" if args.bridge else "embedded SQLite")
-    try:
-        done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
-    finally:
-        if bridge is not None:
-            bridge.terminate()
-            bridge.wait(BRIDGE_START_TIMEOUT_S)
-    if done.returncode != 0:
-        print(done.stderr[-3000:], file=sys.stderr)
-        return 1
-    result = json.loads(out.read_text())
-    order, times = result["order"], result["times"]
-    # drop the warm-up iterations from both the order and the time lists
-    for key in order[:WARMUP_ITERATIONS]:
-        times[key].pop(0)
-        if key == "on" and times["flush"]:
-            times["flush"].pop(0)
-    order = order[WARMUP_ITERATIONS:]
     settle = args.settle if args.block > 1 else 0
-    runs = blocks(order, times)
-    on = statistics.median([t for key, v in runs if key == "on" for t in v[settle:]])
-    off = statistics.median([t for key, v in runs if key == "off" for t in v[settle:]])
-    ratios = paired(runs, settle)
+    on_times: list[float] = []
+    off_times: list[float] = []
+    flushes: list[float] = []
+    ratios: list[float] = []
+    for _ in range(args.runs):  # pairs never span two runs
+        measured = one_run(args)
+        if measured is None:
+            return 1
+        runs, waits = measured
+        on_times += [t for key, v in runs if key == "on" for t in v[settle:]]
+        off_times += [t for key, v in runs if key == "off" for t in v[settle:]]
+        flushes += waits
+        ratios += paired(runs, settle)
+    on, off = statistics.median(on_times), statistics.median(off_times)
     steps = NUM_ENVS * NUM_STEPS
     wrapper_s = NUM_STEPS * (args.per_recorded_step_us + 3 * args.per_unwatched_step_us) / 1e6
     if args.block > 1:
         print(f"blocks of {args.block} iterations, the first {settle} of each left out of both:")
-    print(f"iterations: {len(times['on'])} on, {len(times['off'])} off ({steps} env steps each)")
+    print(
+        f"iterations measured: {len(on_times)} on, {len(off_times)} off ({steps} env steps each)"
+        f" in {args.runs} run(s); {len(ratios)} pairs"
+    )
     print(f"median iteration: on {on * 1e3:.1f} ms, off {off * 1e3:.1f} ms")
     print(f"on / off (medians):                       {on / off:.4f}")
     print(
@@ -242,13 +267,13 @@ def main() -> int:
         f"=> cost from the paired estimate: {100 * (statistics.median(ratios) - 1 + extra):.2f}%"
         f" (95% bootstrap interval {100 * (low - 1 + extra):.2f}% .. {100 * (high - 1 + extra):.2f}%)"
     )
-    if not times["flush"]:
+    if not flushes:
         print("no wait for the writer (blocks): its work overlaps training as in a real run")
         return 0
-    flush = statistics.median(times["flush"])
+    wait = statistics.median(flushes)
     print(
         f"of which waiting for the writer at the end of an on-iteration (median): "
-        f"{flush * 1e3:.2f} ms = {100 * flush / off:.2f}% (on a free core this overlaps training)"
+        f"{wait * 1e3:.2f} ms = {100 * wait / off:.2f}% (on a free core this overlaps training)"
     )
     return 0
 

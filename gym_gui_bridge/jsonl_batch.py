@@ -138,7 +138,7 @@ def _colons_and_newlines(data: bytes) -> tuple[int, int]:
 # A line's struct holds "v" and then the record's fields in the record's order, so a record is
 # the struct's tuple without its first item (built with tuple.__new__: a NamedTuple's own
 # __new__ is a Python function, ~0.4 us per record more).
-_RECORD_OF = {_Step: StepRecord, _Episode: EpisodeRollup, _Scalar: ScalarRecord}
+_RECORD_OF: dict[Any, Any] = {_Step: StepRecord, _Episode: EpisodeRollup, _Scalar: ScalarRecord}
 _astuple = msgspec.structs.astuple
 _tuple_new = tuple.__new__
 
@@ -153,7 +153,7 @@ def _record(line: Any) -> TelemetryEvent:
     fields = _astuple(line)[1:]
     if kind is _Step and type(fields[_ACTION]) is list:
         fields = (*fields[:_ACTION], check_action(fields[_ACTION]), *fields[_ACTION + 1 :])
-    return _tuple_new(_RECORD_OF[kind], fields)  # type: ignore[no-any-return]
+    return _tuple_new(_RECORD_OF[kind], fields)
 
 
 def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEvent] | None:
@@ -274,6 +274,7 @@ def _documents(records: Sequence[TelemetryEvent]) -> list[msgspec.Struct] | None
     action that is not plain, a run record (rare: the per-record encoder)."""
     out: list[msgspec.Struct] = []
     append = out.append
+    r: Any  # indexed by position: a record is a NamedTuple in its JSONL key order
     for r in records:
         kind = type(r)
         if kind is StepRecord:

@@ -96,9 +96,14 @@ def test_the_batch_encoder_writes_what_decodes_to_the_same_records(batch: list[o
         STEP._replace(wall_time="1.0"),
     ],
     ids=[
-        "nan reward", "inf wall_time", "inf in action", "nested action", "surrogate",
-        "int flag", "str wall_time",
-    ],  # fmt: skip
+        "nan reward",
+        "inf wall_time",
+        "inf in action",
+        "nested action",
+        "surrogate",
+        "int flag",
+        "str wall_time",
+    ],
 )
 def test_the_batch_encoder_declines_what_it_cannot_write_exactly(record: StepRecord) -> None:
     assert encode_valid_batch([STEP, record]) is None
