@@ -18,7 +18,7 @@ Measured in one run, on this machine:
 - **memory**: with ``--long-records N`` the end-to-end run is repeated with N records while the
   bridge's RSS (/proc/PID/status VmRSS) is sampled every second.
 
-usage: python bench/bench_bridge_throughput.py [--records 200000] [--long-records 0]
+usage: python bench/bench_bridge_throughput.py [--records 1000000] [--long-records 0]
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ def end_to_end(records: int, tmp: Path, label: str) -> EndToEnd:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--long-records", type=int, default=0)
     parser.add_argument("--noop-server", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -196,56 +196,18 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
 _ENCODER = msgspec.json.Encoder()
 
 
-# What the batch encoder writes: a struct per kind whose fields are the JSONL keys in the strict
-# encoder's order ("v" and "type" first), built positionally from a record (a NamedTuple in the
-# same field order). msgspec writes a struct's fields as they are, without checking their types:
+# What the batch encoder writes: a struct per kind whose fields are "v", "type" and then the
+# record's fields in order (the JSONL keys, in the strict encoder's order), built positionally
+# from a record. msgspec writes a struct's fields as they are, without checking their types:
 # encode_valid_batch checks what the wire's schema would refuse before building one.
-class _StepOut(msgspec.Struct, gc=False):
-    v: int
-    type: str
-    run_id: str
-    slot: int
-    agent_id: str
-    seq: int
-    wall_time: float
-    episode: int
-    step: int
-    global_step: int
-    action: Any
-    reward: float
-    terminated: bool
-    truncated: bool
-    frame_seq: int | None
+def _output_struct(record_type: Any, rename: dict[str, str] | None = None) -> Any:
+    fields = [("v", int), ("type", str), *((name, Any) for name in record_type._fields)]
+    return msgspec.defstruct(f"_{record_type.__name__}Line", fields, rename=rename, gc=False)
 
 
-class _EpisodeOut(msgspec.Struct, rename={"ep_return": "return"}, gc=False):
-    v: int
-    type: str
-    run_id: str
-    slot: int
-    agent_id: str
-    seq: int
-    wall_time: float
-    episode: int
-    ep_return: float
-    length: int
-    terminated: bool
-    truncated: bool
-    global_step: int
-    duration: float
-
-
-class _ScalarOut(msgspec.Struct, gc=False):
-    v: int
-    type: str
-    run_id: str
-    slot: int
-    agent_id: str
-    seq: int
-    wall_time: float
-    tag: str
-    value: float
-    step: int
+_StepOut = _output_struct(StepRecord)
+_EpisodeOut = _output_struct(EpisodeRollup, {"ep_return": "return"})
+_ScalarOut = _output_struct(ScalarRecord)
 
 
 def _plain_action(action: Any) -> bool:
