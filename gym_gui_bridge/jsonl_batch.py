@@ -218,15 +218,13 @@ def _plain_action(action: Any) -> bool:
     if kind is float:
         return action - action == 0.0  # finite
     if kind is list:  # a flat list of numbers (continuous control); nested ones: per record
+        if not all(type(x) is int or type(x) is float for x in action):
+            return False
         try:
-            total = (
-                math.fsum(action)
-                if all(type(x) is int or type(x) is float for x in action)
-                else None
-            )
+            total = math.fsum(action)
         except OverflowError:
             return False
-        return total is not None and total - total == 0.0
+        return total - total == 0.0  # finite
     return False
 
 
@@ -236,34 +234,33 @@ def _documents(records: Sequence[TelemetryEvent]) -> list[msgspec.Struct] | None
     action that is not plain, a run record (rare: the per-record encoder)."""
     out: list[msgspec.Struct] = []
     append = out.append
-    r: Any  # indexed by position: a record is a NamedTuple in its JSONL key order
+    # A record is a NamedTuple in its JSONL key order: it fills the struct positionally.
+    # x - x == 0.0 holds for finite x only; a string raises TypeError, caught by the caller.
+    r: Any
     for r in records:
         kind = type(r)
         if kind is StepRecord:
-            wall, reward, action = r[4], r[9], r[8]
             if not (
-                wall - wall == 0.0
-                and reward - reward == 0.0
-                and type(r[10]) is bool
-                and type(r[11]) is bool
-                and (type(action) is int or _plain_action(action))
+                r.wall_time - r.wall_time == 0.0
+                and r.reward - r.reward == 0.0
+                and type(r.terminated) is bool
+                and type(r.truncated) is bool
+                and (type(r.action) is int or _plain_action(r.action))
             ):
                 return None
             append(_StepOut(JSONL_VERSION, KIND_STEP, *r))
         elif kind is EpisodeRollup:
-            wall, ep_return, duration = r[4], r[6], r[11]
             if not (
-                wall - wall == 0.0
-                and ep_return - ep_return == 0.0
-                and duration - duration == 0.0
-                and type(r[8]) is bool
-                and type(r[9]) is bool
+                r.wall_time - r.wall_time == 0.0
+                and r.ep_return - r.ep_return == 0.0
+                and r.duration - r.duration == 0.0
+                and type(r.terminated) is bool
+                and type(r.truncated) is bool
             ):
                 return None
             append(_EpisodeOut(JSONL_VERSION, KIND_EPISODE, *r))
         elif kind is ScalarRecord:
-            wall, value = r[4], r[6]
-            if not (wall - wall == 0.0 and value - value == 0.0):
+            if not (r.wall_time - r.wall_time == 0.0 and r.value - r.value == 0.0):
                 return None
             append(_ScalarOut(JSONL_VERSION, KIND_SCALAR, *r))
         else:
