@@ -39,13 +39,17 @@ from pathlib import Path
 import grpc
 from bench_helpers import cpu_seconds, free_port
 
-from gym_gui_bridge.constants import DB_SINK_BATCH_SIZE, EMITTER_BATCH_SIZE, EMITTER_MAX_IN_FLIGHT
-from gym_gui_bridge.jsonl import encode_record
+from gym_gui_bridge.config.defaults import (
+    DB_SINK_BATCH_SIZE,
+    EMITTER_BATCH_SIZE,
+    EMITTER_MAX_IN_FLIGHT,
+)
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.records import StepRecord
+from gym_gui_bridge.protocol.jsonl import encode_record
+from gym_gui_bridge.protocol.records import StepRecord
+from gym_gui_bridge.protocol.wire import PUBLISH_METHOD, SERVICE_NAME, channel_options
 from gym_gui_bridge.store.schema import open_writer
 from gym_gui_bridge.store.writes import write_batch
-from gym_gui_bridge.wire import PUBLISH_METHOD, SERVICE_NAME, channel_options
 
 WAIT_S = 600.0
 
@@ -183,8 +187,8 @@ def bridge_alone(records: int, tmp: Path) -> tuple[float, float]:
 # --- end to end -------------------------------------------------------------------------------
 _WORKER = r"""
 import os, sys, time
-from cleanrl_worker.emitter import BridgeEmitter
-from gym_gui_bridge.records import StepRecord
+from cleanrl_worker.emitter.emitter import BridgeEmitter
+from gym_gui_bridge.protocol.records import StepRecord
 run_id, address, spool, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 emitter = BridgeEmitter(address, run_id, spool_root=spool)
 emitter.start()

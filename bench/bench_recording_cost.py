@@ -63,7 +63,8 @@ BRIDGE_START_TIMEOUT_S = 60.0
 # Runs inside the training process: wraps the recorder's scalar hook to alternate on/off.
 _TOGGLE = r"""
 import json, runpy, sys, time
-from cleanrl_worker import scalars, slowlane
+from cleanrl_worker.patches import summary_writer as scalars
+from cleanrl_worker.slowlane import recorder as slowlane
 
 recorder = slowlane.current()
 assert recorder is not None and recorder._put is not None, "the slow lane did not start"

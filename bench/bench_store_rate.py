@@ -23,10 +23,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from cleanrl_worker import slowlane
-from gym_gui_bridge.constants import DB_SINK_BATCH_SIZE
-from gym_gui_bridge.jsonl import decode_record, encode_record
-from gym_gui_bridge.records import StepRecord
+from cleanrl_worker.slowlane import recorder as slowlane
+from gym_gui_bridge.config.defaults import DB_SINK_BATCH_SIZE
+from gym_gui_bridge.protocol.jsonl import decode_record, encode_record
+from gym_gui_bridge.protocol.records import StepRecord
 from gym_gui_bridge.store.schema import open_writer
 from gym_gui_bridge.store.writes import STEP_INSERT_SQL, _step_row
 

@@ -20,7 +20,7 @@ import time
 
 import gymnasium as gym
 
-from cleanrl_worker.wrapper import FastLaneEnvWrapper
+from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
 from gym_gui_bridge.fastlane import FastLaneReader
 
 

@@ -8,11 +8,11 @@ With ``FASTLANE`` unset and no ``--fastlane*`` flag, :func:`activate` does two e
 lookups and one argv scan and returns: nothing else is imported. When requested it
 
 1. removes every ``--fastlane*`` flag from ``sys.argv`` (the script's parser never sees them),
-2. resolves :class:`~cleanrl_worker.settings_model.WorkerSettings` (bad values: one line on
+2. resolves :class:`~cleanrl_worker.settings.model.WorkerSettings` (bad values: one line on
    stderr naming the variable or flag, exit status 2, before the script runs),
 3. exports ``FASTLANE_ACTIVE_PID`` / ``FASTLANE_RUN_ID`` so child processes (AsyncVectorEnv
    workers, multiprocessing) never start a run of their own,
-4. hooks ``SyncVectorEnv`` / ``AsyncVectorEnv`` (see :mod:`cleanrl_worker.vector_hooks`),
+4. hooks ``SyncVectorEnv`` / ``AsyncVectorEnv`` (see :mod:`cleanrl_worker.patches.vector_env`),
 5. prints one line on stderr: run id, slot, frame budget and the command that opens the viewer.
 
 Calling it again is a no-op, which matters: ``.pth`` lines run twice in some virtualenvs.
@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
-    from cleanrl_worker.settings_model import WorkerSettings
+    from cleanrl_worker.settings.model import WorkerSettings
 
 __all__ = ["EXIT_BAD_SETTINGS", "activate", "activate_at_startup", "active_settings"]
 
@@ -91,11 +91,11 @@ def activate(**overrides: Any) -> WorkerSettings | None:
     if not resolved.enabled:
         return None
     _refuse_a_live_run_id(resolved.run_id, dict(resolved.sources).get("run_id", "run id"))
-    from cleanrl_worker import vector_hooks
+    from cleanrl_worker.patches import vector_env
 
     settings.export_active_run(resolved.run_id)
     recorder = _start_slow_lane(resolved, original_argv)
-    vector_hooks.install(resolved, recorder)
+    vector_env.install(resolved, recorder)
     _active = resolved
     print(_banner(resolved, recorder), file=sys.stderr, flush=True)
     return resolved
@@ -108,7 +108,7 @@ def _start_slow_lane(resolved: WorkerSettings, argv: list[str]) -> Any:
     """
     if resolved.fastlane_only:
         return None
-    from cleanrl_worker import slowlane
+    from cleanrl_worker.slowlane import recorder as slowlane
     from gym_gui_bridge.errors import StoreError
 
     try:

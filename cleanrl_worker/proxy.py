@@ -34,18 +34,17 @@ from typing import IO
 
 import tyro
 
-from cleanrl_worker.record_sink import RecordSink
-from gym_gui_bridge.constants import (
+from cleanrl_worker.slowlane.record_sink import RecordSink
+from gym_gui_bridge.config.defaults import (
     BRIDGE_LOG_INTERVAL_S,
     DEFAULT_DB_PATH,
     EMITTER_CLOSE_TIMEOUT_S,
     EMITTER_SPOOL_DIR,
     JSONL_MAX_LINE_BYTES,
 )
-from gym_gui_bridge.jsonl import JsonlDecoder
-from gym_gui_bridge.log_ids import LOG_PROXY_RECORD_REJECTED
-from gym_gui_bridge.records import TelemetryEvent
-from gym_gui_bridge.throttle import LogThrottle
+from gym_gui_bridge.logs import LOG_PROXY_RECORD_REJECTED, LogThrottle
+from gym_gui_bridge.protocol.jsonl import JsonlDecoder
+from gym_gui_bridge.protocol.records import TelemetryEvent
 
 __all__ = ["ProxyArgs", "main"]
 
@@ -75,7 +74,7 @@ class _DbSink:
     """A record sink writing into SQLite in this process (RunBus + TelemetryDBSink)."""
 
     def __init__(self, db_path: str) -> None:
-        from gym_gui_bridge.run_bus import RunBus
+        from gym_gui_bridge.bus.run_bus import RunBus
         from gym_gui_bridge.store.sink import TelemetryDBSink
 
         self._bus = RunBus()
@@ -184,7 +183,7 @@ def main(argv: list[str], prog: str) -> int:
     env = {**os.environ, "FASTLANE": "1", "FASTLANE_RUN_ID": run_id}
     sink: RecordSink
     if args.bridge:
-        from cleanrl_worker.emitter import BridgeEmitter
+        from cleanrl_worker.emitter.emitter import BridgeEmitter
 
         env["FASTLANE_BRIDGE"] = args.bridge
         token = env.get("FASTLANE_BRIDGE_TOKEN")  # the child inherits it too

@@ -2,7 +2,7 @@
 # Run pytest under gymnasium 0.29.1 (CleanRL's pin) and numpy<2, in the venv .venv-gym029.
 #
 #   scripts/test-gym029.sh                          # the whole suite (pytest's testpaths)
-#   scripts/test-gym029.sh tests/test_ppo_example.py tests/test_testing_envs.py
+#   scripts/test-gym029.sh tests/e2e/test_ppo_example.py tests/worker/test_testing_envs.py
 #   scripts/test-gym029.sh -m slow                  # any pytest arguments pass through
 #
 # Creates the venv if it is missing and (re)installs when pyproject.toml changed since the last

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "support"))  # the shared helper modules
 
 from worker_helpers import RANDOM_AGENT, WAIT_S, clean_env
 

@@ -42,7 +42,7 @@ def test_the_core_modules_have_examples() -> None:
     expected = {
         "gym_gui_bridge.fastlane.writer",
         "gym_gui_bridge.fastlane.reader",
-        "cleanrl_worker.wrapper",
+        "cleanrl_worker.fastlane.wrapper",
     }
     assert expected <= set(MODULES)
 

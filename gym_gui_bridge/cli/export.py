@@ -17,10 +17,10 @@ from typing import Any, Literal
 import tyro
 
 from gym_gui_bridge.cli.store_common import run_query
-from gym_gui_bridge.constants import DEFAULT_DB_PATH
+from gym_gui_bridge.config.defaults import DEFAULT_DB_PATH
 from gym_gui_bridge.errors import RecordEncodeError
-from gym_gui_bridge.jsonl import encode_record
-from gym_gui_bridge.records import RunRecord
+from gym_gui_bridge.protocol.jsonl import encode_record
+from gym_gui_bridge.protocol.records import RunRecord
 from gym_gui_bridge.store.queries import iter_records, list_episodes, list_scalars, list_steps
 
 __all__ = ["main"]

@@ -8,7 +8,7 @@ import sys
 import tyro
 
 from gym_gui_bridge.cli.serve import read_token
-from gym_gui_bridge.constants import DEFAULT_DB_PATH
+from gym_gui_bridge.config.defaults import DEFAULT_DB_PATH
 from gym_gui_bridge.errors import BridgeError, StoreError
 
 __all__ = ["main"]
@@ -32,12 +32,12 @@ class IngestArgs:
 
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(IngestArgs, args=argv, prog=prog)
-    from gym_gui_bridge.ingest import ingest_into_db, jsonl_files
+    from gym_gui_bridge.store.ingest import ingest_into_db, jsonl_files
 
     try:
         files = jsonl_files(args.path)
         if args.bridge:
-            from gym_gui_bridge.client import send_files
+            from gym_gui_bridge.server.client import send_files
 
             result = send_files(files, args.bridge, read_token(args.token_file))
         else:

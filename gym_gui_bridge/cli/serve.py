@@ -12,8 +12,8 @@ from pathlib import Path
 
 import tyro
 
+from gym_gui_bridge.config.tunables import TunablesError, load_tunables
 from gym_gui_bridge.errors import BridgeError, StoreError
-from gym_gui_bridge.tunables import TunablesError, load_tunables
 
 __all__ = ["TOKEN_ENV", "main", "read_token"]
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import tyro
 
-from gym_gui_bridge.constants import DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
+from gym_gui_bridge.config.defaults import DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
 
 __all__ = ["ViewArgs", "main"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.config.defaults import (
     FASTLANE_CAPACITY,
     FASTLANE_MAX_CAPACITY,
     FASTLANE_MAX_EDGE,

@@ -59,7 +59,7 @@ import re
 import struct
 import sys
 
-from gym_gui_bridge.constants import FASTLANE_MAX_RUN_ID
+from gym_gui_bridge.config.defaults import FASTLANE_MAX_RUN_ID
 
 __all__ = [
     "HEADER_SIZE",

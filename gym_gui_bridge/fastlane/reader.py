@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from gym_gui_bridge.constants import FASTLANE_HEARTBEAT_INTERVAL_S, FASTLANE_READ_RETRIES
+from gym_gui_bridge.config.defaults import FASTLANE_HEARTBEAT_INTERVAL_S, FASTLANE_READ_RETRIES
 from gym_gui_bridge.errors import FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import (

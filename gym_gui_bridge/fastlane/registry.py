@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from gym_gui_bridge.constants import FASTLANE_CREATE_GRACE_S
+from gym_gui_bridge.config.defaults import FASTLANE_CREATE_GRACE_S
 from gym_gui_bridge.errors import FastLaneError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import FastLaneStatus

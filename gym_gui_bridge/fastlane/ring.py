@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from gym_gui_bridge.constants import FASTLANE_WATCH_TIMEOUT_S
+from gym_gui_bridge.config.defaults import FASTLANE_WATCH_TIMEOUT_S
 from gym_gui_bridge.errors import FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import layout
 from gym_gui_bridge.fastlane._shm import Segment

@@ -9,7 +9,7 @@ import weakref
 
 import numpy as np
 
-from gym_gui_bridge.constants import FASTLANE_RATE_SMOOTHING
+from gym_gui_bridge.config.defaults import FASTLANE_RATE_SMOOTHING
 from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics

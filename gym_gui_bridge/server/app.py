@@ -18,21 +18,21 @@ from typing import TextIO
 
 import grpc
 
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.bus.run_bus import RunBus
+from gym_gui_bridge.config.defaults import (
     BRIDGE_MAX_PUBLISHERS,
     BRIDGE_MAX_SUBSCRIBERS,
     BRIDGE_STATUS_INTERVAL_S,
     BRIDGE_STATUS_LOG_INTERVAL_S,
     BRIDGE_STOP_GRACE_S,
 )
+from gym_gui_bridge.config.tunables import Tunables
 from gym_gui_bridge.errors import BridgeError
-from gym_gui_bridge.ingest import IngestResult, ingest_orphan_spools
-from gym_gui_bridge.log_ids import LOG_BRIDGE_STATUS
-from gym_gui_bridge.run_bus import RunBus
+from gym_gui_bridge.logs import LOG_BRIDGE_STATUS
+from gym_gui_bridge.protocol.wire import channel_options
 from gym_gui_bridge.server.service import TokenInterceptor, TrainerServicer
+from gym_gui_bridge.store.ingest import IngestResult, ingest_orphan_spools
 from gym_gui_bridge.store.sink import TelemetryDBSink
-from gym_gui_bridge.tunables import Tunables
-from gym_gui_bridge.wire import channel_options
 
 __all__ = ["Bridge", "StatusReporter", "is_loopback"]
 

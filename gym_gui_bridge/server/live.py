@@ -14,7 +14,7 @@ thread (``live-<n>-pump``):
    producer really lost them; the gap is passed on once and counted.
 
 Every event forwarded costs a credit of the subscriber's account
-(:mod:`gym_gui_bridge.credit_manager`), given back when gRPC takes the message; a client that
+(:mod:`gym_gui_bridge.bus.credits`), given back when gRPC takes the message; a client that
 stops reading starves and throttles only its own pump. The publishers and the sink never wait
 for a subscriber.
 """
@@ -31,20 +31,20 @@ from typing import Any
 
 import grpc
 
-from gym_gui_bridge.constants import LIVE_REPLAY_PAGE_ROWS, LIVE_SUBSCRIBER_QUEUE_SIZE
-from gym_gui_bridge.credit_manager import CreditAccount, get_credit_manager
+from gym_gui_bridge.bus.credits import CreditAccount, get_credit_manager
+from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus
+from gym_gui_bridge.config.defaults import LIVE_REPLAY_PAGE_ROWS, LIVE_SUBSCRIBER_QUEUE_SIZE
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.records import (
+from gym_gui_bridge.protocol.records import (
     KIND_EPISODE,
     KIND_STEP,
     EpisodeRollup,
     StepRecord,
     TelemetryEvent,
 )
-from gym_gui_bridge.run_bus import OverflowPolicy, RunBus
+from gym_gui_bridge.protocol.wire import episode_message, step_message
 from gym_gui_bridge.store.schema import open_reader
 from gym_gui_bridge.store.sink import TelemetryDBSink
-from gym_gui_bridge.wire import episode_message, step_message
 
 __all__ = ["LiveSubscriber"]
 

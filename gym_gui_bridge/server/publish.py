@@ -25,21 +25,20 @@ from dataclasses import dataclass, field
 import grpc
 from google.protobuf.message import DecodeError
 
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.bus.run_bus import RunBus
+from gym_gui_bridge.config.defaults import (
     BRIDGE_ACK_TIMEOUT_S,
     BRIDGE_LOG_INTERVAL_S,
     BRIDGE_MAX_REJECTIONS_REPORTED,
     RUNBUS_DB_PATH_QUEUE_SIZE,
 )
 from gym_gui_bridge.errors import RecordDecodeError
-from gym_gui_bridge.jsonl import decode_record
-from gym_gui_bridge.jsonl_batch import decode_valid_batch
-from gym_gui_bridge.log_ids import LOG_BRIDGE_BATCH_REJECTED
+from gym_gui_bridge.logs import LOG_BRIDGE_BATCH_REJECTED, LogThrottle
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.records import TelemetryEvent
-from gym_gui_bridge.run_bus import RunBus
+from gym_gui_bridge.protocol.jsonl import decode_record
+from gym_gui_bridge.protocol.jsonl_batch import decode_valid_batch
+from gym_gui_bridge.protocol.records import TelemetryEvent
 from gym_gui_bridge.store.sink import TelemetryDBSink
-from gym_gui_bridge.throttle import LogThrottle
 
 __all__ = ["Malformed", "PublishCounters", "decode_batch", "parse_batch", "serve_publish"]
 

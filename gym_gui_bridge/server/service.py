@@ -21,23 +21,22 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from gym_gui_bridge import __version__
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.bus.run_bus import RunBus
+from gym_gui_bridge.config.defaults import (
     BRIDGE_LOG_INTERVAL_S,
     BRIDGE_MAX_PUBLISHERS,
     BRIDGE_MAX_SUBSCRIBERS,
 )
 from gym_gui_bridge.errors import StoreError
-from gym_gui_bridge.log_ids import LOG_BRIDGE_AUTH_FAILED
+from gym_gui_bridge.logs import LOG_BRIDGE_AUTH_FAILED, LogThrottle
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.records import KIND_EPISODE, KIND_RUN, KIND_SCALAR, KIND_STEP
-from gym_gui_bridge.run_bus import RunBus
+from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_RUN, KIND_SCALAR, KIND_STEP
+from gym_gui_bridge.protocol.wire import SERVICE_NAME, TOKEN_METADATA_KEY
 from gym_gui_bridge.server.live import LiveSubscriber
 from gym_gui_bridge.server.publish import PublishCounters, parse_batch, serve_publish
 from gym_gui_bridge.store.queries import list_runs
 from gym_gui_bridge.store.schema import open_reader
 from gym_gui_bridge.store.sink import TelemetryDBSink
-from gym_gui_bridge.throttle import LogThrottle
-from gym_gui_bridge.wire import SERVICE_NAME, TOKEN_METADATA_KEY
 
 __all__ = ["TokenInterceptor", "TrainerServicer"]
 

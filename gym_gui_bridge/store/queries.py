@@ -5,7 +5,7 @@ returns plain dicts (JSON-able) or records. Readers never block the sink: WAL mo
 
 >>> from gym_gui_bridge.store.schema import open_writer
 >>> from gym_gui_bridge.store.writes import write_batch
->>> from gym_gui_bridge.records import EpisodeRollup
+>>> from gym_gui_bridge.protocol.records import EpisodeRollup
 >>> conn = open_writer(":memory:")
 >>> _ = write_batch(conn, [EpisodeRollup("r", 1, "default", 0, 9.0, 0, 5.0, 5, True, False, 10, 0.5)])
 >>> [(e["slot"], e["episode"], e["return"], e["length"]) for e in list_episodes(conn, "r")]
@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gym_gui_bridge.errors import UnknownRunError
-from gym_gui_bridge.records import (
+from gym_gui_bridge.protocol.records import (
     RUN_LEVEL_SLOT,
     EpisodeRollup,
     RunRecord,

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.config.defaults import (
     DB_SINK_BUSY_TIMEOUT_S,
     DB_SINK_CHECKPOINT_PAGES,
     DB_SINK_WAL_LIMIT_BYTES,

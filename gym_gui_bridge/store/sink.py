@@ -1,6 +1,6 @@
 """TelemetryDBSink: the durable path's only writer, a background thread from RunBus to SQLite.
 
-The sink subscribes to a :class:`~gym_gui_bridge.run_bus.RunBus` with a durable queue
+The sink subscribes to a :class:`~gym_gui_bridge.bus.run_bus.RunBus` with a durable queue
 (``DB_SINK_WRITER_QUEUE_SIZE`` soft bound) and writes what arrives in batches: a batch is
 written when it holds ``DB_SINK_BATCH_SIZE`` records or its oldest record has waited
 ``DB_SINK_FLUSH_INTERVAL_S``, whichever comes first, so nothing waits forever in a half-full
@@ -30,7 +30,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.bus.feed import DequeFeed
+from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus, Subscription
+from gym_gui_bridge.config.defaults import (
     DB_SINK_BATCH_SIZE,
     DB_SINK_BUSY_TIMEOUT_S,
     DB_SINK_CHECKPOINT_PAGES,
@@ -43,19 +45,17 @@ from gym_gui_bridge.constants import (
     DB_SINK_STOP_TIMEOUT_S,
     DB_SINK_WRITER_QUEUE_SIZE,
 )
-from gym_gui_bridge.log_ids import (
+from gym_gui_bridge.logs import (
     LOG_SERVICE_DB_SINK_BATCH_FAILED,
     LOG_SERVICE_DB_SINK_BATCH_RECOVERED,
     LOG_SERVICE_DB_SINK_CHECKPOINT,
     LOG_SERVICE_DB_SINK_QUEUE_DEPTH,
     LOG_SERVICE_DB_SINK_RECORDS_LOST,
+    LogThrottle,
 )
-from gym_gui_bridge.records import TelemetryEvent
-from gym_gui_bridge.run_bus import OverflowPolicy, RunBus, Subscription
-from gym_gui_bridge.store.feed import DequeFeed
+from gym_gui_bridge.protocol.records import TelemetryEvent
 from gym_gui_bridge.store.schema import open_writer
 from gym_gui_bridge.store.writes import FaultHook, write_batch
-from gym_gui_bridge.throttle import LogThrottle
 
 __all__ = ["SinkStats", "TelemetryDBSink"]
 
@@ -81,10 +81,10 @@ class TelemetryDBSink:
     """Writes every record of a bus's durable path into one SQLite file.
 
     ``bus`` may be ``None`` when ``source`` is given: the sink then reads that queue instead
-    of subscribing to a bus (the embedded recorder's :class:`~gym_gui_bridge.store.feed.DequeFeed`).
+    of subscribing to a bus (the embedded recorder's :class:`~gym_gui_bridge.bus.feed.DequeFeed`).
 
     >>> import tempfile, os
-    >>> from gym_gui_bridge.records import ScalarRecord
+    >>> from gym_gui_bridge.protocol.records import ScalarRecord
     >>> bus = RunBus()
     >>> path = os.path.join(tempfile.mkdtemp(), "doc.sqlite")
     >>> sink = TelemetryDBSink(bus, path)

@@ -1,7 +1,7 @@
 """Turning records into rows and writing a batch of them in one idempotent transaction.
 
 >>> from gym_gui_bridge.store.schema import open_writer
->>> from gym_gui_bridge.records import ScalarRecord
+>>> from gym_gui_bridge.protocol.records import ScalarRecord
 >>> conn = open_writer(":memory:")
 >>> batch = [ScalarRecord("r", -1, "default", 0, 1.0, "loss", 0.5, 10)]
 >>> write_batch(conn, batch), write_batch(conn, batch)
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from gym_gui_bridge.records import (
+from gym_gui_bridge.protocol.records import (
     RUN_STARTED,
     EpisodeRollup,
     RunRecord,

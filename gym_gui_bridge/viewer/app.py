@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.config.defaults import (
     DEFAULT_DB_PATH,
     VIEWER_FPS,
     VIEWER_SNAPSHOT_SETTLE_S,

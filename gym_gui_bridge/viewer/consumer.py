@@ -21,7 +21,7 @@ import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.config.defaults import (
     VIEWER_ATTACH_RETRY_S,
     VIEWER_FPS,
     VIEWER_LIVENESS_INTERVAL_S,

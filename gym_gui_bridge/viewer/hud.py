@@ -9,7 +9,7 @@ import collections
 import time
 from dataclasses import dataclass, field
 
-from gym_gui_bridge.constants import VIEWER_RATE_WINDOW_S
+from gym_gui_bridge.config.defaults import VIEWER_RATE_WINDOW_S
 from gym_gui_bridge.fastlane import FastLaneMetrics
 
 __all__ = ["HudState", "RateMeter", "format_hud_lines"]

@@ -17,7 +17,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from gym_gui_bridge.constants import (
+from gym_gui_bridge.config.defaults import (
     LIVE_DB_POLL_INTERVAL_S,
     LIVE_EPISODE_QUEUE_SIZE,
     LIVE_MAX_SCALAR_TAGS,

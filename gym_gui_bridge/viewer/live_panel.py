@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from gym_gui_bridge.constants import LIVE_PANEL_REFRESH_S
+from gym_gui_bridge.config.defaults import LIVE_PANEL_REFRESH_S
 from gym_gui_bridge.viewer.live_controller import LiveSnapshot, LiveTelemetryController
 
 __all__ = ["LivePanel", "scale_points"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from gym_gui_bridge.constants import VIEWER_PICKER_REFRESH_S
+from gym_gui_bridge.config.defaults import VIEWER_PICKER_REFRESH_S
 from gym_gui_bridge.fastlane import FastLaneStatus, SegmentState, list_segments
 
 __all__ = ["RunPicker", "describe_run"]

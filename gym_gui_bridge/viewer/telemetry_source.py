@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from gym_gui_bridge.constants import LIVE_DB_BATCH_ROWS, LIVE_DB_BUSY_TIMEOUT_S
+from gym_gui_bridge.config.defaults import LIVE_DB_BATCH_ROWS, LIVE_DB_BUSY_TIMEOUT_S
 
 __all__ = [
     "EpisodePoint",

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from gym_gui_bridge.constants import LIVE_SCALAR_HISTORY
+from gym_gui_bridge.config.defaults import LIVE_SCALAR_HISTORY
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController

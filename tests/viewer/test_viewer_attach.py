@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from gym_gui_bridge.constants import FASTLANE_STALE_PUBLISH_S, VIEWER_RATE_WINDOW_S
+from gym_gui_bridge.config.defaults import FASTLANE_STALE_PUBLISH_S, VIEWER_RATE_WINDOW_S
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.frame_widget import FrameWidget

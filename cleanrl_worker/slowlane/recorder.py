@@ -1,0 +1,385 @@
+"""The embedded slow lane: ``start(...) -> Recorder``, the one entry point activation calls.
+
+Without a bridge, a worker stores its own records: the training thread appends each record to
+a bounded hand-off queue (a :class:`~gym_gui_bridge.bus.feed.DequeFeed`: a length check and a
+deque append; no lock, no I/O, no thread to wake), and one background thread, a
+:class:`~gym_gui_bridge.store.sink.TelemetryDBSink`, takes what is there when its batch is due
+(``DB_SINK_FLUSH_INTERVAL_S``, or sooner when ``DB_SINK_BATCH_SIZE`` records wait) and writes it
+to the SQLite file. Several processes may write one file (WAL, busy timeout, idempotent
+inserts). With a bridge, the queue is the emitter's (:mod:`cleanrl_worker.emitter.bridge_sink`). The
+sink (``sqlite3``) is imported only here, when recording is started.
+
+Why no bus and no hand-off thread in the worker: every background wake-up in the training
+process takes the GIL from the training thread, and on a busy core it also takes the CPU; an
+earlier version (a hand-off thread at 100 Hz publishing to a RunBus whose sink woke per
+publish) cost ~7% SPS of examples/ppo.py when pinned to one core, and ~2.3% (against ~1% now)
+in the in-run A/B measurement (docs/BENCHMARKS.md, "Slow lane cost on PPO").
+
+Lifecycle (role ``"main"``): ``start`` stores a ``started`` record. On normal exit (atexit), an
+uncaught exception (``sys.excepthook``: ``failed``, error text, exit code 1), Ctrl-C
+(``KeyboardInterrupt``: ``failed``, exit code 130) and SIGTERM (when the script installed no
+handler, SIGTERM becomes ``SystemExit(143)``: ``failed``), everything recorded is flushed and a
+``finished`` or ``failed`` record closes the run. ``finished`` has no exit code: a plain
+``sys.exit(n)`` is not observable from inside the interpreter. Role ``"child"`` (vector-env
+worker processes) records only what its wrappers emit and writes no lifecycle records.
+
+Forked children (AsyncVectorEnv with the fork start method) inherit the parent's recorder:
+after the fork the child drops the parent's queue, sink and connection (never closing the
+inherited SQLite connection), turns into a ``"child"`` recorder and starts its own sink at its
+first record; ``multiprocessing`` finalizers close it when the child exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from cleanrl_worker import __version__
+from cleanrl_worker.slowlane.exit_hooks import install_exit_handlers
+from gym_gui_bridge.config.defaults import (
+    DB_SINK_BATCH_SIZE,
+    DEFAULT_DB_PATH,
+    RECORDER_BUFFER_LIMIT,
+    RECORDER_CLOSE_TIMEOUT_S,
+)
+from gym_gui_bridge.logs import (
+    LOG_RECORDER_CLOSE_TIMEOUT,
+    LOG_RECORDER_RECORDS_DROPPED,
+    LOG_WORKER_CONFIG_DURABLE_PATH,
+)
+from gym_gui_bridge.protocol.records import (
+    DEFAULT_AGENT_ID,
+    RUN_FAILED,
+    RUN_FINISHED,
+    RUN_LEVEL_SLOT,
+    RUN_STARTED,
+    RunRecord,
+    ScalarRecord,
+    TelemetryEvent,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cleanrl_worker.slowlane.episodes import EpisodeRecorderWrapper
+    from gym_gui_bridge.bus.feed import DequeFeed
+
+__all__ = ["STEP_MODES", "Recorder", "current", "start"]
+
+_log = logging.getLogger(__name__)
+#: FASTLANE_STEPS values: steps of the watched slot only, of every slot, of none.
+STEP_MODES = ("watched", "all", "none")
+_recorder: Recorder | None = None
+_fork_orphans: list[Any] = []  # a parent's sink objects inherited by fork: never closed here
+
+
+class Recorder:
+    """Hands records to a background writer (SQLite or a bridge). Create it with :func:`start`."""
+
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        db_path: str = DEFAULT_DB_PATH,
+        steps: str = "watched",
+        watched_slot: int | None = None,
+        agent_id: str = DEFAULT_AGENT_ID,
+        argv: Sequence[str] | None = None,
+        role: str = "main",
+        bridge: str | None = None,
+        bridge_token: str | None = None,
+    ) -> None:
+        if steps not in STEP_MODES:
+            raise ValueError(f"Expected steps in {STEP_MODES}, got {steps!r}")
+        if role not in ("main", "child"):
+            raise ValueError(f"Expected role 'main' or 'child', got {role!r}")
+        self.run_id = run_id
+        # absolute now: a script may chdir later, and worker processes open it later
+        self.db_path = os.path.abspath(db_path)
+        self.steps = steps
+        self.watched_slot = watched_slot
+        self.agent_id = agent_id
+        self.role = role
+        #: ``host:port`` of a bridge to ship to instead of ``db_path`` (None: embedded SQLite)
+        self.bridge = bridge
+        self._bridge_token = bridge_token
+        self._argv = tuple(sys.argv if argv is None else argv)
+        self._open_lock = threading.Lock()  # guards starting the sink once
+        # the writer (TelemetryDBSink or EmitterSink) and its queue's put(); None until opened
+        self._sink: Any = None
+        self._put: Callable[[TelemetryEvent], object] | None = None
+        self._feed: DequeFeed | None = None  # the embedded writer's queue (None with a bridge)
+        self._run_seq = 0
+        self._scalar_seq = 0
+        self._failure: tuple[str, int] | None = None  # (error text, exit code)
+        self._closed = False
+        self._unusable: str | None = None  # why this process cannot record (database error)
+        #: records dropped because the database could not be opened or the recorder was
+        #: closed (a full hand-off queue counts in the sink's stats)
+        self.discarded = 0
+        self._pid = os.getpid()
+
+    # --- what activation calls ------------------------------------------------------------------
+    def wrap(self, env: Any, slot: int, num_envs: int = 1) -> EpisodeRecorderWrapper:
+        """Wrap one slot's env (outermost, around any FastLaneEnvWrapper) to record it."""
+        from cleanrl_worker.slowlane.episodes import EpisodeRecorderWrapper  # imports gymnasium
+
+        record_steps = self.steps == "all" or (
+            self.steps == "watched" and slot == self.watched_slot
+        )
+        return EpisodeRecorderWrapper(
+            env, self.emit, run_id=self.run_id, slot=slot, agent_id=self.agent_id,
+            record_steps=record_steps, num_envs=num_envs,
+        )  # fmt: skip
+
+    def emit(self, record: TelemetryEvent) -> None:
+        """Hand ``record`` to the writer. Never blocks on disk; cheap (a deque append)."""
+        put = self._put
+        if put is None:
+            if not self._closed and self._unusable is None:
+                self._open_lazily()
+            put = self._put
+            if put is None:
+                self.discarded += 1
+                return
+        put(record)
+
+    def record_scalar(self, tag: str, value: float, step: int) -> None:
+        """Record one scalar of the run (what the SummaryWriter mirror calls)."""
+        seq, self._scalar_seq = self._scalar_seq, self._scalar_seq + 1
+        self.emit(
+            ScalarRecord(
+                self.run_id, RUN_LEVEL_SLOT, self.agent_id, seq, time.time(), tag, value, step
+            )
+        )
+
+    def flush(self, timeout: float | None = RECORDER_CLOSE_TIMEOUT_S) -> bool:
+        """Wait until everything recorded so far is in the database. False on timeout."""
+        return bool(self._sink.flush(timeout)) if self._sink is not None else True
+
+    def close(
+        self,
+        status: str | None = None,
+        error: str | None = None,
+        exit_code: int | None = None,
+        timeout: float = RECORDER_CLOSE_TIMEOUT_S,
+    ) -> bool:
+        """Close the run (main role), write everything, stop the threads. Idempotent.
+
+        ``status`` defaults to ``failed`` if a failure was seen (exception, SIGTERM), else
+        ``finished``. True if everything was written within ``timeout`` seconds.
+        """
+        if self._closed or os.getpid() != self._pid:
+            return True
+        if self.role == "main":
+            if status is None and self._failure is not None:
+                status, error, exit_code = RUN_FAILED, self._failure[0], self._failure[1]
+            self._lifecycle(status or RUN_FINISHED, error, exit_code)
+        self._closed = True
+        self._put = None
+        done = bool(self._sink.stop(timeout)) if self._sink is not None else True
+        feed = self._feed
+        if feed is not None and feed.dropped:
+            _log.error(
+                "%s run %s: %d records refused by the full hand-off queue (%d records): the "
+                "writer could not keep up with %s",
+                LOG_RECORDER_RECORDS_DROPPED, self.run_id, feed.dropped, RECORDER_BUFFER_LIMIT,
+                self.db_path,
+            )  # fmt: skip
+        if not done:
+            _log.error(
+                "%s run %s: records still unwritten after %.1f s (database %s)",
+                LOG_RECORDER_CLOSE_TIMEOUT, self.run_id, timeout, self.db_path,
+            )  # fmt: skip
+        return done
+
+    def stats(self) -> dict[str, Any]:
+        """Writer counters (records written, failed batches, queue depth, drops)."""
+        result: dict[str, Any] = {"discarded": self.discarded}
+        if self._sink is not None:
+            result["sink"] = self._sink.stats()
+        if self._feed is not None:
+            result["feed"] = self._feed.stats()
+        return result
+
+    # --- internals ------------------------------------------------------------------------------
+    def _open_lazily(self) -> None:
+        """First record of a child process: open the database, or record nothing (logged)."""
+        import sqlite3
+
+        from gym_gui_bridge.errors import StoreError
+
+        try:
+            self._open()
+        except (StoreError, OSError, sqlite3.Error) as error:
+            self._unusable = str(error)
+            _log.error(
+                "%s run %s (pid %d): cannot record into %s: %s; this process records nothing",
+                LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, os.getpid(), self.db_path, error,
+            )  # fmt: skip
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled into a spawned worker (an env_fn closure), a recorder becomes that process's
+        own ``child`` recorder of the same run and database."""
+        return (
+            _attach,
+            (
+                self.run_id, self.db_path, self.steps, self.watched_slot, self.agent_id,
+                self.bridge, self._bridge_token,
+            ),
+        )  # fmt: skip
+
+    def _open(self) -> None:
+        """Start the writer (first record of this process)."""
+        with self._open_lock:
+            if self._sink is not None:
+                return
+            if self.bridge is not None:
+                from cleanrl_worker.emitter.bridge_sink import EmitterSink
+
+                emitter_sink = EmitterSink(
+                    self.bridge, self.run_id, token=self._bridge_token,
+                    name=f"fastlane-emitter-{os.getpid()}",
+                )  # fmt: skip
+                self._start_sink(emitter_sink, emitter_sink.emitter.put)
+            else:
+                from gym_gui_bridge.bus.feed import DequeFeed
+                from gym_gui_bridge.store.sink import TelemetryDBSink
+
+                feed = DequeFeed(RECORDER_BUFFER_LIMIT, wake_at=DB_SINK_BATCH_SIZE)
+                sink = TelemetryDBSink(
+                    None, self.db_path, source=feed, name=f"fastlane-db-sink-{os.getpid()}"
+                )
+                self._feed = feed
+                self._start_sink(sink, feed.put)
+
+    def _start_sink(self, sink: Any, put: Callable[[TelemetryEvent], object] | None = None) -> None:
+        """Start ``sink`` and send records to ``put`` (default: ``sink.put``)."""
+        sink.start()
+        self._sink, self._put = sink, put if put is not None else sink.put
+        if self.role == "child":
+            # multiprocessing children leave through os._exit (no atexit) after running their
+            # finalizers; registered here, at the first record, because multiprocessing clears
+            # the finalizers a forked child inherits before it runs the child's target
+            import multiprocessing.util
+
+            multiprocessing.util.Finalize(None, self.close, exitpriority=100)
+            atexit.register(self.close)
+        _log.info(
+            "%s run %s (%s, pid %d): records go to %s",
+            LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, self.role, os.getpid(),
+            f"bridge {self.bridge} (spooled)" if self.bridge else self.db_path,
+        )  # fmt: skip
+
+    def _lifecycle(
+        self, status: str, error: str | None = None, exit_code: int | None = None
+    ) -> None:
+        seq, self._run_seq = self._run_seq, self._run_seq + 1
+        self.emit(
+            RunRecord(
+                self.run_id, RUN_LEVEL_SLOT, self.agent_id, seq, time.time(), status,
+                self._argv, __version__, os.getpid(), error, exit_code,
+            )
+        )  # fmt: skip
+
+    def note_failure(self, error: str, exit_code: int) -> None:
+        """Remember why the run is failing; ``close()`` then writes a ``failed`` record."""
+        if self._failure is None:
+            self._failure = (error, exit_code)
+
+    def _after_fork_in_child(self) -> None:
+        _fork_orphans.append(self._sink)  # the parent writes what it had queued
+        self._open_lock = threading.Lock()
+        self._sink = self._put = self._feed = None
+        self.role = "child"
+        self._pid = os.getpid()
+        self._failure = None
+
+
+def current() -> Recorder | None:
+    """The recorder :func:`start` created in this process, if any."""
+    return _recorder
+
+
+def start(
+    run_id: str,
+    *,
+    db_path: str = DEFAULT_DB_PATH,
+    steps: str = "watched",
+    watched_slot: int | None = None,
+    agent_id: str = DEFAULT_AGENT_ID,
+    argv: Sequence[str] | None = None,
+    role: str = "main",
+    mirror_scalars: bool = True,
+    install_handlers: bool = True,
+    bridge: str | None = None,
+    bridge_token: str | None = None,
+) -> Recorder:
+    """Start recording this process into the SQLite file ``db_path``; idempotent per process.
+
+    Args:
+        run_id: the run's id (the same as the fast lane's).
+        db_path: SQLite file (FASTLANE_DB); created with its folder if missing.
+        steps: ``watched`` (steps of ``watched_slot`` only), ``all`` or ``none``.
+        watched_slot: the fast-lane slot; its steps are recorded in ``watched`` mode.
+        agent_id: agent id of every record.
+        argv: the script's command line for the ``started`` record (default ``sys.argv``).
+        role: ``main`` (the script: lifecycle and scalars) or ``child`` (a spawned vector-env
+            worker: only its slots' records).
+        mirror_scalars: mirror ``SummaryWriter.add_scalar`` (main role only).
+        install_handlers: atexit, ``sys.excepthook`` and, if the script has none, SIGTERM.
+        bridge: ``host:port`` of a bridge: records are spooled to disk and shipped there
+            (:mod:`cleanrl_worker.emitter.bridge_sink`) instead of written to ``db_path``.
+        bridge_token: the bridge's shared token, if it asks for one.
+    """
+    global _recorder
+    if _recorder is not None and _recorder._pid == os.getpid() and not _recorder._closed:
+        return _recorder
+    recorder = Recorder(
+        run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
+        argv=argv, role=role, bridge=bridge, bridge_token=bridge_token,
+    )  # fmt: skip
+    _recorder = recorder
+    os.register_at_fork(after_in_child=recorder._after_fork_in_child)
+    if role == "main":
+        try:
+            recorder._open()
+        except BaseException as error:
+            recorder._unusable = str(error)
+            _recorder = None
+            raise
+        recorder._lifecycle(RUN_STARTED)
+        if mirror_scalars:
+            from cleanrl_worker.patches import summary_writer as scalars
+
+            scalars.install(recorder.record_scalar)
+    if install_handlers:
+        install_exit_handlers(recorder.close, recorder.note_failure, main=role == "main")
+    return recorder
+
+
+def _attach(
+    run_id: str,
+    db_path: str,
+    steps: str,
+    watched_slot: int | None,
+    agent_id: str,
+    bridge: str | None = None,
+    bridge_token: str | None = None,
+) -> Recorder:
+    """This process's recorder of ``run_id``: the current one, or a new ``child`` recorder."""
+    existing = _recorder
+    usable = existing is not None and not existing._closed and existing._pid == os.getpid()
+    if usable and existing is not None and existing.run_id == run_id:
+        return existing
+    return start(
+        run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
+        role="child", mirror_scalars=False, install_handlers=False, bridge=bridge,
+        bridge_token=bridge_token,
+    )  # fmt: skip

@@ -1,0 +1,5 @@
+"""Tunables of both lanes: their defaults and the TOML files that override them."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

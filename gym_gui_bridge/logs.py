@@ -1,0 +1,134 @@
+"""Log ids of both lanes and a rate limiter for repeated log lines.
+
+Log ids are stable strings at the start of a log message, for grep and alerts.
+
+Names come from the original briefing (``LOG_CREDIT_STARVED``, ``LOG_SERVICE_DB_SINK_*``, ...);
+operators search logs for them, so a message reads ``"<LOG_ID> what happened: details"``.
+
+>>> LOG_RUNBUS_SEQ_GAP
+'LOG_RUNBUS_SEQ_GAP'
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Hashable
+
+__all__ = [
+    "LOG_BRIDGE_AUTH_FAILED",
+    "LOG_BRIDGE_BATCH_REJECTED",
+    "LOG_BRIDGE_SPOOL_INGESTED",
+    "LOG_BRIDGE_STATUS",
+    "LOG_CREDIT_STARVED",
+    "LOG_EMITTER_BRIDGE_UNREACHABLE",
+    "LOG_EMITTER_CONNECTED",
+    "LOG_EMITTER_RECORDS_DROPPED",
+    "LOG_EMITTER_SPOOL_LEFT",
+    "LOG_FASTLANE_QUEUE_DEPTH",
+    "LOG_JSONL_RECORD_REJECTED",
+    "LOG_LIVE_CONTROLLER_QUEUE_OVERFLOW",
+    "LOG_PROXY_RECORD_REJECTED",
+    "LOG_RECORDER_CLOSE_TIMEOUT",
+    "LOG_RECORDER_RECORDS_DROPPED",
+    "LOG_RECORDER_SCALAR_MIRROR_FAILED",
+    "LOG_RUNBUS_DURABLE_OVER_BOUND",
+    "LOG_RUNBUS_DURABLE_RECORD_LOST",
+    "LOG_RUNBUS_SEQ_GAP",
+    "LOG_RUNBUS_SUBSCRIBER_OVERFLOW",
+    "LOG_SERVICE_DB_SINK_BATCH_FAILED",
+    "LOG_SERVICE_DB_SINK_BATCH_RECOVERED",
+    "LOG_SERVICE_DB_SINK_CHECKPOINT",
+    "LOG_SERVICE_DB_SINK_QUEUE_DEPTH",
+    "LOG_SERVICE_DB_SINK_RECORDS_LOST",
+    "LOG_WORKER_CONFIG_DURABLE_PATH",
+    "LogThrottle",
+]
+
+# --- fast lane ------------------------------------------------------------------------------
+#: Backlog between the writer's head and the last frame a reader rendered.
+LOG_FASTLANE_QUEUE_DEPTH = "LOG_FASTLANE_QUEUE_DEPTH"
+
+# --- RunBus ---------------------------------------------------------------------------------
+#: A stream's ``seq`` skipped numbers: records were lost before they reached the bus.
+LOG_RUNBUS_SEQ_GAP = "LOG_RUNBUS_SEQ_GAP"
+#: A fast-path subscriber's queue was full: its oldest events were dropped (by design).
+LOG_RUNBUS_SUBSCRIBER_OVERFLOW = "LOG_RUNBUS_SUBSCRIBER_OVERFLOW"
+#: A durable subscriber's queue passed its soft bound: nothing lost yet, the consumer is slow.
+LOG_RUNBUS_DURABLE_OVER_BOUND = "LOG_RUNBUS_DURABLE_OVER_BOUND"
+#: A durable subscriber's queue reached its hard cap: records were lost (counted).
+LOG_RUNBUS_DURABLE_RECORD_LOST = "LOG_RUNBUS_DURABLE_RECORD_LOST"
+
+# --- live subscribers (fast path) -------------------------------------------------------------
+#: The live controller dropped buffered events because no panel consumed them.
+LOG_LIVE_CONTROLLER_QUEUE_OVERFLOW = "LOG_LIVE_CONTROLLER_QUEUE_OVERFLOW"
+#: A live subscriber ran out of credits and is throttled (once per starvation episode).
+LOG_CREDIT_STARVED = "LOG_CREDIT_STARVED"
+
+# --- SQLite sink (durable path) -------------------------------------------------------------
+#: The sink's backlog passed DB_SINK_QUEUE_PRESSURE.
+LOG_SERVICE_DB_SINK_QUEUE_DEPTH = "LOG_SERVICE_DB_SINK_QUEUE_DEPTH"
+#: Writing a batch failed (locked, disk full, I/O error); it is kept and retried.
+LOG_SERVICE_DB_SINK_BATCH_FAILED = "LOG_SERVICE_DB_SINK_BATCH_FAILED"
+#: A batch that had failed was written after all.
+LOG_SERVICE_DB_SINK_BATCH_RECOVERED = "LOG_SERVICE_DB_SINK_BATCH_RECOVERED"
+#: A WAL checkpoint could not complete (readers or other writers in the way).
+LOG_SERVICE_DB_SINK_CHECKPOINT = "LOG_SERVICE_DB_SINK_CHECKPOINT"
+#: The sink stopped with records it could not write (the fault never cleared).
+LOG_SERVICE_DB_SINK_RECORDS_LOST = "LOG_SERVICE_DB_SINK_RECORDS_LOST"
+
+# --- records and worker ---------------------------------------------------------------------
+#: A JSONL line was rejected by the decoder (reason in the message).
+LOG_JSONL_RECORD_REJECTED = "LOG_JSONL_RECORD_REJECTED"
+#: Where the worker's durable path goes (embedded SQLite file or a bridge).
+LOG_WORKER_CONFIG_DURABLE_PATH = "LOG_WORKER_CONFIG_DURABLE_PATH"
+#: The recorder's exit-time flush did not finish in time.
+LOG_RECORDER_CLOSE_TIMEOUT = "LOG_RECORDER_CLOSE_TIMEOUT"
+#: The recorder's hand-off queue was full (``RECORDER_BUFFER_LIMIT``): records were refused
+#: (counted; logged once, at close, with the count).
+LOG_RECORDER_RECORDS_DROPPED = "LOG_RECORDER_RECORDS_DROPPED"
+#: Mirroring a ``SummaryWriter.add_scalar`` call failed (the script's call itself succeeded).
+LOG_RECORDER_SCALAR_MIRROR_FAILED = "LOG_RECORDER_SCALAR_MIRROR_FAILED"
+
+# --- gRPC bridge, emitter and proxy (issue 5) -----------------------------------------------
+#: The emitter cannot reach the bridge; it keeps spooling to disk and retries with backoff.
+LOG_EMITTER_BRIDGE_UNREACHABLE = "LOG_EMITTER_BRIDGE_UNREACHABLE"
+#: The emitter (re)connected to the bridge and resumes from the first unacknowledged record.
+LOG_EMITTER_CONNECTED = "LOG_EMITTER_CONNECTED"
+#: The emitter's RAM hand-off or disk spool was full: the newest records were dropped (counted).
+LOG_EMITTER_RECORDS_DROPPED = "LOG_EMITTER_RECORDS_DROPPED"
+#: The emitter exited with unacknowledged records left in its spool (path and count given).
+LOG_EMITTER_SPOOL_LEFT = "LOG_EMITTER_SPOOL_LEFT"
+#: A request to the bridge lacked the shared token or had a wrong one (UNAUTHENTICATED).
+LOG_BRIDGE_AUTH_FAILED = "LOG_BRIDGE_AUTH_FAILED"
+#: Records of a published batch were rejected (reasons in the message and the ack).
+LOG_BRIDGE_BATCH_REJECTED = "LOG_BRIDGE_BATCH_REJECTED"
+#: The bridge loaded an orphaned spool (or a file given to ``ingest``).
+LOG_BRIDGE_SPOOL_INGESTED = "LOG_BRIDGE_SPOOL_INGESTED"
+#: Periodic status line of ``gym-gui-bridge serve`` (runs, records/s, depths, drops, WAL).
+LOG_BRIDGE_STATUS = "LOG_BRIDGE_STATUS"
+#: The trainer telemetry proxy rejected a line that looked like a JSONL record.
+LOG_PROXY_RECORD_REJECTED = "LOG_PROXY_RECORD_REJECTED"
+
+
+class LogThrottle:
+    """Says whether a log line for ``key`` is due: the first time, then once per ``interval_s``.
+
+    >>> throttle = LogThrottle(60.0)
+    >>> throttle.ready("gap"), throttle.ready("gap"), throttle.ready("other")
+    (True, False, True)
+    """
+
+    def __init__(self, interval_s: float) -> None:
+        self._interval_s = interval_s
+        self._lock = threading.Lock()  # guards _last
+        self._last: dict[Hashable, float] = {}
+
+    def ready(self, key: Hashable) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self._interval_s:
+                return False
+            self._last[key] = now
+            return True

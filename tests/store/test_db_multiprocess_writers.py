@@ -1,0 +1,59 @@
+"""Several processes write one SQLite file at once (AsyncVectorEnv children, parallel runs)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+TIMEOUT_S = 120.0
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
+    from gym_gui_bridge.bus.run_bus import RunBus
+    from gym_gui_bridge.store.sink import TelemetryDBSink
+
+    path, run_id, slot, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    bus = RunBus()
+    sink = TelemetryDBSink(bus, path, batch_size=64)
+    sink.start()
+    for i in range(n):
+        bus.publish(StepRecord(run_id, slot, "default", i, 1.0, i // 5, i % 5, i, 0, 1.0, False, False))
+        if i % 5 == 4:
+            bus.publish(EpisodeRollup(run_id, slot, "default", i // 5, 1.0, i // 5, 5.0, 5, True, False, i, 0.0))
+    ok = sink.stop(60.0)
+    stats = sink.stats()
+    print(stats.written, stats.failed_batches, stats.lost)
+    sys.exit(0 if ok and stats.lost == 0 else 3)
+    """
+)
+
+
+def test_four_processes_write_the_same_file_without_losing_records(tmp_path: Path) -> None:
+    path, run_id, n = tmp_path / "shared.sqlite", f"mp-{uuid.uuid4().hex[:8]}", 3000
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), run_id, str(slot), str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for slot in range(4)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=TIMEOUT_S)
+        assert proc.returncode == 0, err
+        assert out.split()[0] == str(n + n // 5)
+    conn = sqlite3.connect(path)
+    rows = conn.execute(
+        "SELECT slot, COUNT(*) FROM steps WHERE run_id = ? GROUP BY slot ORDER BY slot", (run_id,)
+    ).fetchall()
+    assert rows == [(slot, n) for slot in range(4)]
+    episodes = conn.execute("SELECT COUNT(*) FROM episodes WHERE run_id = ?", (run_id,)).fetchone()
+    assert episodes == (4 * n // 5,)
+    assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone() == (1,)

@@ -1,0 +1,99 @@
+"""Shared by the bridge tests: free ports, a real ``gym-gui-bridge serve`` process, counting rows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+
+from gym_gui_bridge.proto import trainer_pb2 as pb
+from gym_gui_bridge.protocol.wire import auth_metadata
+from gym_gui_bridge.server.client import connect
+
+WAIT_S = 60.0  # upper bound of every wait in these tests
+HERE = Path(__file__).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_bridge(
+    db: Path, port: int, spool: Path, *extra: str, env: dict | None = None
+) -> subprocess.Popen:
+    """``gym-gui-bridge serve`` in a subprocess, returned once it answers GetHealth. Its stderr
+    goes to ``bridge_log(db, port)`` (appended: a restarted bridge adds to the same file)."""
+    with open(bridge_log(db, port), "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(db),
+             "--listen", f"127.0.0.1:{port}", "--spool-dir", str(spool), *extra],
+            stdout=subprocess.DEVNULL, stderr=log, env=env,
+        )  # fmt: skip
+    wait_healthy(f"127.0.0.1:{port}", proc, token=(env or {}).get("FASTLANE_BRIDGE_TOKEN"))
+    return proc
+
+
+def bridge_log(db: Path, port: int) -> Path:
+    return db.parent / f"bridge-{port}.log"
+
+
+def wait_healthy(
+    address: str, proc: subprocess.Popen | None = None, token: str | None = None
+) -> pb.Health:
+    stub = connect(address)
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"bridge exited with status {proc.returncode}")
+        try:
+            return stub.GetHealth(pb.HealthRequest(), timeout=1.0, metadata=auth_metadata(token))
+        except grpc.RpcError:
+            time.sleep(0.1)
+    raise TimeoutError(f"no bridge answered at {address}")
+
+
+def stop_bridge(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(WAIT_S)
+
+
+def row_counts(db: Path, run_id: str) -> dict[str, tuple[int, int]]:
+    """table -> (rows, distinct seqs) of ``run_id``."""
+    conn = sqlite3.connect(db)
+    try:
+        return {
+            table: conn.execute(
+                f"SELECT COUNT(*), COUNT(DISTINCT slot || ':' || seq) FROM {table} WHERE run_id = ?",
+                (run_id,),
+            ).fetchone()
+            for table in ("steps", "episodes", "scalars")
+        }
+    finally:
+        conn.close()
+
+
+def run_worker(
+    run_id: str, port: int, spool: Path, steps: int, rate_hz: float, *, wait: bool = True
+) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "bridge_worker.py"), run_id, f"127.0.0.1:{port}", str(spool),
+         str(steps), str(rate_hz)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    if wait:
+        proc.wait(WAIT_S * 3)
+    return proc

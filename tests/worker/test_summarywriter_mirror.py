@@ -1,0 +1,62 @@
+"""SummaryWriter.add_scalar is mirrored into scalar records, in a real training-like process,
+whether torch's tensorboard writer is imported after recording starts (import hook) or was
+created before it (patched class), and before any env exists."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+TIMEOUT_S = 240.0
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    run_id, db, logdir, order = sys.argv[1:5]
+    if order == "writer-first":
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(logdir)
+        writer.add_scalar("charts/before_recording", 1.0, 0)  # not recorded: too early
+    from cleanrl_worker.slowlane import recorder as slowlane
+    assert "torch" not in sys.modules or order == "writer-first", "start() imported torch"
+    slowlane.start(run_id, db_path=db)
+    if order == "recording-first":
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(logdir)
+    import gymnasium as gym
+    import torch
+    envs = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1") for _ in range(2)])
+    envs.reset(seed=0)
+    for step in range(5):
+        envs.step(envs.action_space.sample())
+        writer.add_scalar("losses/value_loss", torch.tensor(0.5 * step), step)
+        writer.add_scalar("charts/SPS", 100 + step, global_step=step * 2)
+    writer.close()
+    """
+)
+
+
+@pytest.mark.parametrize("order", ["recording-first", "writer-first"])
+def test_add_scalar_calls_land_in_the_scalars_table(tmp_path: Path, order: str) -> None:
+    run_id, db = f"tb-{uuid.uuid4().hex[:8]}", tmp_path / "runs.sqlite"
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    subprocess.run(
+        [sys.executable, str(script), run_id, str(db), str(tmp_path / "tb"), order],
+        check=True, timeout=TIMEOUT_S, capture_output=True,
+    )  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "gym_gui_bridge.cli", "scalars", run_id, "--db", str(db), "--json"],
+        check=True, timeout=TIMEOUT_S, capture_output=True, text=True,
+    )  # fmt: skip
+    scalars = [(s["tag"], s["value"], s["step"]) for s in json.loads(result.stdout)]
+    assert scalars == [("charts/SPS", 100.0 + i, 2 * i) for i in range(5)] + [
+        ("losses/value_loss", 0.5 * i, i) for i in range(5)
+    ]
+    assert list((tmp_path / "tb").iterdir()), "TensorBoard itself still writes its event file"
