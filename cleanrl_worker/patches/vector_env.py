@@ -10,8 +10,8 @@ The first vector env the script builds is the one watched (CleanRL builds its tr
 first; evaluation envs built later are left alone). Its watched slots' thunks are replaced by
 a :class:`SlotThunk` that calls the script's thunk with ``gymnasium.make`` temporarily passing
 ``render_mode="rgb_array"`` (unless the script asked for a render mode itself) and wraps the
-result in :class:`~cleanrl_worker.fastlane.wrapper.FastLaneEnvWrapper`. The other slots are built exactly
-as the script asked. With ``AsyncVectorEnv`` the thunk is pickled to the worker process and the
+result in :class:`~cleanrl_worker.fastlane.wrapper.FastLaneEnvWrapper`. The other slots are
+built exactly as the script asked. With ``AsyncVectorEnv`` the thunk is pickled to the worker process and the
 wrapper runs, and publishes, there.
 """
 
