@@ -42,8 +42,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cleanrl_worker import __version__
 from cleanrl_worker.slowlane.exit_hooks import install_exit_handlers
+from gym_gui_bridge import __version__
 from gym_gui_bridge.config.defaults import (
     DB_SINK_BATCH_SIZE,
     DEFAULT_DB_PATH,
