@@ -1,9 +1,9 @@
 """The worker side: runs inside an unmodified CleanRL script when FASTLANE is set.
 
-Importing this package imports nothing heavy: no Qt, no SQLite sink, no gRPC server.
+Importing this package imports nothing heavy: no Qt, no SQLite sink, no gRPC server. The
+distribution's version is ``gym_gui_bridge.__version__``.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__: list[str] = []

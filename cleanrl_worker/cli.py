@@ -93,7 +93,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    from cleanrl_worker import __version__
+    from gym_gui_bridge import __version__
     from gym_gui_bridge.cli.dispatch import dispatch
 
     return dispatch(

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import tyro
 
@@ -44,7 +44,9 @@ from gym_gui_bridge.config.defaults import (
 )
 from gym_gui_bridge.logs import LOG_PROXY_RECORD_REJECTED, LogThrottle
 from gym_gui_bridge.protocol.jsonl import JsonlDecoder
-from gym_gui_bridge.protocol.records import TelemetryEvent
+
+if TYPE_CHECKING:
+    from gym_gui_bridge.store.sink import SinkStats
 
 __all__ = ["ProxyArgs", "main"]
 
@@ -71,7 +73,8 @@ class ProxyArgs:
 
 
 class _DbSink:
-    """A record sink writing into SQLite in this process (RunBus + TelemetryDBSink)."""
+    """A record sink writing into SQLite in this process (RunBus + TelemetryDBSink): the bus's
+    durable path takes bursts of the child's output into memory instead of refusing them."""
 
     def __init__(self, db_path: str) -> None:
         from gym_gui_bridge.bus.run_bus import RunBus
@@ -79,13 +82,23 @@ class _DbSink:
 
         self._bus = RunBus()
         self._sink = TelemetryDBSink(self._bus, db_path, name="proxy-db-sink")
+        self.put = self._bus.publish
+
+    def start(self) -> None:
         self._sink.start()
 
-    def put(self, record: TelemetryEvent) -> None:
-        self._bus.publish(record)
+    def flush(self, timeout: float | None = None) -> bool:
+        return self._sink.flush(timeout)
 
     def close(self, timeout: float) -> bool:
         return self._sink.stop(timeout)
+
+    def stats(self) -> SinkStats:
+        return self._sink.stats()
+
+    @property
+    def dropped(self) -> int:
+        return self._sink.stats().lost
 
 
 class _Pump:
@@ -192,7 +205,7 @@ def main(argv: list[str], prog: str) -> int:
                 token = handle.readline().strip() or None
             if token:
                 env["FASTLANE_BRIDGE_TOKEN"] = token
-        emitter = BridgeEmitter(
+        sink = BridgeEmitter(
             args.bridge,
             run_id,
             spool_root=args.spool_dir,
@@ -200,11 +213,10 @@ def main(argv: list[str], prog: str) -> int:
             name="proxy-emitter",
             spool_name=f"{run_id}.proxy",
         )
-        emitter.start()
-        sink = emitter
     else:
         env["FASTLANE_DB"] = args.db
         sink = _DbSink(args.db)
+    sink.start()
     try:
         child = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
@@ -231,8 +243,7 @@ def main(argv: list[str], prog: str) -> int:
         pump.stop(_DRAIN_TIMEOUT_S)
     stored = sink.close(EMITTER_CLOSE_TIMEOUT_S)
     stats = pumps[0].decoder.stats
-    sink_stats = getattr(sink, "stats", None)  # the emitter counts what it had to drop
-    lost = sink_stats().dropped if callable(sink_stats) else 0
+    lost = sink.dropped
     where = args.bridge or args.db
     print(
         f"{prog}: run {run_id}: records accepted {stats.accepted}, rejected {stats.rejected}, "

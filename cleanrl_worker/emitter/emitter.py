@@ -152,7 +152,10 @@ class BridgeEmitter:
                 self.spool_dir.rmdir()
         return done
 
-    stop = close
-
     def stats(self) -> EmitterStats:
         return self._ledger.stats()
+
+    @property
+    def dropped(self) -> int:
+        """Records refused (hand-off queue or spool full): lost."""
+        return self._ledger.dropped

@@ -4,8 +4,13 @@ spooled or acknowledged.
 
 >>> import tempfile
 >>> ledger = SpoolLedger("doc", Path(tempfile.mkdtemp()))
->>> ledger.put, ledger.all_acked()
-(0, True)
+>>> ledger.put = ledger.spooled = 2  # two records put, both written to segment 0 ...
+>>> ledger.sizes[0], ledger.acked[0] = 90, 40  # ... in 90 bytes; the bridge acked the first 40
+>>> ledger.all_acked(), ledger.unacked_bytes()
+(False, 50)
+>>> ledger.acked[0] = 90
+>>> ledger.all_acked(), ledger.unacked_bytes()
+(True, 0)
 """
 
 from __future__ import annotations

@@ -46,11 +46,6 @@ class FrameBudget:
         self.frames = 0
 
     @property
-    def cost_s(self) -> float:
-        """Smoothed cost of one frame (seconds)."""
-        return self._cost
-
-    @property
     def interval_s(self) -> float:
         """Current spacing between frame starts (seconds)."""
         return max(self._min_interval, self._cost / self._share)

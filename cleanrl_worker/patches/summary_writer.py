@@ -6,8 +6,7 @@ instance, so a writer created before anything else (CleanRL creates it first) is
 
 Import order does not matter and nothing is imported early: if the writer module
 (``torch.utils.tensorboard.writer`` or ``tensorboardX.writer``) is already loaded it is patched
-at once; otherwise a meta-path finder placed first on ``sys.meta_path`` lets the normal finders
-locate the module, wraps its loader, and patches the class right after the module has run.
+at once, otherwise right after it is imported (:mod:`cleanrl_worker.patches.post_import`).
 
 Only ``add_scalar`` is mirrored (not ``add_scalars``, histograms, images). A failing mirror
 never fails the script's call: it is logged (``LOG_RECORDER_SCALAR_MIRROR_FAILED``) and counted.
@@ -30,14 +29,12 @@ True
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.machinery
 import logging
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from cleanrl_worker.patches import post_import
 from gym_gui_bridge.logs import LOG_RECORDER_SCALAR_MIRROR_FAILED
 
 __all__ = ["WRITER_MODULES", "install", "mirror_failures", "patch_module", "uninstall"]
@@ -96,61 +93,21 @@ def patch_module(module: ModuleType) -> bool:
     return True
 
 
-class _PatchingLoader(importlib.abc.Loader):
-    """Runs the real loader, then patches the module it produced."""
-
-    def __init__(self, loader: importlib.abc.Loader) -> None:
-        self._loader = loader
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
-        patch_module(module)
-
-    def __getattr__(self, name: str) -> Any:  # get_code, get_source, is_package, ...
-        return getattr(self._loader, name)
-
-
-class _WriterFinder(importlib.abc.MetaPathFinder):
-    """Finds the writer modules with the other finders and wraps their loader."""
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in WRITER_MODULES:
-            return None
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None)
-            if finder is self or find is None:
-                continue
-            spec = find(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and not isinstance(spec.loader, _PatchingLoader):
-                    spec.loader = _PatchingLoader(spec.loader)
-                return spec
-        return None
-
-
 def install(callback: ScalarCallback) -> None:
     """Mirror every ``add_scalar`` into ``callback(tag, value, step)`` from now on.
 
-    Patches writer modules already imported and installs the finder for the others.
+    Patches the writer modules already imported now, the others when they are imported.
     Idempotent: a second call only replaces the callback.
     """
     global _callback
     _callback = callback
     for name in WRITER_MODULES:
-        module = sys.modules.get(name)
-        if module is not None:
-            patch_module(module)
-    if not any(isinstance(finder, _WriterFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _WriterFinder())
+        post_import.when_imported(name, patch_module)
 
 
 def uninstall() -> None:
-    """Stop mirroring (patched classes stay patched but call nothing) and remove the finder."""
+    """Stop mirroring (patched classes stay patched but call nothing) and patching."""
     global _callback
     _callback = None
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _WriterFinder)]
+    for name in WRITER_MODULES:
+        post_import.discard(name, patch_module)

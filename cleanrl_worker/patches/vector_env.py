@@ -2,15 +2,16 @@
 
 :func:`install` patches the constructors of gymnasium's ``SyncVectorEnv`` and ``AsyncVectorEnv``
 (0.29.1 and 1.x; both take ``env_fns``, a list of thunks, one per slot). If gymnasium is not
-imported yet, a post-import hook patches the two classes the moment their modules finish
-executing, so activation never imports gymnasium (or numpy) before the script does.
+imported yet, a post-import hook (:mod:`cleanrl_worker.patches.post_import`) patches the two
+classes the moment their modules finish executing, so activation never imports gymnasium (or
+numpy) before the script does.
 
 The first vector env the script builds is the one watched (CleanRL builds its training envs
 first; evaluation envs built later are left alone). Its watched slots' thunks are replaced by
 a :class:`SlotThunk` that calls the script's thunk with ``gymnasium.make`` temporarily passing
 ``render_mode="rgb_array"`` (unless the script asked for a render mode itself) and wraps the
-result in :class:`~cleanrl_worker.fastlane.wrapper.FastLaneEnvWrapper`. The other slots are built exactly
-as the script asked. With ``AsyncVectorEnv`` the thunk is pickled to the worker process and the
+result in :class:`~cleanrl_worker.fastlane.wrapper.FastLaneEnvWrapper`. The other slots are
+built exactly as the script asked. With ``AsyncVectorEnv`` the thunk is pickled to the worker process and the
 wrapper runs, and publishes, there.
 """
 
@@ -18,9 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import os
 import signal
 import sys
@@ -30,6 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from cleanrl_worker.errors import FastLaneSlotError
+from cleanrl_worker.patches import post_import
 from cleanrl_worker.settings.model import WorkerSettings
 
 __all__ = ["RecordedThunk", "SlotThunk", "install", "plan_slots"]
@@ -60,15 +59,8 @@ def install(settings: WorkerSettings, recorder: Any = None) -> None:
     """
     _Hook.settings = settings
     _Hook.recorder = recorder
-    waiting = []
-    for module_name, class_name in _TARGETS.items():
-        module = sys.modules.get(module_name)
-        if module is None:
-            waiting.append(module_name)
-        else:
-            _patch(module, class_name)
-    if waiting and not any(isinstance(f, _PostImportFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _PostImportFinder())
+    for module_name in _TARGETS:
+        post_import.when_imported(module_name, _patch)
 
 
 def plan_slots(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[list[int], bool]:
@@ -221,7 +213,8 @@ def _wrap_env_fns(kind: str, env_fns: Sequence[Callable[[], Any]]) -> list[Calla
     return env_fns
 
 
-def _patch(module: ModuleType, class_name: str) -> None:
+def _patch(module: ModuleType) -> None:
+    class_name = _TARGETS[module.__name__]
     cls = getattr(module, class_name)
     if _PATCHED in cls.__dict__:
         return
@@ -235,43 +228,3 @@ def _patch(module: ModuleType, class_name: str) -> None:
 
     setattr(cls, _PATCHED, original)
     cls.__init__ = __init__
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    """Runs the real loader, then patches the vector-env class the module defines."""
-
-    def __init__(self, loader: importlib.abc.Loader, class_name: str) -> None:
-        self._loader = loader
-        self._class_name = class_name
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
-        _patch(module, self._class_name)
-
-    def __getattr__(self, name: str) -> Any:  # get_code, get_source, ... for tracebacks
-        return getattr(self._loader, name)
-
-
-class _PostImportFinder(importlib.abc.MetaPathFinder):
-    """Finds the two vector-env modules through the other finders and wraps their loaders."""
-
-    def __init__(self) -> None:
-        self._busy: set[str] = set()  # guards against finding ourselves while delegating
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in _TARGETS or fullname in self._busy:
-            return None
-        self._busy.add(fullname)
-        try:
-            spec = importlib.util.find_spec(fullname)
-        finally:
-            self._busy.discard(fullname)
-        if spec is None or spec.loader is None:
-            return None
-        spec.loader = _PatchingLoader(spec.loader, _TARGETS[fullname])
-        return spec

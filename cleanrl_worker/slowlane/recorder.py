@@ -1,13 +1,15 @@
 """The embedded slow lane: ``start(...) -> Recorder``, the one entry point activation calls.
 
-Without a bridge, a worker stores its own records: the training thread appends each record to
-a bounded hand-off queue (a :class:`~gym_gui_bridge.bus.feed.DequeFeed`: a length check and a
-deque append; no lock, no I/O, no thread to wake), and one background thread, a
-:class:`~gym_gui_bridge.store.sink.TelemetryDBSink`, takes what is there when its batch is due
+The recorder hands every record to one record sink (:mod:`cleanrl_worker.slowlane.record_sink`).
+Without a bridge, a worker stores its own records (``EmbeddedSink``): the training thread
+appends each record to a bounded hand-off queue (a :class:`~gym_gui_bridge.bus.feed.DequeFeed`:
+a length check and a deque append; no lock, no I/O, no thread to wake), and one background
+thread, a :class:`~gym_gui_bridge.store.sink.TelemetryDBSink`, takes what is there when its batch is due
 (``DB_SINK_FLUSH_INTERVAL_S``, or sooner when ``DB_SINK_BATCH_SIZE`` records wait) and writes it
 to the SQLite file. Several processes may write one file (WAL, busy timeout, idempotent
-inserts). With a bridge, the queue is the emitter's (:mod:`cleanrl_worker.emitter.bridge_sink`). The
-sink (``sqlite3``) is imported only here, when recording is started.
+inserts). With a bridge, the sink is a :class:`~cleanrl_worker.emitter.emitter.BridgeEmitter`
+with its own spool per process (``<run_id>.<pid>``). The sink (``sqlite3``, or ``grpc``) is
+imported only here, when recording is started.
 
 Why no bus and no hand-off thread in the worker: every background wake-up in the training
 process takes the GIL from the training thread, and on a busy core it also takes the CPU; an
@@ -40,11 +42,12 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cleanrl_worker import __version__
 from cleanrl_worker.slowlane.exit_hooks import install_exit_handlers
+from gym_gui_bridge import __version__
 from gym_gui_bridge.config.defaults import (
     DB_SINK_BATCH_SIZE,
     DEFAULT_DB_PATH,
+    EMITTER_CLOSE_TIMEOUT_S,
     RECORDER_BUFFER_LIMIT,
     RECORDER_CLOSE_TIMEOUT_S,
 )
@@ -68,7 +71,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cleanrl_worker.slowlane.episodes import EpisodeRecorderWrapper
-    from gym_gui_bridge.bus.feed import DequeFeed
+    from cleanrl_worker.slowlane.record_sink import RecordSink
 
 __all__ = ["STEP_MODES", "Recorder", "current", "start"]
 
@@ -111,17 +114,16 @@ class Recorder:
         self._bridge_token = bridge_token
         self._argv = tuple(sys.argv if argv is None else argv)
         self._open_lock = threading.Lock()  # guards starting the sink once
-        # the writer (TelemetryDBSink or EmitterSink) and its queue's put(); None until opened
-        self._sink: Any = None
+        # the record sink and its put(); None until opened
+        self._sink: RecordSink | None = None
         self._put: Callable[[TelemetryEvent], object] | None = None
-        self._feed: DequeFeed | None = None  # the embedded writer's queue (None with a bridge)
         self._run_seq = 0
         self._scalar_seq = 0
         self._failure: tuple[str, int] | None = None  # (error text, exit code)
         self._closed = False
         self._unusable: str | None = None  # why this process cannot record (database error)
         #: records dropped because the database could not be opened or the recorder was
-        #: closed (a full hand-off queue counts in the sink's stats)
+        #: closed (a full hand-off queue counts in the sink's ``dropped``)
         self.discarded = 0
         self._pid = os.getpid()
 
@@ -183,29 +185,34 @@ class Recorder:
             self._lifecycle(status or RUN_FINISHED, error, exit_code)
         self._closed = True
         self._put = None
-        done = bool(self._sink.stop(timeout)) if self._sink is not None else True
-        feed = self._feed
-        if feed is not None and feed.dropped:
+        sink = self._sink
+        if sink is None:
+            return True
+        if self.bridge is not None:
+            # what the bridge has not acknowledged by then is safe in the disk spool
+            timeout = min(timeout, EMITTER_CLOSE_TIMEOUT_S)
+        done = sink.close(timeout)
+        if sink.dropped:
             _log.error(
-                "%s run %s: %d records refused by the full hand-off queue (%d records): the "
-                "writer could not keep up with %s",
-                LOG_RECORDER_RECORDS_DROPPED, self.run_id, feed.dropped, RECORDER_BUFFER_LIMIT,
-                self.db_path,
+                "%s run %s: %d records refused by the full hand-off queue or spool: the writer "
+                "could not keep up with %s",
+                LOG_RECORDER_RECORDS_DROPPED, self.run_id, sink.dropped, self._destination(),
             )  # fmt: skip
         if not done:
             _log.error(
-                "%s run %s: records still unwritten after %.1f s (database %s)",
-                LOG_RECORDER_CLOSE_TIMEOUT, self.run_id, timeout, self.db_path,
+                "%s run %s: records still unwritten after %.1f s (%s)",
+                LOG_RECORDER_CLOSE_TIMEOUT, self.run_id, timeout, self._destination(),
             )  # fmt: skip
         return done
 
     def stats(self) -> dict[str, Any]:
-        """Writer counters (records written, failed batches, queue depth, drops)."""
-        result: dict[str, Any] = {"discarded": self.discarded}
-        if self._sink is not None:
-            result["sink"] = self._sink.stats()
-        if self._feed is not None:
-            result["feed"] = self._feed.stats()
+        """``discarded``, ``dropped`` (refused by the sink's full hand-off) and, once the sink
+        is open, ``sink``: its own counters (records written, failed batches, queue depth)."""
+        sink = self._sink
+        result: dict[str, Any] = {"discarded": self.discarded, "dropped": 0}
+        if sink is not None:
+            result["dropped"] = sink.dropped
+            result["sink"] = sink.stats()
         return result
 
     # --- internals ------------------------------------------------------------------------------
@@ -240,29 +247,29 @@ class Recorder:
         with self._open_lock:
             if self._sink is not None:
                 return
+            pid = os.getpid()
+            sink: RecordSink
             if self.bridge is not None:
-                from cleanrl_worker.emitter.bridge_sink import EmitterSink
+                from cleanrl_worker.emitter.emitter import BridgeEmitter
 
-                emitter_sink = EmitterSink(
+                # one spool per process (the script, each spawned vector-env worker)
+                sink = BridgeEmitter(
                     self.bridge, self.run_id, token=self._bridge_token,
-                    name=f"fastlane-emitter-{os.getpid()}",
+                    name=f"fastlane-emitter-{pid}", spool_name=f"{self.run_id}.{pid}",
                 )  # fmt: skip
-                self._start_sink(emitter_sink, emitter_sink.emitter.put)
             else:
-                from gym_gui_bridge.bus.feed import DequeFeed
-                from gym_gui_bridge.store.sink import TelemetryDBSink
+                from cleanrl_worker.slowlane.record_sink import EmbeddedSink
 
-                feed = DequeFeed(RECORDER_BUFFER_LIMIT, wake_at=DB_SINK_BATCH_SIZE)
-                sink = TelemetryDBSink(
-                    None, self.db_path, source=feed, name=f"fastlane-db-sink-{os.getpid()}"
-                )
-                self._feed = feed
-                self._start_sink(sink, feed.put)
+                sink = EmbeddedSink(
+                    self.db_path, name=f"fastlane-db-sink-{pid}", limit=RECORDER_BUFFER_LIMIT,
+                    batch_size=DB_SINK_BATCH_SIZE,
+                )  # fmt: skip
+            self._start_sink(sink)
 
-    def _start_sink(self, sink: Any, put: Callable[[TelemetryEvent], object] | None = None) -> None:
-        """Start ``sink`` and send records to ``put`` (default: ``sink.put``)."""
+    def _start_sink(self, sink: RecordSink) -> None:
+        """Start ``sink`` and send records to it."""
         sink.start()
-        self._sink, self._put = sink, put if put is not None else sink.put
+        self._sink, self._put = sink, sink.put
         if self.role == "child":
             # multiprocessing children leave through os._exit (no atexit) after running their
             # finalizers; registered here, at the first record, because multiprocessing clears
@@ -274,8 +281,11 @@ class Recorder:
         _log.info(
             "%s run %s (%s, pid %d): records go to %s",
             LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, self.role, os.getpid(),
-            f"bridge {self.bridge} (spooled)" if self.bridge else self.db_path,
+            self._destination(),
         )  # fmt: skip
+
+    def _destination(self) -> str:
+        return f"bridge {self.bridge} (spooled)" if self.bridge else self.db_path
 
     def _lifecycle(
         self, status: str, error: str | None = None, exit_code: int | None = None
@@ -296,7 +306,7 @@ class Recorder:
     def _after_fork_in_child(self) -> None:
         _fork_orphans.append(self._sink)  # the parent writes what it had queued
         self._open_lock = threading.Lock()
-        self._sink = self._put = self._feed = None
+        self._sink = self._put = None
         self.role = "child"
         self._pid = os.getpid()
         self._failure = None
@@ -335,7 +345,8 @@ def start(
         mirror_scalars: mirror ``SummaryWriter.add_scalar`` (main role only).
         install_handlers: atexit, ``sys.excepthook`` and, if the script has none, SIGTERM.
         bridge: ``host:port`` of a bridge: records are spooled to disk and shipped there
-            (:mod:`cleanrl_worker.emitter.bridge_sink`) instead of written to ``db_path``.
+            (:class:`~cleanrl_worker.emitter.emitter.BridgeEmitter`) instead of written to
+            ``db_path``.
         bridge_token: the bridge's shared token, if it asks for one.
     """
     global _recorder

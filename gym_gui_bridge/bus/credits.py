@@ -24,26 +24,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 from gym_gui_bridge.config.defaults import CREDIT_RECOVERY_S, INITIAL_CREDITS, MIN_CREDITS_THRESHOLD
 from gym_gui_bridge.logs import LOG_CREDIT_STARVED
 
-__all__ = ["CreditAccount", "CreditManager", "CreditSnapshot", "get_credit_manager"]
+__all__ = ["CreditAccount", "CreditManager"]
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CreditSnapshot:
-    """One account's state: whose it is, credits left, starved now, starvation episodes."""
-
-    run_id: str
-    agent_id: str
-    owner: str
-    credits: int
-    starved: bool
-    starvations: int
 
 
 class CreditAccount:
@@ -60,12 +47,11 @@ class CreditAccount:
     ) -> None:
         self.run_id, self.agent_id, self.owner = run_id, agent_id, owner
         self._initial, self._threshold, self._recovery_s = initial, threshold, recovery_s
-        # guards _credits, _starved, _starvations, _healthy_since; _changed waits on it
+        # guards _credits, _starved, _healthy_since; _changed waits on it
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._credits = initial
         self._starved = False
-        self._starvations = 0
         self._healthy_since: float | None = None  # credits back at half or more since (monotonic)
 
     @property
@@ -89,7 +75,6 @@ class CreditAccount:
                 self._healthy_since = None
             if self._credits < self._threshold and not self._starved:
                 self._starved = True
-                self._starvations += 1
                 _log.warning(
                     "%s subscriber %s of run %s agent %s is not reading: %d credits left; "
                     "throttled, it will re-read what it misses from SQLite",
@@ -121,20 +106,9 @@ class CreditAccount:
                 self._credits,
             )
 
-    def snapshot(self) -> CreditSnapshot:
-        with self._lock:
-            return CreditSnapshot(
-                self.run_id,
-                self.agent_id,
-                self.owner,
-                self._credits,
-                self._starved,
-                self._starvations,
-            )
-
 
 class CreditManager:
-    """All credit accounts of a process, keyed by (run id, agent id, owner)."""
+    """Opens the credit accounts of a bridge's live subscribers, all with the same rules."""
 
     def __init__(
         self,
@@ -145,38 +119,9 @@ class CreditManager:
         if not 0 < threshold <= initial:
             raise ValueError(f"Expected 0 < threshold <= initial, got {threshold} and {initial}")
         self._initial, self._threshold, self._recovery_s = initial, threshold, recovery_s
-        self._lock = threading.Lock()  # guards _accounts
-        self._accounts: dict[tuple[str, str, str], CreditAccount] = {}
 
     def open(self, run_id: str, agent_id: str, owner: str) -> CreditAccount:
-        """A fresh account with the initial credits (replacing one of the same key)."""
-        account = CreditAccount(
+        """A fresh account of subscriber ``owner`` for (``run_id``, ``agent_id``), full."""
+        return CreditAccount(
             run_id, agent_id, owner, self._initial, self._threshold, self._recovery_s
         )
-        with self._lock:
-            self._accounts[(run_id, agent_id, owner)] = account
-        return account
-
-    def close(self, account: CreditAccount) -> None:
-        with self._lock:
-            key = (account.run_id, account.agent_id, account.owner)
-            if self._accounts.get(key) is account:
-                del self._accounts[key]
-
-    def snapshot(self) -> list[CreditSnapshot]:
-        with self._lock:
-            accounts = list(self._accounts.values())
-        return [a.snapshot() for a in accounts]
-
-
-_manager: CreditManager | None = None
-_manager_lock = threading.Lock()  # guards _manager's creation
-
-
-def get_credit_manager() -> CreditManager:
-    """The process-wide credit manager (created on first use)."""
-    global _manager
-    with _manager_lock:
-        if _manager is None:
-            _manager = CreditManager()
-        return _manager

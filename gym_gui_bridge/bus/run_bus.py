@@ -74,7 +74,6 @@ class SubscriberStats:
     policy: str
     maxsize: int
     depth: int
-    peak_depth: int
     delivered: int
     dropped: int
     over_bound: int
@@ -112,7 +111,6 @@ class Subscription:
         self._dropped = 0
         self._over_bound = 0
         self._lost = 0
-        self._peak = 0
 
     # --- producer side (called by RunBus.publish) ---------------------------------------------
     def _offer(self, events: list[TelemetryEvent]) -> None:
@@ -141,8 +139,6 @@ class Subscription:
                 if above > 0:
                     self._over_bound += min(above, len(events))
                     problem = problem or LOG_RUNBUS_DURABLE_OVER_BOUND
-            if len(items) > self._peak:
-                self._peak = len(items)
             if self._want and len(items) >= self._want:
                 self._ready.notify()
             depth = len(items)
@@ -202,7 +198,6 @@ class Subscription:
                 policy=self.policy.value,
                 maxsize=self.maxsize,
                 depth=len(self._items),
-                peak_depth=self._peak,
                 delivered=self._delivered,
                 dropped=self._dropped,
                 over_bound=self._over_bound,

@@ -1,6 +1,6 @@
 """The fast lane: a shared-memory ring carrying the newest frames and HUD of a run.
 
->>> from gym_gui_bridge.fastlane import FastLaneWriter, FastLaneReader, FastLaneConfig
+Examples of use are on :class:`FastLaneWriter` and :class:`FastLaneReader`.
 """
 
 from __future__ import annotations

@@ -108,18 +108,6 @@ class FastLaneMetrics:
     global_step: int = 0
     source_step: int = -1
 
-    def as_tuple(self) -> tuple[float, float, float, float, int, int, int, int]:
-        return (
-            float(self.last_reward),
-            float(self.rolling_return),
-            float(self.step_rate_hz),
-            float(self.frame_rate_hz),
-            int(self.episode),
-            int(self.episode_step),
-            int(self.global_step),
-            int(self.source_step),
-        )
-
 
 @dataclass(frozen=True)
 class FastLaneFrame:

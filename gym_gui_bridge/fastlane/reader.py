@@ -72,7 +72,6 @@ class FastLaneReader:
         self._last_seq = 0
         self._last_beat_ns = 0
         self.reattach_count = 0
-        self.retry_count = 0
 
     @classmethod
     def attach(cls, run_id: str, *, announce: bool = True) -> FastLaneReader:
@@ -141,7 +140,6 @@ class FastLaneReader:
             index = seq % view.config.capacity
             lock = view.slot_words[index]
             if int(lock[layout.S_LOCK]) != 2 * seq:
-                self.retry_count += 1
                 continue
             publish_ns = int(lock[layout.S_PUBLISH_NS])
             raw = layout.METRICS_STRUCT.unpack_from(
@@ -149,7 +147,6 @@ class FastLaneReader:
             )
             data = np.array(view.pixels[index], copy=True)
             if int(lock[layout.S_LOCK]) != 2 * seq:
-                self.retry_count += 1
                 continue
             self._last_seq = seq
             return FastLaneFrame(

@@ -31,7 +31,7 @@ from typing import Any
 
 import grpc
 
-from gym_gui_bridge.bus.credits import CreditAccount, get_credit_manager
+from gym_gui_bridge.bus.credits import CreditAccount, CreditManager
 from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus
 from gym_gui_bridge.config.defaults import LIVE_REPLAY_PAGE_ROWS, LIVE_SUBSCRIBER_QUEUE_SIZE
 from gym_gui_bridge.proto import trainer_pb2 as pb
@@ -73,6 +73,7 @@ class LiveSubscriber:
         kind: str,
         bus: RunBus,
         sink: TelemetryDBSink,
+        credits: CreditManager,
         context: grpc.ServicerContext,
     ) -> None:
         if kind not in (KIND_STEP, KIND_EPISODE):
@@ -91,9 +92,7 @@ class LiveSubscriber:
         self._subscription = bus.subscribe(
             self.name, OverflowPolicy.DROP_OLDEST, LIVE_SUBSCRIBER_QUEUE_SIZE
         )
-        self._account: CreditAccount = get_credit_manager().open(
-            self.run_id, self.agent_id, self.name
-        )
+        self._account: CreditAccount = credits.open(self.run_id, self.agent_id, self.name)
         self._pump = threading.Thread(target=self._run, name=f"{self.name}-pump", daemon=True)
 
     @property
@@ -120,7 +119,6 @@ class LiveSubscriber:
         self._done.set()
         self._subscription.unsubscribe()
         self._pump.join(_POLL_S * 5)
-        get_credit_manager().close(self._account)
 
     # --- the pump thread --------------------------------------------------------------------------
     def _run(self) -> None:

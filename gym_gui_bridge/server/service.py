@@ -21,6 +21,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from gym_gui_bridge import __version__
+from gym_gui_bridge.bus.credits import CreditManager
 from gym_gui_bridge.bus.run_bus import RunBus
 from gym_gui_bridge.config.defaults import (
     BRIDGE_LOG_INTERVAL_S,
@@ -91,6 +92,7 @@ class TrainerServicer:
 
     def __init__(self, bus: RunBus, sink: TelemetryDBSink) -> None:
         self.bus, self.sink = bus, sink
+        self.credits = CreditManager()  # live subscribers' accounts
         self.counters = PublishCounters()
         self.stopping = threading.Event()
         self.started = time.monotonic()
@@ -139,7 +141,9 @@ class TrainerServicer:
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
                         f"Expected at most {BRIDGE_MAX_SUBSCRIBERS} live subscribers",
                     )
-                subscriber = LiveSubscriber(request, kind, self.bus, self.sink, context)
+                subscriber = LiveSubscriber(
+                    request, kind, self.bus, self.sink, self.credits, context
+                )
                 self._subscribers.append(subscriber)
             try:
                 yield from subscriber.messages()

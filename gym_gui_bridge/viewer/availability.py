@@ -14,11 +14,7 @@ class ViewerUnavailableError(ImportError):
 
 
 def qt_available() -> bool:
-    """Whether PySide6 can be imported (looked up, not imported: cheap).
-
-    >>> isinstance(qt_available(), bool)
-    True
-    """
+    """Whether PySide6 can be imported (looked up, not imported: cheap)."""
     return importlib.util.find_spec("PySide6") is not None
 
 

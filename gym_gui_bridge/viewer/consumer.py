@@ -169,11 +169,6 @@ class FastLaneConsumer(QObject):
         self._paused = paused
         self._update_hud()
 
-    def set_fps(self, fps: float) -> None:
-        if fps <= 0:
-            raise ValueError(f"Expected a positive display rate, got {fps}")
-        self._poll_timer.setInterval(_poll_interval_ms(fps))
-
     # --- attaching -------------------------------------------------------------------------
 
     def _try_attach(self) -> None:

@@ -43,7 +43,7 @@ def test_a_full_hand_off_queue_refuses_counts_and_reports_at_close(
     for seq in range(200):
         recorder.emit(ScalarRecord(run_id, -1, "default", seq, 1.0, "loss", 0.5, seq))
     assert recorder.flush(WAIT_S)  # drained: the closing lifecycle record finds room
-    dropped = recorder.stats()["feed"].dropped
+    dropped = recorder.stats()["dropped"]
     assert dropped > 0
     with caplog.at_level(logging.ERROR, logger="cleanrl_worker.slowlane.recorder"):
         assert recorder.close(timeout=WAIT_S)
