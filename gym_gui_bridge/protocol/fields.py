@@ -33,7 +33,6 @@ A field annotated ``X | None`` is *optional*: it may also be None (JSON ``null``
 
 from __future__ import annotations
 
-import functools
 import types
 import typing
 from collections.abc import Callable
@@ -119,19 +118,24 @@ def _domain(record_type: type, name: str, hint: Any) -> tuple[str, bool]:
     )
 
 
-@functools.cache
+_TABLES: dict[type, tuple[Field, ...]] = {}  # record type -> its fields, built at first use
+
+
 def record_fields(record_type: type) -> tuple[Field, ...]:
     """The fields of a record type (a NamedTuple), in order, with their keys and domains.
 
     Raises:
         TypeError: a field's annotation names no domain.
     """
-    hints = typing.get_type_hints(record_type, include_extras=True)
-    fields = []
-    for name in record_type._fields:  # type: ignore[attr-defined]
-        domain, optional = _domain(record_type, name, hints[name])
-        fields.append(Field(name, JSONL_KEYS.get(name, name), domain, optional))
-    return tuple(fields)
+    fields = _TABLES.get(record_type)
+    if fields is None:
+        hints = typing.get_type_hints(record_type, include_extras=True)
+        fields = tuple(
+            Field(name, JSONL_KEYS.get(name, name), *_domain(record_type, name, hints[name]))
+            for name in record_type._fields  # type: ignore[attr-defined]
+        )
+        _TABLES[record_type] = fields
+    return fields
 
 
 def compile_function(source: str, name: str, namespace: dict[str, Any]) -> Callable[..., Any]:

@@ -39,6 +39,7 @@ __all__ = [
     "TABLES",
     "action_to_column",
     "column_list",
+    "column_readers",
     "read_records",
     "sanitised_row",
 ]
@@ -146,27 +147,35 @@ _FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def column_readers(record_type: type) -> dict[str, Callable[[Any], Any]]:
+    """For each stored field of ``record_type`` whose column value is not its field value
+    (flags, list actions, argv): the conversion back. A NULL needs none: it is None."""
+    return {
+        f.name: _FROM_COLUMN[f.domain]
+        for f in record_fields(record_type)
+        if f.domain in _FROM_COLUMN and f.name in COLUMNS[record_type]
+    }
+
+
 def read_records(record_type: type, cursor: sqlite3.Cursor) -> Iterator[TelemetryEvent]:
     """The records of ``cursor``'s rows, built by column name: every stored field of
-    ``record_type`` must be selected (under its own name); other columns are ignored.
+    ``record_type`` must be selected under its own name; other columns are ignored.
 
     Raises:
         KeyError: a stored field of ``record_type`` is not among the cursor's columns.
     """
     names = [description[0] for description in cursor.description]
-    fields = {f.name: f for f in record_fields(record_type)}
     missing = set(COLUMNS[record_type]) - set(names)
     if missing:
         raise KeyError(f"Expected columns {sorted(missing)} in a query of {record_type.__name__}")
+    readers = column_readers(record_type)
     wanted = [
-        (index, name, _FROM_COLUMN.get(fields[name].domain))
-        for index, name in enumerate(names)
-        if name in fields
+        (i, name, readers.get(name)) for i, name in enumerate(names) if name in COLUMNS[record_type]
     ]
     implied = _IMPLIED.get(record_type, {})
     for row in cursor:
         values = dict(implied)
-        for index, name, convert in wanted:
+        for index, name, read in wanted:
             value = row[index]
-            values[name] = value if convert is None or value is None else convert(value)
+            values[name] = value if read is None or value is None else read(value)
         yield record_type(**values)
