@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+import record_factory
 from hypothesis import given, settings
 from record_strategies import records
 
@@ -79,20 +80,8 @@ def test_a_stored_record_is_read_back_equal(record: TelemetryEvent) -> None:
 
 def test_records_are_rebuilt_by_column_name_whatever_the_column_order() -> None:
     conn = open_writer(":memory:")
-    step = StepRecord(
-        run_id="r",
-        slot=1,
-        agent_id="default",
-        seq=0,
-        wall_time=2.0,
-        episode=0,
-        step=0,
-        global_step=2,
-        action=[1, 2],
-        reward=0.5,
-        terminated=False,
-        truncated=True,
-        frame_seq=7,
+    step = record_factory.step(
+        slot=1, wall_time=2.0, global_step=2, action=[1, 2], reward=0.5, truncated=True, frame_seq=7
     )
     write_batch(conn, [step])
     # the table's own column order (keys first) is not the record's field order
