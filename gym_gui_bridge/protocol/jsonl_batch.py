@@ -26,13 +26,19 @@ What the schemas cannot see is checked around them, conservatively:
   ``JSONL_MAX_LINE_BYTES``: line by line.
 - nested actions (lists): their depth and their numbers are checked by the strict decoder's
   own rule.
+
+The schemas, the encoder's structs and its checks are built at import from the record types'
+fields and their domains (:mod:`gym_gui_bridge.protocol.fields`), so they cannot drift from the
+strict codec, which is built from the same fields.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -103,7 +109,7 @@ _RECORD_OF: dict[Any, Any] = {
 }
 _LINE_OF = {record_type: line for line, record_type in _RECORD_OF.items()}
 _StepLine, _RunLine = _LINE_OF[StepRecord], _LINE_OF[RunRecord]
-_DECODER = msgspec.json.Decoder(Union[tuple(_RECORD_OF)])  # noqa: UP007
+_DECODER = msgspec.json.Decoder(functools.reduce(operator.or_, _RECORD_OF))  # any of them
 # keys per line: the struct's fields (v included) plus the "type" tag
 _KEYS = {line: len(line.__struct_fields__) + 1 for line in _RECORD_OF}
 _NEWLINE = ord("\n")
