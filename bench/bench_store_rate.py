@@ -27,8 +27,9 @@ from cleanrl_worker.slowlane import recorder as slowlane
 from gym_gui_bridge.config.defaults import DB_SINK_BATCH_SIZE
 from gym_gui_bridge.protocol.jsonl import decode_record, encode_record
 from gym_gui_bridge.protocol.records import StepRecord
+from gym_gui_bridge.store.columns import sanitised_row
 from gym_gui_bridge.store.schema import open_writer
-from gym_gui_bridge.store.writes import STEP_INSERT_SQL, _step_row
+from gym_gui_bridge.store.writes import STEP_INSERT_SQL
 
 EPISODE_LENGTH = 200
 
@@ -61,7 +62,7 @@ def _steps(run_id: str, n: int) -> list[StepRecord]:
 
 def sqlite_ceiling(folder: Path, n: int) -> tuple[float, float]:
     """Rows/s of a bare batched executemany: into a keyless table, and into the steps table."""
-    rows = [_step_row(r) for r in _steps("ceiling", n)]
+    rows = [sanitised_row(r) for r in _steps("ceiling", n)]
     rates = []
     for name, sql in (
         ("plain", "INSERT INTO plain VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),

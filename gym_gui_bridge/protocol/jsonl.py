@@ -4,15 +4,21 @@ One record per line, a JSON object whose first keys are ``"v"`` (format version,
 ``"type"`` (``step``, ``episode``, ``scalar``, ``run``), then the record's fields by name
 (``EpisodeRollup.ep_return`` is spelled ``"return"``). Field by field: ``docs/records.md``.
 
-Encoding is on the worker's background path, so it is hand-built (no dict, no generic
-``json.dumps`` for numbers). The strict decoder lives in :mod:`gym_gui_bridge.protocol.jsonl_decode` and
-is re-exported here: import both directions from this module.
+Encoding is on the worker's background path, so each record type gets one f-string encoder,
+generated at import from its fields (:mod:`gym_gui_bridge.protocol.fields`: each field is written
+as its domain says): no dict, no generic ``json.dumps`` for numbers, one call per record. The
+strict decoder lives in :mod:`gym_gui_bridge.protocol.jsonl_decode` and is re-exported here:
+import both directions from this module.
 
 >>> from gym_gui_bridge.protocol.records import ScalarRecord
->>> line = encode_record(ScalarRecord("r1", -1, "default", 0, 1.5, "loss", 0.25, 100))
+>>> scalar = ScalarRecord(
+...     run_id="r1", slot=-1, agent_id="default", seq=0, wall_time=1.5,
+...     tag="loss", value=0.25, step=100,
+... )
+>>> line = encode_record(scalar)
 >>> line
 '{"v":1,"type":"scalar","run_id":"r1","slot":-1,"agent_id":"default","seq":0,"wall_time":1.5,"tag":"loss","value":0.25,"step":100}'
->>> decode_record(line) == ScalarRecord("r1", -1, "default", 0, 1.5, "loss", 0.25, 100)
+>>> decode_record(line) == scalar
 True
 >>> decoder = JsonlDecoder()
 >>> decoder.decode('{"v":1,"type":"scalar"}') is None, decoder.stats.reasons
@@ -23,24 +29,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring
 from typing import Any
 
 from gym_gui_bridge.errors import RecordEncodeError
+from gym_gui_bridge.protocol.fields import compile_function, record_fields
 from gym_gui_bridge.protocol.jsonl_decode import (
     JSONL_VERSION,
     DecoderStats,
     JsonlDecoder,
     decode_record,
 )
-from gym_gui_bridge.protocol.records import (
-    EpisodeRollup,
-    RunRecord,
-    ScalarRecord,
-    StepRecord,
-    TelemetryEvent,
-)
+from gym_gui_bridge.protocol.records import RECORD_TYPES, TelemetryEvent
 
 __all__ = [
     "JSONL_VERSION",
@@ -66,10 +67,6 @@ def _num(value: Any, name: str) -> str:
     return repr(number)
 
 
-def _opt_int(value: int | None) -> str:
-    return "null" if value is None else str(int(value))
-
-
 def _action(value: Any) -> str:
     if value is None:
         return "null"
@@ -83,16 +80,55 @@ def _action(value: Any) -> str:
         raise RecordEncodeError(f"Expected a JSON-able action, got {value!r}: {error}") from None
 
 
-def _head(kind: str, r: TelemetryEvent) -> str:
-    return (
-        f'{{"v":{JSONL_VERSION},"type":"{kind}","run_id":{encode_basestring(r.run_id)},'
-        f'"slot":{int(r.slot)},"agent_id":{encode_basestring(r.agent_id)},"seq":{int(r.seq)},'
-        f'"wall_time":{_num(r.wall_time, "wall_time")}'
-    )
-
-
 def _bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+# How a field of each domain is written: a Python expression of its value ``{v}`` (JSON text).
+_WRITE = {
+    "name": "_str({v})",
+    "text": "_str({v})",
+    "status": "_str({v})",
+    "count": "int({v})",
+    "slot": "int({v})",
+    "exit_code": "int({v})",
+    "real": '_num({v}, "{key}")',
+    "non_negative": '_num({v}, "{key}")',
+    "flag": "_bool({v})",
+    "action": "_action({v})",
+    "strings": "json.dumps(list({v}))",
+}
+
+
+def _encoder_source(kind: str, record_type: type) -> str:
+    """The source of a record type's encoder: one f-string with a field after the other, e.g.
+
+    ``def encode_scalar(r): return f'{{"v":1,"type":"scalar","run_id":{_str(r.run_id)},``
+    ``...,"value":{_num(r.value, "value")},"step":{int(r.step)}}}'``
+    """
+    parts = [f'{{{{"v":{JSONL_VERSION},"type":"{kind}"']
+    for field in record_fields(record_type):
+        value = f"r.{field.name}"
+        text = _WRITE[field.domain].format(v=value, key=field.key)
+        if field.optional:
+            text = f'"null" if {value} is None else {text}'
+        parts.append(f',"{field.key}":{{{text}}}')
+    body = "".join(parts) + "}}"
+    return f"def encode_{kind}(r):\n    return f'{body}'\n"
+
+
+_NAMESPACE = {
+    "_str": encode_basestring,
+    "_num": _num,
+    "_bool": _bool,
+    "_action": _action,
+    "json": json,
+}
+#: record type -> its encoder (see ``__source__``), built once at import
+_ENCODERS: dict[type, Callable[[Any], str]] = {
+    record_type: compile_function(_encoder_source(kind, record_type), f"encode_{kind}", _NAMESPACE)
+    for kind, record_type in RECORD_TYPES.items()
+}
 
 
 def encode_record(record: TelemetryEvent) -> str:
@@ -101,34 +137,10 @@ def encode_record(record: TelemetryEvent) -> str:
     Raises:
         RecordEncodeError: a float field is NaN or infinite, or the action is not JSON-able.
     """
-    r = record
-    if type(r) is StepRecord:
-        return (
-            f'{_head("step", r)},"episode":{int(r.episode)},"step":{int(r.step)},'
-            f'"global_step":{int(r.global_step)},"action":{_action(r.action)},'
-            f'"reward":{_num(r.reward, "reward")},"terminated":{_bool(r.terminated)},'
-            f'"truncated":{_bool(r.truncated)},"frame_seq":{_opt_int(r.frame_seq)}}}'
-        )
-    if type(r) is EpisodeRollup:
-        return (
-            f'{_head("episode", r)},"episode":{int(r.episode)},'
-            f'"return":{_num(r.ep_return, "return")},"length":{int(r.length)},'
-            f'"terminated":{_bool(r.terminated)},"truncated":{_bool(r.truncated)},'
-            f'"global_step":{int(r.global_step)},"duration":{_num(r.duration, "duration")}}}'
-        )
-    if type(r) is ScalarRecord:
-        return (
-            f'{_head("scalar", r)},"tag":{encode_basestring(r.tag)},'
-            f'"value":{_num(r.value, "value")},"step":{int(r.step)}}}'
-        )
-    if type(r) is RunRecord:
-        error = "null" if r.error is None else encode_basestring(r.error)
-        return (
-            f'{_head("run", r)},"status":{encode_basestring(r.status)},'
-            f'"argv":{json.dumps(list(r.argv))},"version":{encode_basestring(r.version)},'
-            f'"pid":{int(r.pid)},"error":{error},"exit_code":{_opt_int(r.exit_code)}}}'
-        )
-    raise RecordEncodeError(f"Expected a telemetry record, got {type(record).__name__}")
+    encode = _ENCODERS.get(type(record))
+    if encode is None:
+        raise RecordEncodeError(f"Expected a telemetry record, got {type(record).__name__}")
+    return encode(record)
 
 
 def encode_lines(records: Iterable[TelemetryEvent]) -> str:

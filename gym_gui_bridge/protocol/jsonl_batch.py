@@ -26,11 +26,17 @@ What the schemas cannot see is checked around them, conservatively:
   ``JSONL_MAX_LINE_BYTES``: line by line.
 - nested actions (lists): their depth and their numbers are checked by the strict decoder's
   own rule.
+
+The schemas, the encoder's structs and its checks are built at import from the record types'
+fields and their domains (:mod:`gym_gui_bridge.protocol.fields`), so they cannot drift from the
+strict codec, which is built from the same fields.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -39,15 +45,12 @@ import numpy as np
 
 from gym_gui_bridge.config.defaults import JSONL_MAX_LINE_BYTES, JSONL_MAX_NAME_CHARS
 from gym_gui_bridge.errors import RecordDecodeError
+from gym_gui_bridge.protocol.fields import JSONL_KEYS, compile_function, record_fields
 from gym_gui_bridge.protocol.jsonl_decode import INT64_MAX, JSONL_VERSION, check_action
 from gym_gui_bridge.protocol.records import (
-    KIND_EPISODE,
-    KIND_SCALAR,
-    KIND_STEP,
+    RECORD_TYPES,
     RUN_STATUSES,
-    EpisodeRollup,
     RunRecord,
-    ScalarRecord,
     StepRecord,
     TelemetryEvent,
 )
@@ -64,57 +67,51 @@ _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=JSONL_MAX_NAME_CHAR
 _Status = Literal[RUN_STATUSES]  # type: ignore[valid-type]
 
 
-# gc=False: a line holds numbers, strings and lists of them, never a cycle; untracked, the
-# thousands decoded per batch do not drive the garbage collector.
-class _Line(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, gc=False):
-    v: Literal[1]  # JSONL_VERSION
-    run_id: _Name
-    slot: _Slot
-    agent_id: _Name
-    seq: _Count
-    wall_time: _NonNegative
+# How a field of each domain is typed in the schemas: what msgspec checks while decoding.
+_TYPES: dict[str, Any] = {
+    "name": _Name,
+    "text": str,
+    "status": _Status,
+    "count": _Count,
+    "slot": _Slot,
+    "exit_code": _ExitCode,
+    "real": _Finite,
+    "non_negative": _NonNegative,
+    "flag": bool,
+    "action": int | _Finite | list[Any] | None,
+    "strings": list[str],
+}
 
 
-class _Step(_Line, tag="step"):
-    episode: _Count
-    step: _Count
-    global_step: _Count
-    action: int | _Finite | list[Any] | None
-    reward: _Finite
-    terminated: bool
-    truncated: bool
-    frame_seq: _Count | None
+def _line_struct(kind: str, record_type: type) -> Any:
+    """The schema of a record type's lines: "v", then the record's fields in order, tagged by
+    "type". gc=False: a line holds numbers, strings and lists of them, never a cycle; untracked,
+    the thousands decoded per batch do not drive the garbage collector."""
+    fields: list[tuple[str, Any]] = [("v", Literal[1])]  # JSONL_VERSION
+    for field in record_fields(record_type):
+        kind_of_value = _TYPES[field.domain]
+        fields.append((field.name, kind_of_value | None if field.optional else kind_of_value))
+    return msgspec.defstruct(
+        f"_{record_type.__name__}Line",
+        fields,
+        tag_field="type",
+        tag=kind,
+        rename=JSONL_KEYS,
+        forbid_unknown_fields=True,
+        gc=False,
+    )
 
 
-class _Episode(_Line, tag="episode", rename={"ep_return": "return"}):
-    episode: _Count
-    ep_return: _Finite
-    length: _Count
-    terminated: bool
-    truncated: bool
-    global_step: _Count
-    duration: _NonNegative
-
-
-class _Scalar(_Line, tag="scalar"):
-    tag: _Name
-    value: _Finite
-    step: _Count
-
-
-class _Run(_Line, tag="run"):
-    status: _Status
-    argv: list[str]
-    version: str
-    pid: _Count
-    error: str | None
-    exit_code: _ExitCode | None
-
-
-assert JSONL_VERSION == 1, "update _Line.v with the version"
-_DECODER = msgspec.json.Decoder(_Step | _Episode | _Scalar | _Run)
+assert JSONL_VERSION == 1, "update _line_struct's v with the version"
+#: line schema -> record type, for every kind
+_RECORD_OF: dict[Any, Any] = {
+    _line_struct(kind, record_type): record_type for kind, record_type in RECORD_TYPES.items()
+}
+_LINE_OF = {record_type: line for line, record_type in _RECORD_OF.items()}
+_StepLine, _RunLine = _LINE_OF[StepRecord], _LINE_OF[RunRecord]
+_DECODER = msgspec.json.Decoder(functools.reduce(operator.or_, _RECORD_OF))  # any of them
 # keys per line: the struct's fields (v included) plus the "type" tag
-_KEYS = {cls: len(cls.__struct_fields__) + 1 for cls in (_Step, _Episode, _Scalar, _Run)}
+_KEYS = {line: len(line.__struct_fields__) + 1 for line in _RECORD_OF}
 _NEWLINE = ord("\n")
 _COLON = ord(":")
 _ACTION = StepRecord._fields.index("action")
@@ -135,25 +132,23 @@ def _colons_and_newlines(data: bytes) -> tuple[int, int]:
     return int(np.count_nonzero(array == _COLON)), int(np.count_nonzero(array == _NEWLINE))
 
 
-# A line's struct holds "v" and then the record's fields in the record's order, so a record is
-# the struct's tuple without its first item (built with tuple.__new__: a NamedTuple's own
-# __new__ is a Python function, ~0.4 us per record more).
-_RECORD_OF: dict[Any, Any] = {_Step: StepRecord, _Episode: EpisodeRollup, _Scalar: ScalarRecord}
+# A line's struct holds "v" and then the record's fields in the record's order (it is built
+# from them), so a record is the struct's tuple without its first item, built with
+# tuple.__new__: a NamedTuple's own __new__ is a Python function, ~0.4 us per record more.
 _astuple = msgspec.structs.astuple
 _tuple_new = tuple.__new__
 
 
 def _record(line: Any) -> TelemetryEvent:
     kind = type(line)
-    if kind is _Run:
-        return RunRecord(
-            line.run_id, line.slot, line.agent_id, line.seq, line.wall_time, line.status,
-            tuple(line.argv), line.version, line.pid, line.error, line.exit_code,
-        )  # fmt: skip
-    fields = _astuple(line)[1:]
-    if kind is _Step and type(fields[_ACTION]) is list:
-        fields = (*fields[:_ACTION], check_action(fields[_ACTION]), *fields[_ACTION + 1 :])
-    return _tuple_new(_RECORD_OF[kind], fields)
+    if kind is _RunLine:  # rare: by name
+        fields = msgspec.structs.asdict(line)
+        del fields["v"]
+        return RunRecord(**{**fields, "argv": tuple(line.argv)})
+    values = _astuple(line)[1:]
+    if kind is _StepLine and type(values[_ACTION]) is list:
+        values = (*values[:_ACTION], check_action(values[_ACTION]), *values[_ACTION + 1 :])
+    return _tuple_new(_RECORD_OF[kind], values)
 
 
 def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEvent] | None:
@@ -162,7 +157,11 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
     this path cannot be sure: decode line by line then.
 
     >>> from gym_gui_bridge.protocol.jsonl import encode_lines
-    >>> scalar = ScalarRecord("r1", -1, "default", 0, 1.5, "loss", 0.25, 100)
+    >>> from gym_gui_bridge.protocol.records import ScalarRecord
+    >>> scalar = ScalarRecord(
+    ...     run_id="r1", slot=-1, agent_id="default", seq=0, wall_time=1.5,
+    ...     tag="loss", value=0.25, step=100,
+    ... )
     >>> decode_valid_batch(encode_lines([scalar, scalar]).encode()) == [scalar, scalar]
     True
     >>> decode_valid_batch(b'{"v":1,"type":"scalar"}\\n') is None
@@ -193,21 +192,13 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
     return records
 
 
-_ENCODER = msgspec.json.Encoder()
-
-
 # What the batch encoder writes: a struct per kind whose fields are "v", "type" and then the
 # record's fields in order (the JSONL keys, in the strict encoder's order), built positionally
 # from a record. msgspec writes a struct's fields as they are, without checking their types:
 # encode_valid_batch checks what the wire's schema would refuse before building one.
-def _output_struct(record_type: Any, rename: dict[str, str] | None = None) -> Any:
+def _output_struct(record_type: Any) -> Any:
     fields = [("v", int), ("type", str), *((name, Any) for name in record_type._fields)]
-    return msgspec.defstruct(f"_{record_type.__name__}Line", fields, rename=rename, gc=False)
-
-
-_StepOut = _output_struct(StepRecord)
-_EpisodeOut = _output_struct(EpisodeRollup, {"ep_return": "return"})
-_ScalarOut = _output_struct(ScalarRecord)
+    return msgspec.defstruct(f"_{record_type.__name__}Out", fields, rename=JSONL_KEYS, gc=False)
 
 
 def _plain_action(action: Any) -> bool:
@@ -228,51 +219,74 @@ def _plain_action(action: Any) -> bool:
     return False
 
 
-def _documents(records: Sequence[TelemetryEvent]) -> list[msgspec.Struct] | None:
-    """One output struct per record, or None if one of them needs the per-record encoder: a
-    float that is not finite (msgspec would write ``null``), a flag that is not a bool, an
-    action that is not plain, a run record (rare: the per-record encoder)."""
-    out: list[msgspec.Struct] = []
-    append = out.append
-    # A record is a NamedTuple in its JSONL key order: it fills the struct positionally.
-    # x - x == 0.0 holds for finite x only; a string raises TypeError, caught by the caller.
-    r: Any
-    for r in records:
-        kind = type(r)
-        if kind is StepRecord:
-            if not (
-                r.wall_time - r.wall_time == 0.0
-                and r.reward - r.reward == 0.0
-                and type(r.terminated) is bool
-                and type(r.truncated) is bool
-                and (type(r.action) is int or _plain_action(r.action))
-            ):
-                return None
-            append(_StepOut(JSONL_VERSION, KIND_STEP, *r))
-        elif kind is EpisodeRollup:
-            if not (
-                r.wall_time - r.wall_time == 0.0
-                and r.ep_return - r.ep_return == 0.0
-                and r.duration - r.duration == 0.0
-                and type(r.terminated) is bool
-                and type(r.truncated) is bool
-            ):
-                return None
-            append(_EpisodeOut(JSONL_VERSION, KIND_EPISODE, *r))
-        elif kind is ScalarRecord:
-            if not (r.wall_time - r.wall_time == 0.0 and r.value - r.value == 0.0):
-                return None
-            append(_ScalarOut(JSONL_VERSION, KIND_SCALAR, *r))
-        else:
-            return None
-    return out
+# What must hold of a field of each domain for msgspec to write it as the strict encoder does
+# (a Python expression of the field's value ``{v}``; other domains need nothing). x - x == 0.0
+# holds for a finite x only; a string raises TypeError, caught by encode_valid_batch.
+_WRITABLE = {
+    "real": "{v} - {v} == 0.0",
+    "non_negative": "{v} - {v} == 0.0",
+    "flag": "type({v}) is bool",
+    "action": "(type({v}) is int or _plain_action({v}))",
+}
+#: Kinds written in a batch. Not run records (rare): the strict encoder writes their argv with
+#: json.dumps's separators, msgspec would not.
+_BATCHED = ("step", "episode", "scalar")
+
+
+def _condition(record_type: type) -> str:
+    """What a record must satisfy to be batch-encoded, e.g. for a scalar:
+    ``r.wall_time - r.wall_time == 0.0 and r.value - r.value == 0.0``."""
+    checks = []
+    for field in record_fields(record_type):
+        check = _WRITABLE.get(field.domain, "").format(v=f"r.{field.name}")
+        if check and field.optional:
+            check = f"(r.{field.name} is None or {check})"
+        if check:
+            checks.append(check)
+    return " and ".join(checks) or "True"
+
+
+def _documents_source() -> str:
+    """The source of ``_documents``, one branch per batched kind (generated, so that each
+    record costs no call beyond building its struct)."""
+    lines = ["def _documents(records):", "    out = []", "    append = out.append"]
+    lines += ["    for r in records:", "        kind = type(r)"]
+    for number, kind in enumerate(_BATCHED):
+        name = RECORD_TYPES[kind].__name__
+        lines += [
+            f"        {'elif' if number else 'if'} kind is {name}:",
+            f"            if not ({_condition(RECORD_TYPES[kind])}):",
+            "                return None",
+            f"            append(_{name}Out({JSONL_VERSION}, {kind!r}, *r))",
+        ]
+    lines += ["        else:", "            return None", "    return out", ""]
+    return "\n".join(lines)
+
+
+#: One output struct per record, or None if one of them needs the per-record encoder: a float
+#: that is not finite (msgspec would write ``null``), a flag that is not a bool, an action that
+#: is not plain, a run record. Generated at import (see its ``__source__``).
+_documents = compile_function(
+    _documents_source(),
+    "_documents",
+    {
+        "_plain_action": _plain_action,
+        **{RECORD_TYPES[kind].__name__: RECORD_TYPES[kind] for kind in _BATCHED},
+        **{f"_{RECORD_TYPES[k].__name__}Out": _output_struct(RECORD_TYPES[k]) for k in _BATCHED},
+    },
+)
+_ENCODER = msgspec.json.Encoder()
 
 
 def encode_valid_batch(records: Sequence[TelemetryEvent]) -> bytes | None:
     """Newline-terminated JSONL (UTF-8) of every record of ``records``, or ``None`` if one of
     them needs :func:`gym_gui_bridge.protocol.jsonl.encode_record` (which also explains a refusal).
 
-    >>> scalar = ScalarRecord("r1", -1, "default", 0, 1.5, "loss", 0.25, 100)
+    >>> from gym_gui_bridge.protocol.records import ScalarRecord
+    >>> scalar = ScalarRecord(
+    ...     run_id="r1", slot=-1, agent_id="default", seq=0, wall_time=1.5,
+    ...     tag="loss", value=0.25, step=100,
+    ... )
     >>> encode_valid_batch([scalar])
     b'{"v":1,"type":"scalar","run_id":"r1","slot":-1,"agent_id":"default","seq":0,"wall_time":1.5,"tag":"loss","value":0.25,"step":100}\\n'
     >>> encode_valid_batch([scalar._replace(value=float("nan"))]) is None
@@ -285,7 +299,3 @@ def encode_valid_batch(records: Sequence[TelemetryEvent]) -> bytes | None:
         return _ENCODER.encode_lines(documents)
     except (TypeError, OverflowError, msgspec.EncodeError, UnicodeEncodeError):
         return None  # a numpy value, a string where a number belongs, an integer beyond 64 bits
-
-
-for _line, _record_type in _RECORD_OF.items():  # the correspondence _record relies on
-    assert _line.__struct_fields__[1:] == _record_type._fields, _line

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,14 +20,8 @@ from gym_gui_bridge.config.defaults import (
     JSONL_MAX_NAME_CHARS,
 )
 from gym_gui_bridge.errors import RecordDecodeError
-from gym_gui_bridge.protocol.records import (
-    RUN_STATUSES,
-    EpisodeRollup,
-    RunRecord,
-    ScalarRecord,
-    StepRecord,
-    TelemetryEvent,
-)
+from gym_gui_bridge.protocol.fields import record_fields
+from gym_gui_bridge.protocol.records import RECORD_TYPES, RUN_STATUSES, TelemetryEvent
 
 __all__ = [
     "INT64_MAX",
@@ -55,10 +50,6 @@ def _int(name: str, value: Any, minimum: int = 0) -> int:
     if value > INT64_MAX:
         raise _fail("out_of_range", f"Expected {name} <= 2**63-1, got {value}")
     return value
-
-
-def _opt_int_field(name: str, value: Any) -> int | None:
-    return None if value is None else _int(name, value)
 
 
 def _float(name: str, value: Any) -> float:
@@ -97,12 +88,6 @@ def _text(name: str, value: Any) -> str:
     return value
 
 
-def _opt_text(name: str, value: Any) -> str | None:
-    if value is not None and type(value) is not str:
-        raise _fail("wrong_type", f"Expected {name} to be a string or null, got {value!r}")
-    return value
-
-
 def check_action(value: Any, depth: int = 0) -> Any:
     """A decoded action if valid (null, a number, lists of them nested <= JSONL_MAX_ACTION_DEPTH).
 
@@ -136,61 +121,50 @@ def _slot(name: str, value: Any) -> int:
     return _int(name, value, minimum=-1)
 
 
-_COMMON = (
-    ("run_id", _name),
-    ("slot", _slot),
-    ("agent_id", _name),
-    ("seq", _int),
-    ("wall_time", _nonneg_float),
-)
-# type -> (record class, ((json key, checker), ...) in constructor order)
-_SCHEMAS: dict[str, tuple[type, tuple[tuple[str, Any], ...]]] = {
-    "step": (
-        StepRecord,
-        (
-            *_COMMON,
-            ("episode", _int),
-            ("step", _int),
-            ("global_step", _int),
-            ("action", lambda _n, v: check_action(v)),
-            ("reward", _float),
-            ("terminated", _flag),
-            ("truncated", _flag),
-            ("frame_seq", _opt_int_field),
-        ),
-    ),
-    "episode": (
-        EpisodeRollup,
-        (
-            *_COMMON,
-            ("episode", _int),
-            ("return", _float),
-            ("length", _int),
-            ("terminated", _flag),
-            ("truncated", _flag),
-            ("global_step", _int),
-            ("duration", _nonneg_float),
-        ),
-    ),
-    "scalar": (
-        ScalarRecord,
-        (*_COMMON, ("tag", _name), ("value", _float), ("step", _int)),
-    ),
-    "run": (
-        RunRecord,
-        (
-            *_COMMON,
-            ("status", _status),
-            ("argv", _argv),
-            ("version", _text),
-            ("pid", _int),
-            ("error", _opt_text),
-            ("exit_code", lambda n, v: None if v is None else _int(n, v, minimum=-(2**31))),
-        ),
-    ),
+def _exit_code(name: str, value: Any) -> int:
+    return _int(name, value, minimum=-(2**31))
+
+
+def _action(_name: str, value: Any) -> Any:
+    return check_action(value)
+
+
+Check = Callable[[str, Any], Any]
+
+# How a field of each domain is checked: (JSON key, decoded value) -> the field's value.
+_CHECKS: dict[str, Check] = {
+    "name": _name,
+    "text": _text,
+    "status": _status,
+    "count": _int,
+    "slot": _slot,
+    "exit_code": _exit_code,
+    "real": _float,
+    "non_negative": _nonneg_float,
+    "flag": _flag,
+    "action": _action,
+    "strings": _argv,
 }
+
+
+def _or_null(check: Check) -> Check:
+    def check_or_null(name: str, value: Any) -> Any:
+        return None if value is None else check(name, value)
+
+    return check_or_null
+
+
+def _field_checks(record_type: type) -> tuple[tuple[str, Check], ...]:
+    return tuple(
+        (f.key, _or_null(_CHECKS[f.domain]) if f.optional else _CHECKS[f.domain])
+        for f in record_fields(record_type)
+    )
+
+
+# type -> (record class, ((JSON key, check), ...) in the record's field order)
+_SCHEMAS = {kind: (cls, _field_checks(cls)) for kind, cls in RECORD_TYPES.items()}
 _KEYS = {
-    kind: frozenset(k for k, _ in fields) | {"v", "type"} for kind, (_, fields) in _SCHEMAS.items()
+    kind: frozenset(k for k, _ in checks) | {"v", "type"} for kind, (_, checks) in _SCHEMAS.items()
 }
 
 
@@ -256,6 +230,8 @@ def decode_record(line: bytes | str) -> TelemetryEvent:
         if key not in document:
             raise _fail("missing_field", f"Expected field {key!r} in a {kind} record")
         values.append(check(key, document[key]))
+    # the values are in the record's field order (the schema is its field table): positional
+    # construction spares building a dict of keyword arguments per line
     record: TelemetryEvent = record_class(*values)
     return record
 

@@ -1,7 +1,7 @@
 """Telemetry records of the slow lane: steps, episode rollups, scalars and run lifecycle.
 
 Every transport carries these same four immutable record types: the in-process :class:`RunBus`, the
-SQLite store, the JSONL encoding (:mod:`gym_gui_bridge.protocol.jsonl`) and, later, gRPC. Each record
+SQLite store, the JSONL encoding (:mod:`gym_gui_bridge.protocol.jsonl`) and gRPC. Each record
 names its stream: ``(run_id, agent_id, kind, slot)``. ``seq`` counts the records of one stream
 from 0 without holes, so a consumer recognises a duplicate (same stream, same seq) and detects a
 gap (a seq skipped). ``slot`` is the vector-env index of the record's env, ``-1`` for run-level
@@ -10,19 +10,35 @@ records (scalars, lifecycle). ``wall_time`` is seconds since the Unix epoch (``t
 Records are built on the training thread, once per step, so they are ``typing.NamedTuple``
 classes rather than frozen dataclasses: equally immutable, typed and field-named, but built in
 ~0.6 us instead of ~3-5 us (a frozen dataclass sets each field through ``object.__setattr__``;
-measured here, see docs/records.md). Being tuples in table-column order, most records go to
-SQLite's ``executemany`` without a conversion. Records of different kinds never compare equal
+measured here, see docs/records.md). Being tuples in the order of their table's insert columns,
+most records are bound to SQLite as they are. Records of different kinds never compare equal
 (their lengths differ). Construction does no validation; the JSONL decoder validates everything
 that comes from outside a process.
 
->>> rec = EpisodeRollup("run-1", 0, "default", 0, 1700000000.0, 0, 21.0, 21, True, False, 84, 0.1)
->>> rec.kind, rec.ep_return
-('episode', 21.0)
+Each field is annotated with its domain (:mod:`gym_gui_bridge.protocol.fields`): the JSONL
+codecs, the store and the protobuf conversion derive their work from these four definitions.
+
+>>> rec = ScalarRecord(
+...     run_id="run-1", slot=-1, agent_id="default", seq=0, wall_time=1700000000.0,
+...     tag="charts/SPS", value=2300.0, step=512,
+... )
+>>> rec.kind, rec.value, RECORD_TYPES[rec.kind] is ScalarRecord
+('scalar', 2300.0, True)
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from gym_gui_bridge.protocol.fields import (
+    Action,
+    Count,
+    ExitCode,
+    Name,
+    NonNegative,
+    Slot,
+    Status,
+)
 
 __all__ = [
     "ACTION_TYPES",
@@ -31,6 +47,7 @@ __all__ = [
     "KIND_RUN",
     "KIND_SCALAR",
     "KIND_STEP",
+    "RECORD_TYPES",
     "RUN_FAILED",
     "RUN_FINISHED",
     "RUN_LEVEL_SLOT",
@@ -61,8 +78,7 @@ DEFAULT_AGENT_ID = "default"
 #: ``slot`` of records that belong to the run rather than to one env (scalars, lifecycle).
 RUN_LEVEL_SLOT = -1
 
-#: An action as recorded: a number, a (nested) list of numbers, or None when not JSON-able.
-Action = int | float | list | None
+#: The Python types of an action's value (see ``Action``).
 ACTION_TYPES = (int, float, list, type(None))
 
 
@@ -75,19 +91,19 @@ class StepRecord(NamedTuple):
     frame this step produced, or None.
     """
 
-    run_id: str
-    slot: int
-    agent_id: str
-    seq: int
-    wall_time: float
-    episode: int
-    step: int
-    global_step: int
+    run_id: Name
+    slot: Slot
+    agent_id: Name
+    seq: Count
+    wall_time: NonNegative
+    episode: Count
+    step: Count
+    global_step: Count
     action: Action
     reward: float
     terminated: bool
     truncated: bool
-    frame_seq: int | None = None
+    frame_seq: Count | None = None
 
     @property
     def kind(self) -> str:
@@ -99,18 +115,18 @@ class EpisodeRollup(NamedTuple):
     """One finished episode of one slot: its return (sum of rewards), length (transitions) and
     how it ended. ``duration`` is wall seconds from the episode's reset to its last step."""
 
-    run_id: str
-    slot: int
-    agent_id: str
-    seq: int
-    wall_time: float
-    episode: int
+    run_id: Name
+    slot: Slot
+    agent_id: Name
+    seq: Count
+    wall_time: NonNegative
+    episode: Count
     ep_return: float
-    length: int
+    length: Count
     terminated: bool
     truncated: bool
-    global_step: int
-    duration: float
+    global_step: Count
+    duration: NonNegative
 
     @property
     def kind(self) -> str:
@@ -121,14 +137,14 @@ class EpisodeRollup(NamedTuple):
 class ScalarRecord(NamedTuple):
     """One ``SummaryWriter.add_scalar(tag, value, step)`` call of the training script."""
 
-    run_id: str
-    slot: int
-    agent_id: str
-    seq: int
-    wall_time: float
-    tag: str
+    run_id: Name
+    slot: Slot
+    agent_id: Name
+    seq: Count
+    wall_time: NonNegative
+    tag: Name
     value: float
-    step: int
+    step: Count
 
     @property
     def kind(self) -> str:
@@ -144,17 +160,17 @@ class RunRecord(NamedTuple):
     (None unless failed), ``exit_code`` the process exit status when known.
     """
 
-    run_id: str
-    slot: int
-    agent_id: str
-    seq: int
-    wall_time: float
-    status: str
+    run_id: Name
+    slot: Slot
+    agent_id: Name
+    seq: Count
+    wall_time: NonNegative
+    status: Status
     argv: tuple[str, ...]
     version: str
-    pid: int
+    pid: Count
     error: str | None = None
-    exit_code: int | None = None
+    exit_code: ExitCode | None = None
 
     @property
     def kind(self) -> str:
@@ -165,11 +181,19 @@ class RunRecord(NamedTuple):
 #: What the RunBus carries (the briefing's name for the envelope): any of the four records.
 TelemetryEvent = StepRecord | EpisodeRollup | ScalarRecord | RunRecord
 
+#: The record type of each kind (the JSONL ``"type"``).
+RECORD_TYPES: dict[str, type[TelemetryEvent]] = {
+    KIND_STEP: StepRecord,
+    KIND_EPISODE: EpisodeRollup,
+    KIND_SCALAR: ScalarRecord,
+    KIND_RUN: RunRecord,
+}
+
 
 def stream_key(record: TelemetryEvent) -> tuple[str, str, str, int]:
     """The stream a record belongs to: ``(run_id, agent_id, kind, slot)``; ``seq`` counts it.
 
-    >>> stream_key(ScalarRecord("r", -1, "default", 3, 0.0, "loss", 0.5, 10))
+    >>> stream_key(ScalarRecord("r", -1, "default", 3, 0.0, tag="loss", value=0.5, step=10))
     ('r', 'default', 'scalar', -1)
     """
     return (record.run_id, record.agent_id, record.kind, record.slot)

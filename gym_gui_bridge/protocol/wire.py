@@ -47,13 +47,21 @@ def channel_options() -> list[tuple[str, Any]]:
     ]
 
 
+def _shared_fields(record_type: Any, message_type: Any) -> tuple[str, ...]:
+    """The record's fields that the message has under the same name, in record order."""
+    names = message_type.DESCRIPTOR.fields_by_name
+    return tuple(name for name in record_type._fields if name in names)
+
+
+# Fields are copied by name (a test checks that every record field reaches its message); the
+# action, a oneof of three typed fields, is converted. A None is not set: the message's optional
+# field (frame_seq) stays absent.
+_STEP_FIELDS = _shared_fields(StepRecord, pb.Step)
+
+
 def step_message(r: StepRecord) -> pb.Step:
     """A step record as sent to live subscribers."""
-    m = pb.Step(
-        run_id=r.run_id, slot=r.slot, agent_id=r.agent_id, seq=r.seq, wall_time=r.wall_time,
-        episode=r.episode, step=r.step, global_step=r.global_step, reward=r.reward,
-        terminated=r.terminated, truncated=r.truncated,
-    )  # fmt: skip
+    m = pb.Step(**{name: getattr(r, name) for name in _STEP_FIELDS})
     action = r.action
     if type(action) is int:
         m.action_int = action
@@ -61,15 +69,9 @@ def step_message(r: StepRecord) -> pb.Step:
         m.action_float = action
     elif action is not None:
         m.action_json = json.dumps(action)
-    if r.frame_seq is not None:
-        m.frame_seq = r.frame_seq
     return m
 
 
 def episode_message(r: EpisodeRollup) -> pb.Episode:
     """An episode rollup as sent to live subscribers."""
-    return pb.Episode(
-        run_id=r.run_id, slot=r.slot, agent_id=r.agent_id, seq=r.seq, wall_time=r.wall_time,
-        episode=r.episode, ep_return=r.ep_return, length=r.length, terminated=r.terminated,
-        truncated=r.truncated, global_step=r.global_step, duration=r.duration,
-    )  # fmt: skip
+    return pb.Episode(**r._asdict())

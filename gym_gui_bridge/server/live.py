@@ -22,12 +22,10 @@ for a subscriber.
 from __future__ import annotations
 
 import itertools
-import json
 import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import grpc
 
@@ -35,14 +33,9 @@ from gym_gui_bridge.bus.credits import CreditAccount, CreditManager
 from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus
 from gym_gui_bridge.config.defaults import LIVE_REPLAY_PAGE_ROWS, LIVE_SUBSCRIBER_QUEUE_SIZE
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.protocol.records import (
-    KIND_EPISODE,
-    KIND_STEP,
-    EpisodeRollup,
-    StepRecord,
-    TelemetryEvent,
-)
+from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_STEP, TelemetryEvent
 from gym_gui_bridge.protocol.wire import episode_message, step_message
+from gym_gui_bridge.store.queries import replay_page
 from gym_gui_bridge.store.schema import open_reader
 from gym_gui_bridge.store.sink import TelemetryDBSink
 
@@ -51,17 +44,6 @@ __all__ = ["LiveSubscriber"]
 _POLL_S = 0.2  # how often blocked loops look at the stream's state
 _FLUSH_TIMEOUT_S = 30.0  # longest a replay waits for the sink to commit what was published
 _ids = itertools.count(1)
-
-_STEP_SQL = (
-    "SELECT slot, agent_id, seq, wall_time, episode, step, global_step, action, reward, "
-    "terminated, truncated, frame_seq FROM steps WHERE run_id = ? AND agent_id = ? {slot} "
-    "AND (slot, episode, step) > (?, ?, ?) ORDER BY slot, episode, step LIMIT ?"
-)
-_EPISODE_SQL = (
-    "SELECT slot, agent_id, seq, wall_time, episode, ep_return, length, terminated, truncated, "
-    "global_step, duration FROM episodes WHERE run_id = ? AND agent_id = ? {slot} "
-    "AND (slot, episode, -1) > (?, ?, ?) ORDER BY slot, episode LIMIT ?"
-)
 
 
 class LiveSubscriber:
@@ -147,9 +129,11 @@ class LiveSubscriber:
 
     def _wanted(self, event: TelemetryEvent) -> bool:
         return (
-            event.kind == self.kind and event.run_id == self.run_id
-            and event.agent_id == self.agent_id and (self.slot is None or event.slot == self.slot)
-        )  # fmt: skip
+            event.kind == self.kind
+            and event.run_id == self.run_id
+            and event.agent_id == self.agent_id
+            and (self.slot is None or event.slot == self.slot)
+        )
 
     def _emit(self, record: TelemetryEvent) -> None:
         while not self._account.acquire(timeout=_POLL_S):
@@ -160,57 +144,15 @@ class LiveSubscriber:
 
     def _replay(self, conn: sqlite3.Connection) -> None:
         self._sink.flush(_FLUSH_TIMEOUT_S)
-        sql = _STEP_SQL if self.kind == KIND_STEP else _EPISODE_SQL
-        slot_filter = "" if self.slot is None else "AND slot = ?"
-        sql = sql.format(slot=slot_filter)
-        position: tuple[int, int, int] = (-2, -1, -1)
+        after: TelemetryEvent | None = None
         while not self._done.is_set():
-            params: list[Any] = [self.run_id, self.agent_id]
-            if self.slot is not None:
-                params.append(self.slot)
-            rows = conn.execute(sql, (*params, *position, LIVE_REPLAY_PAGE_ROWS)).fetchall()
-            for row in rows:
-                record = self._row_record(row)
+            page = replay_page(
+                conn, self.kind, self.run_id, self.agent_id, self.slot, after, LIVE_REPLAY_PAGE_ROWS
+            )
+            for record in page:
                 last = self._last.get(record.slot)
                 if record.seq >= (self.from_seq if last is None else last + 1):
                     self._emit(record)
-            if len(rows) < LIVE_REPLAY_PAGE_ROWS:
+            if len(page) < LIVE_REPLAY_PAGE_ROWS:
                 return
-            last_row = rows[-1]
-            position = (last_row[0], last_row[4], last_row[5] if self.kind == KIND_STEP else -1)
-
-    def _row_record(self, row: tuple[Any, ...]) -> StepRecord | EpisodeRollup:
-        if self.kind == KIND_STEP:
-            slot, agent, seq, wall, episode, step, gstep, action, reward, term, trunc, frame = row
-            if isinstance(action, str):
-                action = json.loads(action)
-            return StepRecord(
-                self.run_id,
-                slot,
-                agent,
-                seq,
-                wall,
-                episode,
-                step,
-                gstep,
-                action,
-                reward,
-                bool(term),
-                bool(trunc),
-                frame,
-            )
-        slot, agent, seq, wall, episode, ret, length, term, trunc, gstep, duration = row
-        return EpisodeRollup(
-            self.run_id,
-            slot,
-            agent,
-            seq,
-            wall,
-            episode,
-            ret,
-            length,
-            bool(term),
-            bool(trunc),
-            gstep,
-            duration,
-        )
+            after = page[-1]

@@ -158,9 +158,11 @@ def serve_publish(
     """The body of PublishRecords / PublishRun*: yields one ack per batch, in order."""
     out: queue.SimpleQueue = queue.SimpleQueue()
     reader = threading.Thread(
-        target=_read, args=(requests, kind, bus, sink, out, stopping),
-        name="bridge-publish-reader", daemon=True,
-    )  # fmt: skip
+        target=_read,
+        args=(requests, kind, bus, sink, out, stopping),
+        name="bridge-publish-reader",
+        daemon=True,
+    )
     reader.start()
     lost_key = sink.name
     ended = False
@@ -197,6 +199,9 @@ def serve_publish(
                 else:
                     counters.dropped += valid
             yield pb.BatchAck(
-                batch_id=batch_id, accepted=valid if stored else 0, rejected=rejected,
-                dropped=0 if stored else valid, rejections=rejections,
-            )  # fmt: skip
+                batch_id=batch_id,
+                accepted=valid if stored else 0,
+                rejected=rejected,
+                dropped=0 if stored else valid,
+                rejections=rejections,
+            )

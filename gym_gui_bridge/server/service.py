@@ -166,11 +166,14 @@ class TrainerServicer:
         response = pb.ListRunsResponse()
         for run in runs:
             info = response.runs.add(
-                run_id=run["run_id"], status=run.get("status") or "unknown",
-                started_at=run.get("started_at") or 0.0, finished_at=run.get("finished_at") or 0.0,
-                episodes=run.get("episodes") or 0, pid=run.get("pid") or 0,
+                run_id=run["run_id"],
+                status=run.get("status") or "unknown",
+                started_at=run.get("started_at") or 0.0,
+                finished_at=run.get("finished_at") or 0.0,
+                episodes=run.get("episodes") or 0,
+                pid=run.get("pid") or 0,
                 error=run.get("error") or "",
-            )  # fmt: skip
+            )
             if run.get("exit_code") is not None:
                 info.exit_code = run["exit_code"]
         return response
@@ -188,23 +191,33 @@ class TrainerServicer:
         except OSError:
             wal = 0
         return pb.Health(
-            status="stopping" if self.stopping.is_set() else "serving", version=__version__,
-            uptime_s=time.monotonic() - self.started, records_received=received,
-            records_accepted=accepted, records_rejected=rejected, records_dropped=dropped,
-            sink_written=sink.written, sink_queue_depth=sink.queued + sink.pending,
-            wal_bytes=wal, publishers=publishers, subscribers=len(subscribers),
-            subscriber_drops=sum(s.dropped for s in subscribers), db_path=self.sink.db_path,
+            status="stopping" if self.stopping.is_set() else "serving",
+            version=__version__,
+            uptime_s=time.monotonic() - self.started,
+            records_received=received,
+            records_accepted=accepted,
+            records_rejected=rejected,
+            records_dropped=dropped,
+            sink_written=sink.written,
+            sink_queue_depth=sink.queued + sink.pending,
+            wal_bytes=wal,
+            publishers=publishers,
+            subscribers=len(subscribers),
+            subscriber_drops=sum(s.dropped for s in subscribers),
+            db_path=self.sink.db_path,
             runs=runs,
-        )  # fmt: skip
+        )
 
     # --- handler table ----------------------------------------------------------------------------
     def generic_handler(self) -> grpc.GenericRpcHandler:
         ser = lambda message: message.SerializeToString()  # noqa: E731
         publish = {
-            "PublishRecords": None, "PublishRunSteps": KIND_STEP,
-            "PublishRunEpisodes": KIND_EPISODE, "PublishRunScalars": KIND_SCALAR,
+            "PublishRecords": None,
+            "PublishRunSteps": KIND_STEP,
+            "PublishRunEpisodes": KIND_EPISODE,
+            "PublishRunScalars": KIND_SCALAR,
             "PublishRunEvents": KIND_RUN,
-        }  # fmt: skip
+        }
         handlers: dict[str, grpc.RpcMethodHandler] = {
             name: grpc.stream_stream_rpc_method_handler(
                 self._publish(kind), request_deserializer=parse_batch, response_serializer=ser

@@ -1,15 +1,24 @@
-"""Read-only queries over the store, shared by the inspection CLI and (later) gRPC replay.
+"""Every query that reads the store, for the inspection CLI, run summaries, the bridge (ListRuns,
+live replay) and the viewer's live panel: none of them holds SQL of its own. (Writes are in
+:mod:`gym_gui_bridge.store.writes`, the schema in :mod:`gym_gui_bridge.store.schema`.)
 
 Every function takes a connection from :func:`~gym_gui_bridge.store.schema.open_reader` and
-returns plain dicts (JSON-able) or records. Readers never block the sink: WAL mode.
+returns plain dicts (JSON-able) or records, rebuilt by column name. Readers never block the
+sink: WAL mode.
 
 >>> from gym_gui_bridge.store.schema import open_writer
 >>> from gym_gui_bridge.store.writes import write_batch
 >>> from gym_gui_bridge.protocol.records import EpisodeRollup
 >>> conn = open_writer(":memory:")
->>> _ = write_batch(conn, [EpisodeRollup("r", 1, "default", 0, 9.0, 0, 5.0, 5, True, False, 10, 0.5)])
+>>> episode = EpisodeRollup(
+...     run_id="r", slot=1, agent_id="default", seq=0, wall_time=9.0, episode=0, ep_return=5.0,
+...     length=5, terminated=True, truncated=False, global_step=10, duration=0.5,
+... )
+>>> _ = write_batch(conn, [episode])
 >>> [(e["slot"], e["episode"], e["return"], e["length"]) for e in list_episodes(conn, "r")]
 [(1, 0, 5.0, 5)]
+>>> list(iter_records(conn, "r", "episode")) == [episode]
+True
 >>> require_run(conn, "nope")
 Traceback (most recent call last):
 gym_gui_bridge.errors.UnknownRunError: no run 'nope' in this database
@@ -23,32 +32,72 @@ from collections.abc import Iterator
 from typing import Any
 
 from gym_gui_bridge.errors import UnknownRunError
+from gym_gui_bridge.protocol.fields import record_fields
 from gym_gui_bridge.protocol.records import (
-    RUN_LEVEL_SLOT,
-    EpisodeRollup,
-    RunRecord,
-    ScalarRecord,
-    StepRecord,
+    KIND_EPISODE,
+    KIND_RUN,
+    KIND_SCALAR,
+    KIND_STEP,
+    RECORD_TYPES,
     TelemetryEvent,
 )
+from gym_gui_bridge.store.columns import TABLES, column_list, column_readers, read_records
 
 __all__ = [
+    "episode_points_after",
+    "episode_stats_by_slot",
     "iter_records",
     "list_episodes",
     "list_runs",
     "list_scalars",
     "list_steps",
+    "replay_page",
     "require_run",
     "run_exists",
+    "run_status",
+    "scalar_points_after",
+    "scalar_stats_by_tag",
 ]
 
 _RECORD_TABLES = ("episodes", "steps", "scalars")
+#: The order records of each kind are read in: their streams' order.
+_STREAM_ORDER = {
+    KIND_RUN: "seq",
+    KIND_EPISODE: "slot, episode, agent_id",
+    KIND_STEP: "slot, episode, step, agent_id",
+    KIND_SCALAR: "tag, step, seq",
+}
+#: The order of a live replay of one (run, agent): the tables' primary keys.
+_REPLAY_KEY = {KIND_STEP: ("slot", "episode", "step"), KIND_EPISODE: ("slot", "episode")}
+# fields every record type has (run_id, slot, agent_id, seq, wall_time)
+_COMMON = frozenset.intersection(*(frozenset(t._fields) for t in RECORD_TYPES.values()))
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _listing(kind: str, lead: tuple[str, ...] = ()) -> str:
+    """The columns a listing of ``kind`` shows: ``lead``, the record type's own fields, then
+    its stream fields (not run_id: a listing is of one run). A field is listed under its JSONL
+    key (``ep_return AS "return"``)."""
+    fields = record_fields(RECORD_TYPES[kind])
+    keys = {f.name: f.key for f in fields}
+    own = [f.name for f in fields if f.name not in _COMMON]
+    names = [*lead, *own, *(n for n in ("wall_time", "agent_id", "slot", "seq") if n not in lead)]
+    return ", ".join(n if keys[n] == n else f'{n} AS "{keys[n]}"' for n in names)
+
+
+def _list(conn: sqlite3.Connection, kind: str, sql: str, params: tuple[Any, ...]) -> list[dict]:
+    rows = _rows(conn, sql, params)
+    readers = column_readers(RECORD_TYPES[kind])
+    for row in rows:
+        for name, read in readers.items():
+            if row.get(name) is not None:
+                row[name] = read(row[name])
+    return rows
 
 
 def run_exists(conn: sqlite3.Connection, run_id: str) -> bool:
@@ -65,6 +114,12 @@ def require_run(conn: sqlite3.Connection, run_id: str) -> None:
     """Raise :class:`UnknownRunError` unless the store knows ``run_id``."""
     if not run_exists(conn, run_id):
         raise UnknownRunError(f"no run {run_id!r} in this database")
+
+
+def run_status(conn: sqlite3.Connection, run_id: str) -> str | None:
+    """The status of the run's newest lifecycle record, or None if it has none (yet)."""
+    row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def list_runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -94,24 +149,20 @@ def list_runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return runs
 
 
+def _where(run_id: str, **equal: Any) -> tuple[str, tuple[Any, ...]]:
+    """``run_id = ? AND name = ? ...`` for the given values that are not None."""
+    given = {name: value for name, value in equal.items() if value is not None}
+    where = " AND ".join(["run_id = ?", *(f"{name} = ?" for name in given)])
+    return where, (run_id, *given.values())
+
+
 def list_episodes(
     conn: sqlite3.Connection, run_id: str, slot: int | None = None
 ) -> list[dict[str, Any]]:
     """Episodes of a run ordered by slot then episode; ``return`` is the episode's return."""
-    params: list[object]
-    where, params = "run_id = ?", [run_id]
-    if slot is not None:
-        where, params = where + " AND slot = ?", [run_id, slot]
-    rows = _rows(
-        conn,
-        'SELECT slot, episode, ep_return AS "return", length, terminated, truncated, '
-        f"global_step, duration, wall_time, agent_id, seq FROM episodes WHERE {where} "
-        "ORDER BY slot, episode, agent_id",
-        tuple(params),
-    )
-    for row in rows:
-        row["terminated"], row["truncated"] = bool(row["terminated"]), bool(row["truncated"])
-    return rows
+    where, params = _where(run_id, slot=slot)
+    sql = f"SELECT {_listing(KIND_EPISODE, ('slot',))} FROM episodes WHERE {where} "
+    return _list(conn, KIND_EPISODE, sql + f"ORDER BY {_STREAM_ORDER[KIND_EPISODE]}", params)
 
 
 def list_steps(
@@ -122,73 +173,134 @@ def list_steps(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Steps of a run ordered by slot, episode, step; optionally one episode and/or slot."""
-    where, params = ["run_id = ?"], [run_id]
-    params_: list[object] = list(params)
-    if slot is not None:
-        where.append("slot = ?")
-        params_.append(slot)
-    if episode is not None:
-        where.append("episode = ?")
-        params_.append(episode)
-    sql = (
-        "SELECT slot, episode, step, global_step, action, reward, terminated, truncated, "
-        f"frame_seq, wall_time, agent_id, seq FROM steps WHERE {' AND '.join(where)} "
-        "ORDER BY slot, episode, step, agent_id"
-    )
+    where, params = _where(run_id, slot=slot, episode=episode)
+    sql = f"SELECT {_listing(KIND_STEP, ('slot',))} FROM steps WHERE {where} "
+    sql += f"ORDER BY {_STREAM_ORDER[KIND_STEP]}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    rows = _rows(conn, sql, tuple(params_))
-    for row in rows:
-        row["terminated"], row["truncated"] = bool(row["terminated"]), bool(row["truncated"])
-        if isinstance(row["action"], str):
-            row["action"] = json.loads(row["action"])
-    return rows
+    return _list(conn, KIND_STEP, sql, params)
 
 
 def list_scalars(
     conn: sqlite3.Connection, run_id: str, tag: str | None = None
 ) -> list[dict[str, Any]]:
     """Scalars of a run ordered by tag, step and arrival; optionally one tag."""
-    where, params = "run_id = ?", [run_id]
-    if tag is not None:
-        where, params = where + " AND tag = ?", [run_id, tag]
-    return _rows(
-        conn,
-        f"SELECT tag, value, step, wall_time, agent_id, slot, seq FROM scalars WHERE {where} "
-        "ORDER BY tag, step, seq",
-        tuple(params),
-    )
+    where, params = _where(run_id, tag=tag)
+    sql = f"SELECT {_listing(KIND_SCALAR)} FROM scalars WHERE {where} "
+    return _list(conn, KIND_SCALAR, sql + f"ORDER BY {_STREAM_ORDER[KIND_SCALAR]}", params)
 
 
 def iter_records(conn: sqlite3.Connection, run_id: str, kind: str) -> Iterator[TelemetryEvent]:
     """The stored records of one kind (``run``, ``episode``, ``step``, ``scalar``) of a run,
     rebuilt as record objects (for export and replay), in stream order."""
-    if kind == "run":
-        for row in _rows(conn, "SELECT * FROM run_events WHERE run_id = ? ORDER BY seq", (run_id,)):
-            yield RunRecord(
-                row["run_id"], RUN_LEVEL_SLOT, row["agent_id"], row["seq"], row["wall_time"],
-                row["status"], tuple(json.loads(row["argv"])), row["version"], row["pid"],
-                row["error"], row["exit_code"],
-            )  # fmt: skip
-    elif kind == "episode":
-        for e in list_episodes(conn, run_id):
-            yield EpisodeRollup(
-                run_id, e["slot"], e["agent_id"], e["seq"], e["wall_time"], e["episode"],
-                e["return"], e["length"], e["terminated"], e["truncated"], e["global_step"],
-                e["duration"],
-            )  # fmt: skip
-    elif kind == "step":
-        for s in list_steps(conn, run_id):
-            yield StepRecord(
-                run_id, s["slot"], s["agent_id"], s["seq"], s["wall_time"], s["episode"],
-                s["step"], s["global_step"], s["action"], s["reward"], s["terminated"],
-                s["truncated"], s["frame_seq"],
-            )  # fmt: skip
-    elif kind == "scalar":
-        for c in list_scalars(conn, run_id):
-            yield ScalarRecord(
-                run_id, c["slot"], c["agent_id"], c["seq"], c["wall_time"], c["tag"],
-                c["value"], c["step"],
-            )  # fmt: skip
-    else:
+    record_type = RECORD_TYPES.get(kind)
+    if record_type is None:
         raise ValueError(f"Expected kind in run, episode, step, scalar; got {kind!r}")
+    cursor = conn.execute(
+        f"SELECT {column_list(record_type)} FROM {TABLES[record_type]} WHERE run_id = ? "
+        f"ORDER BY {_STREAM_ORDER[kind]}",
+        (run_id,),
+    )
+    yield from read_records(record_type, cursor)
+
+
+def replay_page(
+    conn: sqlite3.Connection,
+    kind: str,
+    run_id: str,
+    agent_id: str,
+    slot: int | None,
+    after: TelemetryEvent | None,
+    limit: int,
+) -> list[TelemetryEvent]:
+    """Up to ``limit`` stored step or episode records of one (run, agent), of one slot or all
+    (None), in primary-key order (slot, episode[, step]), from the one after the record
+    ``after`` (None: from the first). A live subscriber replays a stream page by page."""
+    key = _REPLAY_KEY[kind]
+    record_type = RECORD_TYPES[kind]
+    where, params = _where(run_id, agent_id=agent_id, slot=slot)
+    if after is not None:
+        where += f" AND ({', '.join(key)}) > ({', '.join('?' * len(key))})"
+        params += tuple(getattr(after, name) for name in key)
+    cursor = conn.execute(
+        f"SELECT {column_list(record_type)} FROM {TABLES[record_type]} WHERE {where} "
+        f"ORDER BY {', '.join(key)} LIMIT ?",
+        (*params, limit),
+    )
+    return list(read_records(record_type, cursor))
+
+
+def episode_points_after(
+    conn: sqlite3.Connection, run_id: str, rowid: int, limit: int
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` episodes of a run stored after row ``rowid``, in storage order: their
+    ``rowid``, ``slot``, ``episode``, ``ep_return``, ``length`` and ``wall_time`` (a live
+    panel's curve points; tailing by rowid reads each row once)."""
+    return _rows(
+        conn,
+        "SELECT rowid, slot, episode, ep_return, length, wall_time FROM episodes "
+        "WHERE rowid > ? AND run_id = ? ORDER BY rowid LIMIT ?",
+        (rowid, run_id, limit),
+    )
+
+
+def scalar_points_after(
+    conn: sqlite3.Connection, run_id: str, rowid: int, limit: int
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` scalars of a run stored after row ``rowid``, in storage order: their
+    ``rowid``, ``tag``, ``step``, ``value`` and ``wall_time``."""
+    return _rows(
+        conn,
+        "SELECT rowid, tag, step, value, wall_time FROM scalars "
+        "WHERE rowid > ? AND run_id = ? ORDER BY rowid LIMIT ?",
+        (rowid, run_id, limit),
+    )
+
+
+def episode_stats_by_slot(
+    conn: sqlite3.Connection, run_id: str, recent: int
+) -> list[dict[str, Any]]:
+    """Per slot of a run: ``episodes``, ``mean_return``, ``recent_return`` (mean of the last
+    ``recent`` episodes), ``best_return``, ``mean_length`` and ``steps_recorded``."""
+    totals = conn.execute(
+        "SELECT slot, COUNT(*), AVG(ep_return), MAX(ep_return), AVG(length) FROM episodes "
+        "WHERE run_id = ? GROUP BY slot ORDER BY slot",
+        (run_id,),
+    ).fetchall()
+    steps = dict(
+        conn.execute(
+            "SELECT slot, COUNT(*) FROM steps WHERE run_id = ? GROUP BY slot", (run_id,)
+        ).fetchall()
+    )
+    rows = []
+    for slot, count, mean, best, mean_length in totals:
+        (recent_return,) = conn.execute(
+            "SELECT AVG(ep_return) FROM (SELECT ep_return FROM episodes WHERE run_id = ? "
+            "AND slot = ? ORDER BY episode DESC LIMIT ?)",
+            (run_id, slot, recent),
+        ).fetchone()
+        rows.append(
+            {
+                "slot": slot,
+                "episodes": count,
+                "mean_return": mean,
+                "recent_return": recent_return,
+                "best_return": best,
+                "mean_length": mean_length,
+                "steps_recorded": steps.get(slot, 0),
+            }
+        )
+    return rows
+
+
+def scalar_stats_by_tag(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
+    """Each tag of a run with its number of ``points``, its ``last`` value (by step, then
+    arrival) and ``last_step``."""
+    return _rows(
+        conn,
+        "SELECT tag, COUNT(*) AS points, (SELECT s2.value FROM scalars s2 "
+        "WHERE s2.run_id = s.run_id AND s2.tag = s.tag ORDER BY s2.step DESC, s2.seq DESC "
+        "LIMIT 1) AS last, MAX(step) AS last_step FROM scalars s WHERE run_id = ? "
+        "GROUP BY tag ORDER BY tag",
+        (run_id,),
+    )

@@ -11,7 +11,10 @@ Tables (all rowid tables: a follower may read new rows by ``rowid > last``):
 - ``scalars``: one row per ``add_scalar`` call (key: run, agent, slot, seq), indexed by tag.
 
 Every primary key is the identity of a record, and every insert is ``INSERT OR IGNORE``: a
-record delivered twice is stored once. Column by column: ``docs/records.md``.
+record delivered twice is stored once. The record tables' columns are their record types' fields
+(:mod:`gym_gui_bridge.store.columns`); the statements below are written out because a migration
+is never edited, and a test checks that they match the record types. Column by column:
+``docs/records.md``.
 
 >>> conn = open_writer(":memory:")
 >>> schema_version(conn) == LATEST_VERSION

@@ -89,7 +89,7 @@ class TelemetryDBSink:
     >>> path = os.path.join(tempfile.mkdtemp(), "doc.sqlite")
     >>> sink = TelemetryDBSink(bus, path)
     >>> sink.start()
-    >>> bus.publish(ScalarRecord("r", -1, "default", 0, 1.0, "loss", 0.5, 1))
+    >>> bus.publish(ScalarRecord("r", -1, "default", 0, 1.0, tag="loss", value=0.5, step=1))
     >>> sink.flush(timeout=5), sink.stop(), sink.stats().written
     (True, True, 1)
     """
@@ -263,15 +263,26 @@ class TelemetryDBSink:
                 _log.warning(
                     "%s %s: batch of %d records (first: run %s %s slot %d seq %d) failed "
                     "(attempt %d) on %s: %s; kept for retry",
-                    LOG_SERVICE_DB_SINK_BATCH_FAILED, self.name, len(batch), first.run_id,
-                    first.kind, first.slot, first.seq, failures + 1, self.db_path, error,
-                )  # fmt: skip
+                    LOG_SERVICE_DB_SINK_BATCH_FAILED,
+                    self.name,
+                    len(batch),
+                    first.run_id,
+                    first.kind,
+                    first.slot,
+                    first.seq,
+                    failures + 1,
+                    self.db_path,
+                    error,
+                )
             return False
         if failures:
             _log.warning(
                 "%s %s: batch of %d records written after %d failed attempts",
-                LOG_SERVICE_DB_SINK_BATCH_RECOVERED, self.name, len(batch), failures,
-            )  # fmt: skip
+                LOG_SERVICE_DB_SINK_BATCH_RECOVERED,
+                self.name,
+                len(batch),
+                failures,
+            )
         with self._progress:
             self._done += len(batch)
             self._written += result.rows
@@ -291,8 +302,12 @@ class TelemetryDBSink:
             lost = self._lost
         _log.error(
             "%s %s: stopping with %d records not written to %s (last error: %s)",
-            LOG_SERVICE_DB_SINK_RECORDS_LOST, self.name, lost, self.db_path, self._last_error,
-        )  # fmt: skip
+            LOG_SERVICE_DB_SINK_RECORDS_LOST,
+            self.name,
+            lost,
+            self.db_path,
+            self._last_error,
+        )
         return True
 
     def _watch_depth(self, subscription: Subscription | DequeFeed) -> None:
@@ -300,8 +315,11 @@ class TelemetryDBSink:
         if depth > DB_SINK_QUEUE_PRESSURE and self._throttle.ready("depth"):
             _log.warning(
                 "%s %s: %d records waiting (pressure threshold %d)",
-                LOG_SERVICE_DB_SINK_QUEUE_DEPTH, self.name, depth, DB_SINK_QUEUE_PRESSURE,
-            )  # fmt: skip
+                LOG_SERVICE_DB_SINK_QUEUE_DEPTH,
+                self.name,
+                depth,
+                DB_SINK_QUEUE_PRESSURE,
+            )
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         """A last passive checkpoint at close. While writing, SQLite's own automatic checkpoint
@@ -321,8 +339,12 @@ class TelemetryDBSink:
         if (busy or done < log_frames) and self._throttle.ready("checkpoint"):
             _log.info(
                 "%s %s: passive checkpoint incomplete (%d of %d frames; WAL %d pages)",
-                LOG_SERVICE_DB_SINK_CHECKPOINT, self.name, done, log_frames, wal_pages,
-            )  # fmt: skip
+                LOG_SERVICE_DB_SINK_CHECKPOINT,
+                self.name,
+                done,
+                log_frames,
+                wal_pages,
+            )
 
     def _close(self, conn: sqlite3.Connection) -> None:
         self._checkpoint(conn)

@@ -5,55 +5,17 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from gym_gui_bridge.store.queries import list_runs, require_run
+from gym_gui_bridge.store.queries import (
+    episode_stats_by_slot,
+    list_runs,
+    require_run,
+    scalar_stats_by_tag,
+)
 
 __all__ = ["RECENT_EPISODES", "run_summary"]
 
 #: Episodes per slot averaged for the "recent return" column (episodes).
 RECENT_EPISODES = 10
-
-
-def _slot_rows(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
-    totals = conn.execute(
-        "SELECT slot, COUNT(*), AVG(ep_return), MAX(ep_return), AVG(length) FROM episodes "
-        "WHERE run_id = ? GROUP BY slot ORDER BY slot",
-        (run_id,),
-    ).fetchall()
-    steps = dict(
-        conn.execute(
-            "SELECT slot, COUNT(*) FROM steps WHERE run_id = ? GROUP BY slot", (run_id,)
-        ).fetchall()
-    )
-    rows = []
-    for slot, count, mean, best, mean_length in totals:
-        (recent,) = conn.execute(
-            "SELECT AVG(ep_return) FROM (SELECT ep_return FROM episodes WHERE run_id = ? "
-            "AND slot = ? ORDER BY episode DESC LIMIT ?)",
-            (run_id, slot, RECENT_EPISODES),
-        ).fetchone()
-        rows.append(
-            {
-                "slot": slot,
-                "episodes": count,
-                "mean_return": mean,
-                "recent_return": recent,
-                "best_return": best,
-                "mean_length": mean_length,
-                "steps_recorded": steps.get(slot, 0),
-            }
-        )
-    return rows
-
-
-def _scalar_rows(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
-    """Each tag with its number of points and its last value (by step, then arrival)."""
-    rows = conn.execute(
-        "SELECT tag, COUNT(*), (SELECT s2.value FROM scalars s2 WHERE s2.run_id = s.run_id "
-        "AND s2.tag = s.tag ORDER BY s2.step DESC, s2.seq DESC LIMIT 1), MAX(step) "
-        "FROM scalars s WHERE run_id = ? GROUP BY tag ORDER BY tag",
-        (run_id,),
-    ).fetchall()
-    return [{"tag": t, "points": n, "last": last, "last_step": step} for t, n, last, step in rows]
 
 
 def run_summary(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
@@ -68,4 +30,8 @@ def run_summary(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
     )
     started, finished = run.get("started_at"), run.get("finished_at")
     run["duration_s"] = finished - started if started and finished else None
-    return {"run": run, "slots": _slot_rows(conn, run_id), "scalars": _scalar_rows(conn, run_id)}
+    return {
+        "run": run,
+        "slots": episode_stats_by_slot(conn, run_id, RECENT_EPISODES),
+        "scalars": scalar_stats_by_tag(conn, run_id),
+    }

@@ -3,7 +3,7 @@
 >>> from gym_gui_bridge.store.schema import open_writer
 >>> from gym_gui_bridge.protocol.records import ScalarRecord
 >>> conn = open_writer(":memory:")
->>> batch = [ScalarRecord("r", -1, "default", 0, 1.0, "loss", 0.5, 10)]
+>>> batch = [ScalarRecord("r", -1, "default", 0, 1.0, tag="loss", value=0.5, step=10)]
 >>> write_batch(conn, batch), write_batch(conn, batch)
 (BatchResult(rows=1, invalid=0), BatchResult(rows=1, invalid=0))
 >>> conn.execute("SELECT COUNT(*) FROM scalars").fetchone()[0]
@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import sqlite3
 import time
@@ -28,8 +27,9 @@ from gym_gui_bridge.protocol.records import (
     StepRecord,
     TelemetryEvent,
 )
+from gym_gui_bridge.store.columns import COLUMNS, TABLES, column_list, sanitised_row
 
-__all__ = ["BatchResult", "FaultHook", "action_to_column", "write_batch"]
+__all__ = ["STEP_INSERT_SQL", "BatchResult", "FaultHook", "write_batch"]
 
 _log = logging.getLogger(__name__)
 
@@ -45,39 +45,40 @@ class BatchResult(NamedTuple):
     invalid: int
 
 
-# Column lists follow the records' field order: a record (a NamedTuple) is its own row.
-_STEP_COLUMNS = (
-    "run_id, slot, agent_id, seq, wall_time, episode, step, global_step, action, reward, "
-    "terminated, truncated, frame_seq"
-)
-_EPISODE_COLUMNS = (
-    "run_id, slot, agent_id, seq, wall_time, episode, ep_return, length, terminated, truncated, "
-    "global_step, duration"
-)
-_SCALAR_COLUMNS = "run_id, slot, agent_id, seq, wall_time, tag, value, step"
+# Column lists are the records' stored fields in field order (store/columns.py): a step,
+# episode or scalar record is its own row.
+_COLUMN_LISTS = {record_type: column_list(record_type) for record_type in TABLES}
+
+
+def _insert_sql(record_type: type) -> str:
+    marks = ", ".join("?" * len(COLUMNS[record_type]))
+    return (
+        f"INSERT OR IGNORE INTO {TABLES[record_type]} ({column_list(record_type)}) VALUES ({marks})"
+    )
+
+
 #: One row per execute, for callers that want ``executemany`` (the benchmark's baseline).
-STEP_INSERT_SQL = f"INSERT OR IGNORE INTO steps ({_STEP_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+STEP_INSERT_SQL = _insert_sql(StepRecord)
+_RUN_EVENT_SQL = _insert_sql(RunRecord)
 _FALLBACK_VARIABLE_LIMIT = 999  # SQLite's compiled-in default before 3.32
-_RUN_EVENT_SQL = (
-    "INSERT OR IGNORE INTO run_events (run_id, agent_id, seq, status, wall_time, argv, version, "
-    "pid, error, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# The runs table summarises a run's lifecycle records (one row per run).
 _RUN_INSERT_SQL = (
     "INSERT OR IGNORE INTO runs (run_id, status, started_at, finished_at, argv, version, pid, "
-    "error, exit_code, agent_id, last_seq, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "error, exit_code, agent_id, last_seq, updated_at) VALUES (:run_id, :status, :started_at, "
+    ":finished_at, :argv, :version, :pid, :error, :exit_code, :agent_id, :seq, :now)"
 )
 # the newest lifecycle record (highest seq) decides the status, whatever order they arrive in
 _RUN_STATUS_SQL = (
-    "UPDATE runs SET status = ?, last_seq = ?, updated_at = ?, "
-    "finished_at = COALESCE(?, finished_at), error = COALESCE(?, error), "
-    "exit_code = COALESCE(?, exit_code) WHERE run_id = ? AND last_seq < ?"
+    "UPDATE runs SET status = :status, last_seq = :seq, updated_at = :now, "
+    "finished_at = COALESCE(:finished_at, finished_at), error = COALESCE(:error, error), "
+    "exit_code = COALESCE(:exit_code, exit_code) WHERE run_id = :run_id AND last_seq < :seq"
 )
 _RUN_START_SQL = (
-    "UPDATE runs SET started_at = MIN(COALESCE(started_at, ?), ?), argv = COALESCE(argv, ?), "
-    "version = COALESCE(version, ?), pid = COALESCE(pid, ?) WHERE run_id = ?"
+    "UPDATE runs SET started_at = MIN(COALESCE(started_at, :started_at), :started_at), "
+    "argv = COALESCE(argv, :argv), version = COALESCE(version, :version), "
+    "pid = COALESCE(pid, :pid) WHERE run_id = :run_id"
 )
-_ACTION = 8  # index of StepRecord.action
+_ACTION = StepRecord._fields.index("action")
 
 
 def _null(value: None) -> None:
@@ -91,19 +92,6 @@ def _null(value: None) -> None:
 # connection of the process: process-wide is the only way sqlite3 offers.
 sqlite3.register_adapter(bool, int)
 sqlite3.register_adapter(type(None), _null)
-
-
-def action_to_column(action: Any) -> Any:
-    """An action as stored: numbers as they are, lists as JSON text, anything else NULL."""
-    if action is None or type(action) is int or type(action) is float:
-        return action
-    tolist = getattr(action, "tolist", None)  # numpy scalars and arrays
-    if tolist is not None:
-        return action_to_column(tolist())
-    try:
-        return json.dumps(action, allow_nan=False)
-    except (TypeError, ValueError):
-        return None
 
 
 def _variable_limit(conn: sqlite3.Connection) -> int:
@@ -133,79 +121,45 @@ def insert_rows(conn: sqlite3.Connection, table: str, columns: str, rows: Sequen
         conn.execute(sql, list(itertools.chain.from_iterable(chunk)))
 
 
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-# Sanitised rows: only str, int, float and None, whatever foreign types a record holds.
-def _step_row(r: StepRecord) -> tuple[Any, ...]:
-    return (
-        str(r.run_id), int(r.slot), str(r.agent_id), int(r.seq), float(r.wall_time),
-        int(r.episode), int(r.step), int(r.global_step), action_to_column(r.action),
-        float(r.reward), int(bool(r.terminated)), int(bool(r.truncated)), _opt_int(r.frame_seq),
-    )  # fmt: skip
-
-
-def _episode_row(r: EpisodeRollup) -> tuple[Any, ...]:
-    return (
-        str(r.run_id), int(r.slot), str(r.agent_id), int(r.seq), float(r.wall_time),
-        int(r.episode), float(r.ep_return), int(r.length), int(bool(r.terminated)),
-        int(bool(r.truncated)), int(r.global_step), float(r.duration),
-    )  # fmt: skip
-
-
-def _scalar_row(r: ScalarRecord) -> tuple[Any, ...]:
-    return (
-        str(r.run_id), int(r.slot), str(r.agent_id), int(r.seq), float(r.wall_time), str(r.tag),
-        float(r.value), int(r.step),
-    )  # fmt: skip
-
-
-def _write_runs(conn: sqlite3.Connection, runs: list[RunRecord]) -> None:
+def _write_runs(conn: sqlite3.Connection, runs: list[tuple[Any, ...]]) -> None:
+    """Store lifecycle records (sanitised rows) in run_events and summarise them in runs."""
     now = time.time()
-    for r in runs:
-        argv = json.dumps(list(r.argv))
-        started_at = r.wall_time if r.status == RUN_STARTED else None
-        finished_at = None if r.status == RUN_STARTED else r.wall_time
-        conn.execute(
-            _RUN_EVENT_SQL,
-            (r.run_id, r.agent_id, r.seq, r.status, r.wall_time, argv, r.version, r.pid,
-             r.error, r.exit_code),
-        )  # fmt: skip
-        conn.execute(
-            _RUN_INSERT_SQL,
-            (r.run_id, r.status, started_at, finished_at, argv, r.version, r.pid, r.error,
-             r.exit_code, r.agent_id, r.seq, now),
-        )  # fmt: skip
-        conn.execute(
-            _RUN_STATUS_SQL,
-            (r.status, r.seq, now, finished_at, r.error, r.exit_code, r.run_id, r.seq),
+    for row in runs:
+        conn.execute(_RUN_EVENT_SQL, row)
+        values = dict(zip(COLUMNS[RunRecord], row, strict=True))
+        started = values["status"] == RUN_STARTED
+        values.update(
+            now=now,
+            started_at=values["wall_time"] if started else None,
+            finished_at=None if started else values["wall_time"],
         )
-        if started_at is not None:
-            conn.execute(_RUN_START_SQL, (started_at, started_at, argv, r.version, r.pid, r.run_id))
+        conn.execute(_RUN_INSERT_SQL, values)
+        conn.execute(_RUN_STATUS_SQL, values)
+        if started:
+            conn.execute(_RUN_START_SQL, values)
 
 
 def _split(
     records: Sequence[TelemetryEvent], sanitise: bool
-) -> tuple[list[Any], list[Any], list[Any], list[RunRecord], int]:
+) -> tuple[list[Any], list[Any], list[Any], list[Any], int]:
     steps: list[Any] = []
     episodes: list[Any] = []
     scalars: list[Any] = []
-    runs: list[RunRecord] = []
+    runs: list[Any] = []
     invalid = 0
     for r in records:
         kind = type(r)
         try:
             if kind is StepRecord:
-                action = r[_ACTION]
+                action = r[_ACTION]  # r.action, without the attribute lookup (hot)
                 plain = action is None or type(action) is int or type(action) is float
-                steps.append(r if plain and not sanitise else _step_row(r))  # type: ignore[arg-type]
+                steps.append(r if plain and not sanitise else sanitised_row(r))
             elif kind is EpisodeRollup:
-                episodes.append(_episode_row(r) if sanitise else r)  # type: ignore[arg-type]
+                episodes.append(sanitised_row(r) if sanitise else r)
             elif kind is ScalarRecord:
-                scalars.append(_scalar_row(r) if sanitise else r)  # type: ignore[arg-type]
+                scalars.append(sanitised_row(r) if sanitise else r)
             elif kind is RunRecord:
-                runs.append(r)  # type: ignore[arg-type]
+                runs.append(sanitised_row(r))
             else:
                 raise TypeError(f"Expected a telemetry record, got {kind.__name__}")
         except (TypeError, ValueError, OverflowError) as error:
@@ -225,12 +179,13 @@ def _transaction(
     try:
         if fault_hook is not None:
             fault_hook(records)
-        if steps:
-            insert_rows(conn, "steps", _STEP_COLUMNS, steps)
-        if episodes:
-            insert_rows(conn, "episodes", _EPISODE_COLUMNS, episodes)
-        if scalars:
-            insert_rows(conn, "scalars", _SCALAR_COLUMNS, scalars)
+        for record_type, rows in (
+            (StepRecord, steps),
+            (EpisodeRollup, episodes),
+            (ScalarRecord, scalars),
+        ):
+            if rows:
+                insert_rows(conn, TABLES[record_type], _COLUMN_LISTS[record_type], rows)
         if runs:
             _write_runs(conn, runs)
         conn.execute("COMMIT")

@@ -5,7 +5,8 @@ database read-only. The bridge's gRPC live stream (a later release) will be a se
 the same three methods; :class:`~gym_gui_bridge.viewer.live_controller.LiveTelemetryController`
 does not care which one it is given. Qt-free.
 
-Tables read (the sink's contract; other columns are ignored)::
+Tables read (through :mod:`gym_gui_bridge.store.queries`; the sink's contract, other columns
+are ignored)::
 
     runs(run_id TEXT PRIMARY KEY, status TEXT, started_at REAL, ...)
     episodes(run_id TEXT, slot INTEGER, episode INTEGER, ep_return REAL, length INTEGER,
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gym_gui_bridge.config.defaults import LIVE_DB_BATCH_ROWS, LIVE_DB_BUSY_TIMEOUT_S
+from gym_gui_bridge.store.queries import episode_points_after, run_status, scalar_points_after
 
 __all__ = [
     "EpisodePoint",
@@ -125,38 +127,43 @@ class SqliteTelemetrySource:
     def fetch(self, run_id: str) -> TelemetryBatch:
         conn = self._connect()
         try:
-            episodes = conn.execute(
-                "SELECT rowid, slot, episode, ep_return, length, wall_time FROM episodes"
-                " WHERE rowid > ? AND run_id = ? ORDER BY rowid LIMIT ?",
-                (self._last_episode_rowid, run_id, self._batch_rows),
-            ).fetchall()
-            scalars = conn.execute(
-                "SELECT rowid, tag, step, value, wall_time FROM scalars"
-                " WHERE rowid > ? AND run_id = ? ORDER BY rowid LIMIT ?",
-                (self._last_scalar_rowid, run_id, self._batch_rows),
-            ).fetchall()
-            row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            episodes = episode_points_after(
+                conn, run_id, self._last_episode_rowid, self._batch_rows
+            )
+            scalars = scalar_points_after(conn, run_id, self._last_scalar_rowid, self._batch_rows)
+            status = run_status(conn, run_id)
         except sqlite3.OperationalError as error:
             self.close()  # reopen next time: the file may have been replaced
             if "no such table" in str(error):
                 raise TelemetryUnavailableError(f"no telemetry yet: {error}") from None
             raise TelemetryUnavailableError(f"database busy or unreadable: {error}") from None
         if episodes:
-            self._last_episode_rowid = int(episodes[-1][0])
+            self._last_episode_rowid = int(episodes[-1]["rowid"])
         if scalars:
-            self._last_scalar_rowid = int(scalars[-1][0])
+            self._last_scalar_rowid = int(scalars[-1]["rowid"])
         return TelemetryBatch(
             episodes=tuple(
-                EpisodePoint(int(s), int(e), float(r), int(n or 0), float(t or 0.0))
-                for _, s, e, r, n, t in episodes
-                if r is not None
+                EpisodePoint(
+                    slot=int(e["slot"]),
+                    episode=int(e["episode"]),
+                    ep_return=float(e["ep_return"]),
+                    length=int(e["length"] or 0),
+                    wall_time=float(e["wall_time"] or 0.0),
+                )
+                for e in episodes
+                if e["ep_return"] is not None
             ),
             scalars=tuple(
-                ScalarPoint(str(tag), int(step or 0), float(v), float(t or 0.0))
-                for _, tag, step, v, t in scalars
-                if v is not None
+                ScalarPoint(
+                    tag=str(c["tag"]),
+                    step=int(c["step"] or 0),
+                    value=float(c["value"]),
+                    wall_time=float(c["wall_time"] or 0.0),
+                )
+                for c in scalars
+                if c["value"] is not None
             ),
-            run_status=str(row[0]) if row and row[0] is not None else "",
+            run_status=status or "",
         )
 
     def _connect(self) -> sqlite3.Connection:

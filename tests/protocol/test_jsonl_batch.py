@@ -12,13 +12,13 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from record_corpus import CORPUS, STEP
+from record_corpus import CORPUS, EPISODE, STEP
 from record_strategies import records
 
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.jsonl import decode_record, encode_lines, encode_record
 from gym_gui_bridge.protocol.jsonl_batch import decode_valid_batch, encode_valid_batch
-from gym_gui_bridge.protocol.records import StepRecord
+from gym_gui_bridge.protocol.records import ScalarRecord, StepRecord
 from gym_gui_bridge.server.publish import decode_batch
 
 
@@ -110,13 +110,17 @@ def test_the_batch_encoder_declines_what_it_cannot_write_exactly(record: StepRec
 
 
 def test_the_batch_encoder_covers_what_the_recorder_emits() -> None:
-    from gym_gui_bridge.protocol.records import EpisodeRollup, ScalarRecord
-
-    batch = [
-        STEP, STEP._replace(action=[0.25, -1.0], frame_seq=None),
-        EpisodeRollup("run-1", 0, "default", 0, 1.0, 0, 9.5, 10, True, False, 40, 0.5),
-        ScalarRecord("run-1", -1, "default", 0, 1.0, "charts/SPS", 2300.0, 512),
-    ]  # fmt: skip
+    scalar = ScalarRecord(
+        run_id="run-1",
+        slot=-1,
+        agent_id="default",
+        seq=0,
+        wall_time=1.0,
+        tag="charts/SPS",
+        value=2300.0,
+        step=512,
+    )
+    batch = [STEP, STEP._replace(action=[0.25, -1.0], frame_seq=None), EPISODE, scalar]
     data = encode_valid_batch(batch)
     assert data is not None
     assert decode_valid_batch(data) == batch
@@ -126,10 +130,14 @@ def test_the_batch_encoder_covers_what_the_recorder_emits() -> None:
 @given(
     st.sampled_from(sorted(json.loads(encode_record(STEP)))),
     st.one_of(
-        st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.text(max_size=3),
-        st.floats(), st.lists(st.integers(), max_size=2),
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.text(max_size=3),
+        st.floats(),
+        st.lists(st.integers(), max_size=2),
     ),
-)  # fmt: skip
+)
 def test_a_mutated_field_is_accepted_only_if_the_strict_decoder_accepts_it(
     key: str, value: object
 ) -> None:

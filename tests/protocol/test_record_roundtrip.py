@@ -9,11 +9,12 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from record_corpus import STEP
 from record_strategies import records, scalars
 
 from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.protocol.jsonl import decode_record, encode_lines, encode_record
-from gym_gui_bridge.protocol.records import ScalarRecord, StepRecord
+from gym_gui_bridge.protocol.records import ScalarRecord
 
 
 @settings(max_examples=200, deadline=None)
@@ -37,9 +38,9 @@ def test_encode_lines_is_one_record_per_line(records: list[ScalarRecord]) -> Non
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_encoder_refuses_non_finite_numbers(bad: float) -> None:
     with pytest.raises(RecordEncodeError, match="finite"):
-        encode_record(ScalarRecord("r", -1, "default", 0, 1.0, "loss", bad, 1))
+        encode_record(ScalarRecord("r", -1, "default", 0, 1.0, tag="loss", value=bad, step=1))
 
 
 def test_encoder_refuses_an_action_that_is_not_json() -> None:
     with pytest.raises(RecordEncodeError, match="JSON-able"):
-        encode_record(StepRecord("r", 0, "a", 0, 1.0, 0, 0, 1, {1, 2}, 0.0, False, False))  # type: ignore[arg-type]
+        encode_record(STEP._replace(action={1, 2}))

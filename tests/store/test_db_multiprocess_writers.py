@@ -22,10 +22,17 @@ WRITER = textwrap.dedent(
     bus = RunBus()
     sink = TelemetryDBSink(bus, path, batch_size=64)
     sink.start()
+    common = dict(run_id=run_id, slot=slot, agent_id="default", wall_time=1.0, truncated=False)
     for i in range(n):
-        bus.publish(StepRecord(run_id, slot, "default", i, 1.0, i // 5, i % 5, i, 0, 1.0, False, False))
+        bus.publish(StepRecord(
+            **common, seq=i, episode=i // 5, step=i % 5, global_step=i, action=0, reward=1.0,
+            terminated=False,
+        ))
         if i % 5 == 4:
-            bus.publish(EpisodeRollup(run_id, slot, "default", i // 5, 1.0, i // 5, 5.0, 5, True, False, i, 0.0))
+            bus.publish(EpisodeRollup(
+                **common, seq=i // 5, episode=i // 5, ep_return=5.0, length=5, terminated=True,
+                global_step=i, duration=0.0,
+            ))
     ok = sink.stop(60.0)
     stats = sink.stats()
     print(stats.written, stats.failed_batches, stats.lost)

@@ -9,9 +9,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from record_factory import episode, run, scalar, step
 
 from gym_gui_bridge.bus.run_bus import RunBus
-from gym_gui_bridge.protocol.records import EpisodeRollup, RunRecord, ScalarRecord, StepRecord
 from gym_gui_bridge.store.sink import TelemetryDBSink
 
 TIMEOUT_S = 60.0  # bound on waits so a broken sink fails the test instead of hanging it
@@ -22,19 +22,14 @@ def _run_id() -> str:
 
 
 def _records(run_id: str, n: int) -> list[object]:
-    records: list[object] = [RunRecord(run_id, -1, "default", 0, 1.0, "started", ("x",), "0", 1)]
+    """A run's lifecycle around ``n`` steps (an episode every 10) and ``n`` scalars."""
+    records: list[object] = [run(run_id=run_id, argv=("x",))]
     for i in range(n):
-        records.append(
-            StepRecord(run_id, 0, "default", i, 1.0, i // 10, i % 10, i, 0, 1.0, False, False)
-        )
+        records.append(step(run_id=run_id, seq=i, episode=i // 10, step=i % 10, global_step=i))
         if i % 10 == 9:
-            records.append(
-                EpisodeRollup(
-                    run_id, 0, "default", i // 10, 1.0, i // 10, 10.0, 10, True, False, i, 0.1
-                )
-            )
-        records.append(ScalarRecord(run_id, -1, "default", i, 1.0, "loss", float(i), i))
-    records.append(RunRecord(run_id, -1, "default", 1, 2.0, "finished", ("x",), "0", 1))
+            records.append(episode(run_id=run_id, seq=i // 10, episode=i // 10, global_step=i))
+        records.append(scalar(run_id=run_id, seq=i, value=float(i), step=i))
+    records.append(run(run_id=run_id, seq=1, wall_time=2.0, status="finished", argv=("x",)))
     return records
 
 
@@ -144,10 +139,10 @@ def test_flush_is_a_barrier_and_stop_writes_the_half_full_batch(tmp_path: Path) 
     bus = RunBus()
     sink = TelemetryDBSink(bus, path, batch_size=10_000, flush_interval_s=30.0)
     sink.start()
-    bus.publish(ScalarRecord(run_id, -1, "default", 0, 1.0, "loss", 1.0, 0))
+    bus.publish(scalar(run_id=run_id, seq=0))
     assert sink.flush(TIMEOUT_S)  # does not wait for the 30 s batch interval
     assert _counts(path, run_id)["scalars"] == 1
-    bus.publish(ScalarRecord(run_id, -1, "default", 1, 1.0, "loss", 1.0, 1))
+    bus.publish(scalar(run_id=run_id, seq=1, step=1))
     assert sink.stop(TIMEOUT_S)
     assert _counts(path, run_id)["scalars"] == 2
     assert not sink.is_alive
@@ -158,7 +153,7 @@ def test_half_full_batches_are_written_after_the_flush_interval(tmp_path: Path) 
     bus = RunBus()
     sink = TelemetryDBSink(bus, path, batch_size=10_000, flush_interval_s=0.05)
     sink.start()
-    bus.publish(ScalarRecord(run_id, -1, "default", 0, 1.0, "loss", 1.0, 0))
+    bus.publish(scalar(run_id=run_id, seq=0))
     written = threading.Event()
     for _ in range(int(TIMEOUT_S / 0.05)):
         if sink.stats().written == 1:
@@ -198,23 +193,9 @@ def test_records_holding_numpy_numbers_are_stored_as_plain_numbers(tmp_path: Pat
     bus = RunBus()
     sink = TelemetryDBSink(bus, path)
     sink.start()
-    bus.publish(
-        StepRecord(
-            run_id,
-            0,
-            "default",
-            0,
-            1.0,
-            0,
-            0,
-            1,
-            np.int64(1),
-            np.float32(0.5),
-            np.bool_(True),
-            False,
-        )
-    )  # type: ignore[arg-type]
-    bus.publish(StepRecord(run_id, 0, "default", 1, 1.0, 0, 1, 2, [0.25, 1.0], 1.0, False, False))
+    numpy_values = {"action": np.int64(1), "reward": np.float32(0.5), "terminated": np.bool_(True)}
+    bus.publish(step(run_id=run_id, global_step=1, **numpy_values))
+    bus.publish(step(run_id=run_id, seq=1, step=1, global_step=2, action=[0.25, 1.0]))
     assert sink.stop(TIMEOUT_S)
     conn = sqlite3.connect(path)
     rows = conn.execute(

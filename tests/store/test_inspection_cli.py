@@ -10,9 +10,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from record_factory import episode, run, scalar, step
 
 from gym_gui_bridge.protocol.jsonl import JsonlDecoder
-from gym_gui_bridge.protocol.records import EpisodeRollup, RunRecord, ScalarRecord, StepRecord
 from gym_gui_bridge.store.schema import open_writer
 from gym_gui_bridge.store.writes import write_batch
 
@@ -24,52 +24,53 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "runs.sqlite"
     conn = open_writer(path)
     records: list[object] = [
-        RunRecord(RUN, -1, "default", 0, 1.7e9, "started", ("ppo.py",), "0.1.0", 42)
+        run(run_id=RUN, wall_time=1.7e9, argv=("ppo.py",), version="0.1.0", pid=42)
     ]
     for slot in range(2):
-        for episode in range(3):
+        for number in range(3):
             length = 3 + slot
             records.append(
-                EpisodeRollup(
-                    RUN,
-                    slot,
-                    "default",
-                    episode,
-                    1.7e9,
-                    episode,
-                    float(10 * slot + episode),
-                    length,
-                    True,
-                    False,
-                    0,
-                    0.1,
+                episode(
+                    run_id=RUN,
+                    slot=slot,
+                    seq=number,
+                    wall_time=1.7e9,
+                    episode=number,
+                    ep_return=float(10 * slot + number),
+                    length=length,
+                    global_step=0,
                 )
             )
             if slot == 1:
                 records += [
-                    StepRecord(
-                        RUN,
-                        1,
-                        "default",
-                        episode * length + s,
-                        1.7e9,
-                        episode,
-                        s,
-                        0,
-                        [s, 1],
-                        0.5,
-                        s == length - 1,
-                        False,
-                        s,
+                    step(
+                        run_id=RUN,
+                        slot=1,
+                        seq=number * length + s,
+                        wall_time=1.7e9,
+                        episode=number,
+                        step=s,
+                        action=[s, 1],
+                        reward=0.5,
+                        terminated=s == length - 1,
+                        frame_seq=s,
                     )
                     for s in range(length)
                 ]
     records += [
-        ScalarRecord(RUN, -1, "default", i, 1.7e9, tag, float(i), i * 10)
+        scalar(run_id=RUN, seq=i, wall_time=1.7e9, tag=tag, value=float(i), step=i * 10)
         for i, tag in enumerate(["loss", "sps", "loss"])
     ]
     records.append(
-        RunRecord(RUN, -1, "default", 1, 1.7e9 + 60, "finished", ("ppo.py",), "0.1.0", 42)
+        run(
+            run_id=RUN,
+            seq=1,
+            wall_time=1.7e9 + 60,
+            status="finished",
+            argv=("ppo.py",),
+            version="0.1.0",
+            pid=42,
+        )
     )
     write_batch(conn, records)  # type: ignore[arg-type]
     conn.close()
@@ -79,8 +80,11 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gym_gui_bridge.cli", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_runs_lists_the_run_as_a_table_and_as_json(db: Path) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
+from record_factory import episode, step
+
 from gym_gui_bridge.store.schema import open_writer
 from gym_gui_bridge.store.writes import write_batch
 
@@ -16,19 +17,19 @@ def test_bools_and_nones_are_stored_as_integers_and_nulls(tmp_path: Path) -> Non
     write_batch(
         conn,
         [
-            StepRecord("r", 0, "default", 0, 1.0, 0, 0, 0, None, 1.0, True, False, None),
-            EpisodeRollup("r", 0, "default", 0, 2.0, 0, 1.5, 1, False, True, 4, 0.1),
+            step(action=None, terminated=True, truncated=False, frame_seq=None),
+            episode(terminated=False, truncated=True),
         ],
     )
-    step = conn.execute(
+    step_row = conn.execute(
         "SELECT typeof(action), terminated, typeof(terminated), truncated, typeof(frame_seq) "
         "FROM steps"
     ).fetchone()
-    episode = conn.execute(
+    episode_row = conn.execute(
         "SELECT terminated, typeof(terminated), truncated, typeof(truncated) FROM episodes"
     ).fetchone()
-    assert step == ("null", 1, "integer", 0, "null")
-    assert episode == (0, "integer", 1, "integer")
+    assert step_row == ("null", 1, "integer", 0, "null")
+    assert episode_row == (0, "integer", 1, "integer")
 
 
 def test_a_plain_connection_of_the_process_still_binds_bools_and_none() -> None:

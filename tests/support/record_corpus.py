@@ -8,14 +8,64 @@ from gym_gui_bridge.config.defaults import JSONL_MAX_LINE_BYTES
 from gym_gui_bridge.protocol.jsonl import encode_record
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
 
-__all__ = ["CORPUS", "GOOD", "STEP", "with_", "without"]
+__all__ = ["CORPUS", "EPISODE", "GOOD", "STEP", "replaced", "with_", "without"]
 
-STEP = StepRecord("run-1", 0, "default", 5, 1700000000.0, 2, 7, 40, 1, 1.0, False, False, 12)
-GOOD = json.loads(encode_record(STEP))
+STEP = StepRecord(
+    run_id="run-1",
+    slot=0,
+    agent_id="default",
+    seq=5,
+    wall_time=1700000000.0,
+    episode=2,
+    step=7,
+    global_step=40,
+    action=1,
+    reward=1.0,
+    terminated=False,
+    truncated=False,
+    frame_seq=12,
+)
+LINE = encode_record(STEP)
+GOOD = json.loads(LINE)
+EPISODE = EpisodeRollup(
+    run_id="r",
+    slot=0,
+    agent_id="default",
+    seq=0,
+    wall_time=1.0,
+    episode=0,
+    ep_return=1.0,
+    length=1,
+    terminated=True,
+    truncated=False,
+    global_step=1,
+    duration=0.5,
+)
+RUN = {
+    "v": 1,
+    "type": "run",
+    "run_id": "r",
+    "slot": -1,
+    "agent_id": "a",
+    "seq": 0,
+    "wall_time": 1.0,
+    "status": "started",
+    "argv": [],
+    "version": "0.1",
+    "pid": 1,
+    "error": None,
+    "exit_code": None,
+}
 
 
 def with_(**changes: object) -> str:
     return json.dumps({**GOOD, **changes})
+
+
+def replaced(line: str, old: str, new: str) -> str:
+    """``line`` with the text ``old`` (which must be in it) replaced by ``new``."""
+    assert old in line, (old, line)
+    return line.replace(old, new)
 
 
 def without(key: str) -> str:
@@ -26,8 +76,8 @@ def without(key: str) -> str:
 CORPUS: list[tuple[str, bytes | str, str]] = [
     ("empty line", "", "not_json"),
     ("whitespace only", "   \n", "not_json"),
-    ("truncated json", encode_record(STEP)[:-10], "not_json"),
-    ("trailing garbage", encode_record(STEP) + "x", "not_json"),
+    ("truncated json", LINE[:-10], "not_json"),
+    ("trailing garbage", LINE + "x", "not_json"),
     ("plain text", "Epoch 3 loss=0.2", "not_json"),
     ("json array", "[1, 2, 3]", "not_object"),
     ("json number", "42", "not_object"),
@@ -45,11 +95,11 @@ CORPUS: list[tuple[str, bytes | str, str]] = [
     ("missing reward", without("reward"), "missing_field"),
     ("missing run_id", without("run_id"), "missing_field"),
     ("unknown field", with_(render_payload="..."), "unknown_field"),
-    ("duplicate key", encode_record(STEP)[:-1] + ',"seq":6}', "duplicate_key"),
-    ("NaN reward", encode_record(STEP).replace('"reward":1.0', '"reward":NaN'), "not_finite"),
-    ("Infinity reward", encode_record(STEP).replace('"reward":1.0', '"reward":Infinity'), "not_finite"),
-    ("-Infinity wall_time", encode_record(STEP).replace('"wall_time":1700000000.0', '"wall_time":-Infinity'), "not_finite"),
-    ("overflowing float", encode_record(STEP).replace('"reward":1.0', '"reward":1e999'), "not_finite"),
+    ("duplicate key", LINE[:-1] + ',"seq":6}', "duplicate_key"),
+    ("NaN reward", replaced(LINE, '"reward":1.0', '"reward":NaN'), "not_finite"),
+    ("Infinity reward", replaced(LINE, '"reward":1.0', '"reward":Infinity'), "not_finite"),
+    ("-Infinity wall_time", replaced(LINE, ":1700000000.0", ":-Infinity"), "not_finite"),
+    ("overflowing float", replaced(LINE, '"reward":1.0', '"reward":1e999'), "not_finite"),
     ("reward as string", with_(reward="1.0"), "wrong_type"),
     ("seq as float", with_(seq=5.0), "wrong_type"),
     ("seq as bool", with_(seq=True), "wrong_type"),
@@ -65,12 +115,11 @@ CORPUS: list[tuple[str, bytes | str, str]] = [
     ("action too deep", with_(action=[[[[[[[[[[1]]]]]]]]]]), "too_deep"),
     ("frame_seq as string", with_(frame_seq="12"), "wrong_type"),
     ("deeply nested json", "[" * 100000 + "]" * 100000, "not_json"),
-    ("negative duration", json.dumps({**json.loads(encode_record(
-        EpisodeRollup("r", 0, "default", 0, 1.0, 0, 1.0, 1, True, False, 1, 0.5))), "duration": -0.5}), "negative"),
-    ("run status unknown", json.dumps({"v": 1, "type": "run", "run_id": "r", "slot": -1,
-        "agent_id": "a", "seq": 0, "wall_time": 1.0, "status": "paused", "argv": [],
-        "version": "0.1", "pid": 1, "error": None, "exit_code": None}), "bad_value"),
-    ("argv not strings", json.dumps({"v": 1, "type": "run", "run_id": "r", "slot": -1,
-        "agent_id": "a", "seq": 0, "wall_time": 1.0, "status": "started", "argv": [1],
-        "version": "0.1", "pid": 1, "error": None, "exit_code": None}), "wrong_type"),
-]  # fmt: skip
+    (
+        "negative duration",
+        json.dumps({**json.loads(encode_record(EPISODE)), "duration": -0.5}),
+        "negative",
+    ),
+    ("run status unknown", json.dumps({**RUN, "status": "paused"}), "bad_value"),
+    ("argv not strings", json.dumps({**RUN, "argv": [1]}), "wrong_type"),
+]
