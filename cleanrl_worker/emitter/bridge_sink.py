@@ -17,14 +17,18 @@ from __future__ import annotations
 import os
 
 from cleanrl_worker.emitter.emitter import BridgeEmitter, EmitterStats
-from gym_gui_bridge.config.defaults import EMITTER_CLOSE_TIMEOUT_S, EMITTER_SPOOL_DIR
+from gym_gui_bridge.config.paths import EMITTER_SPOOL_DIR
+from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.protocol.records import TelemetryEvent
 
 __all__ = ["EmitterSink"]
 
 
 class EmitterSink:
-    """The recorder's writer surface over a :class:`BridgeEmitter` shipping to ``address``."""
+    """The recorder's writer surface over a :class:`BridgeEmitter` shipping to ``address``.
+
+    ``config`` is the emitter's (the worker's ``[emitter]`` table).
+    """
 
     def __init__(
         self,
@@ -34,11 +38,12 @@ class EmitterSink:
         token: str | None = None,
         spool_root: str = EMITTER_SPOOL_DIR,
         name: str = "fastlane-emitter",
+        config: EmitterConfig = EmitterConfig(),
     ) -> None:
         self.name = name
         self.emitter = BridgeEmitter(
             address, run_id, spool_root=spool_root, token=token, name=name,
-            spool_name=f"{run_id}.{os.getpid()}",
+            spool_name=f"{run_id}.{os.getpid()}", config=config,
         )  # fmt: skip
 
     def put(self, record: TelemetryEvent) -> None:
@@ -51,10 +56,11 @@ class EmitterSink:
     def flush(self, timeout: float | None = None) -> bool:
         return self.emitter.flush(timeout)
 
-    def stop(self, timeout: float = EMITTER_CLOSE_TIMEOUT_S) -> bool:
+    def stop(self, timeout: float | None = None) -> bool:
         """Close the emitter, waiting at most ``EMITTER_CLOSE_TIMEOUT_S`` even when the
         recorder allows more: what is not acknowledged by then is safe in the disk spool."""
-        return self.emitter.close(min(timeout, EMITTER_CLOSE_TIMEOUT_S))
+        most = self.emitter.config.close_timeout_s
+        return self.emitter.close(most if timeout is None else min(timeout, most))
 
     def stats(self) -> EmitterStats:
         return self.emitter.stats()

@@ -11,7 +11,8 @@ ingestion and the durable path never wait. When the client reads again the accou
 ``CREDIT_RECOVERY_S`` (gRPC takes messages in bursts as its window opens; without that a stuck
 client would flap), and the subscriber re-reads what it missed from SQLite.
 
->>> manager = CreditManager(initial=3, threshold=2, recovery_s=0.0)
+>>> from gym_gui_bridge.config.bridge import CreditConfig
+>>> manager = CreditManager(CreditConfig(initial=3, threshold=2, recovery_s=0.0))
 >>> account = manager.open("run", "default", "viewer-1")
 >>> [account.acquire(timeout=0) for _ in range(4)], account.starved
 ([True, True, True, False], True)
@@ -26,10 +27,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from gym_gui_bridge.config.defaults import CREDIT_RECOVERY_S, INITIAL_CREDITS, MIN_CREDITS_THRESHOLD
+from gym_gui_bridge.config.bridge import CreditConfig
 from gym_gui_bridge.logs import LOG_CREDIT_STARVED
 
-__all__ = ["CreditAccount", "CreditManager", "CreditSnapshot", "get_credit_manager"]
+__all__ = ["CreditAccount", "CreditManager", "CreditSnapshot"]
 
 _log = logging.getLogger(__name__)
 
@@ -134,17 +135,16 @@ class CreditAccount:
 
 
 class CreditManager:
-    """All credit accounts of a process, keyed by (run id, agent id, owner)."""
+    """The credit accounts of a bridge's live subscribers, keyed by (run id, agent id, owner).
 
-    def __init__(
-        self,
-        initial: int = INITIAL_CREDITS,
-        threshold: int = MIN_CREDITS_THRESHOLD,
-        recovery_s: float = CREDIT_RECOVERY_S,
-    ) -> None:
-        if not 0 < threshold <= initial:
-            raise ValueError(f"Expected 0 < threshold <= initial, got {threshold} and {initial}")
-        self._initial, self._threshold, self._recovery_s = initial, threshold, recovery_s
+    Args:
+        config: initial credits, starvation threshold and recovery time of every account.
+    """
+
+    def __init__(self, config: CreditConfig = CreditConfig()) -> None:
+        self.config = config
+        self._initial, self._threshold = config.initial, config.threshold
+        self._recovery_s = config.recovery_s
         self._lock = threading.Lock()  # guards _accounts
         self._accounts: dict[tuple[str, str, str], CreditAccount] = {}
 
@@ -167,16 +167,3 @@ class CreditManager:
         with self._lock:
             accounts = list(self._accounts.values())
         return [a.snapshot() for a in accounts]
-
-
-_manager: CreditManager | None = None
-_manager_lock = threading.Lock()  # guards _manager's creation
-
-
-def get_credit_manager() -> CreditManager:
-    """The process-wide credit manager (created on first use)."""
-    global _manager
-    with _manager_lock:
-        if _manager is None:
-            _manager = CreditManager()
-        return _manager

@@ -9,7 +9,10 @@ from typing import Annotated
 
 import tyro
 
-from gym_gui_bridge.config.defaults import DEFAULT_DB_PATH, VIEWER_FPS, VIEWER_SNAPSHOT_TIMEOUT_S
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
+from gym_gui_bridge.config.viewer import ViewerConfig
+
+_DEFAULTS = ViewerConfig()  # shown in --help: --fps and --snapshot-timeout beat --config
 
 __all__ = ["ViewArgs", "main"]
 
@@ -30,10 +33,24 @@ class ViewArgs:
     snapshot: Annotated[Path | None, tyro.conf.arg(metavar="PNG")] = None
     """Save the window as this PNG once a frame is shown, then exit (works headless with
     QT_QPA_PLATFORM=offscreen)."""
-    fps: float = VIEWER_FPS
+    fps: Annotated[
+        float | None,
+        tyro.conf.arg(metavar="HZ", help_behavior_hint=f"(default: VIEWER_FPS, {_DEFAULTS.fps:g})"),
+    ] = None
     """Display rate: how often the ring is polled for a newer frame (Hz)."""
-    snapshot_timeout: float = VIEWER_SNAPSHOT_TIMEOUT_S
+    snapshot_timeout: Annotated[
+        float | None,
+        tyro.conf.arg(
+            metavar="SECONDS",
+            help_behavior_hint=f"(default: VIEWER_SNAPSHOT_TIMEOUT_S, {_DEFAULTS.snapshot_timeout_s:g})",
+        ),
+    ] = None
     """With --snapshot: give up (exit 1) if no frame arrives within this many seconds."""
+    config: Annotated[
+        str | None, tyro.conf.arg(metavar="FILE", help_behavior_hint="(default: none)")
+    ] = None
+    """TOML config file: the [viewer] and [live_panel] tables of configs/defaults.toml
+    (docs/configuration.md). A key the viewer does not read is an error."""
     bridge: Annotated[str | None, tyro.conf.arg(metavar="ADDR")] = None
     """Address of a bridge's live stream. Not available in this version: the live panel
     follows the SQLite database (--db)."""
@@ -41,8 +58,19 @@ class ViewArgs:
 
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(ViewArgs, args=argv, prog=prog)
-    if args.fps <= 0 or args.snapshot_timeout <= 0:
-        print(f"{prog}: expected --fps and --snapshot-timeout > 0", file=sys.stderr)
+    from gym_gui_bridge.config.loader import load_config
+    from gym_gui_bridge.config.programs import ViewConfig
+    from gym_gui_bridge.config.spec import ConfigError
+
+    try:
+        config = load_config(args.config, ViewConfig)
+        flags = {"fps": args.fps, "snapshot_timeout_s": args.snapshot_timeout}
+        given = {name: value for name, value in flags.items() if value is not None}
+        if given:
+            viewer = dataclasses.replace(config.viewer, **given)
+            config = dataclasses.replace(config, viewer=viewer)
+    except ConfigError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
         return 2
     if args.bridge is not None:
         print(
@@ -71,8 +99,7 @@ def main(argv: list[str], prog: str) -> int:
         ViewerOptions(
             run_id=args.run_id,
             db_path=args.db,
-            fps=args.fps,
             snapshot=args.snapshot,
-            snapshot_timeout_s=args.snapshot_timeout,
+            config=config,
         )
     )

@@ -31,9 +31,9 @@ from typing import Any
 
 import grpc
 
-from gym_gui_bridge.bus.credits import CreditAccount, get_credit_manager
+from gym_gui_bridge.bus.credits import CreditAccount, CreditManager
 from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus
-from gym_gui_bridge.config.defaults import LIVE_REPLAY_PAGE_ROWS, LIVE_SUBSCRIBER_QUEUE_SIZE
+from gym_gui_bridge.config.bridge import LiveConfig
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.records import (
     KIND_EPISODE,
@@ -65,7 +65,11 @@ _EPISODE_SQL = (
 
 
 class LiveSubscriber:
-    """One live subscriber stream; :meth:`messages` is the RPC's response iterator."""
+    """One live subscriber stream; :meth:`messages` is the RPC's response iterator.
+
+    Its account is opened in ``credits`` (the bridge's credit manager); ``config`` sizes its
+    RunBus queue and its replay queries.
+    """
 
     def __init__(
         self,
@@ -74,6 +78,8 @@ class LiveSubscriber:
         bus: RunBus,
         sink: TelemetryDBSink,
         context: grpc.ServicerContext,
+        credits: CreditManager,
+        config: LiveConfig = LiveConfig(),
     ) -> None:
         if kind not in (KIND_STEP, KIND_EPISODE):
             raise ValueError(f"Expected kind step or episode, got {kind!r}")
@@ -85,15 +91,14 @@ class LiveSubscriber:
         self.from_seq = request.from_seq
         self.gaps = 0
         self._bus, self._sink, self._context = bus, sink, context
+        self._credits, self._page_rows = credits, config.replay_page_rows
         self._outgoing: queue.SimpleQueue[TelemetryEvent] = queue.SimpleQueue()
         self._done = threading.Event()
         self._last: dict[int, int] = {}  # slot -> last seq sent
         self._subscription = bus.subscribe(
-            self.name, OverflowPolicy.DROP_OLDEST, LIVE_SUBSCRIBER_QUEUE_SIZE
+            self.name, OverflowPolicy.DROP_OLDEST, config.subscriber_queue_size
         )
-        self._account: CreditAccount = get_credit_manager().open(
-            self.run_id, self.agent_id, self.name
-        )
+        self._account: CreditAccount = credits.open(self.run_id, self.agent_id, self.name)
         self._pump = threading.Thread(target=self._run, name=f"{self.name}-pump", daemon=True)
 
     @property
@@ -120,7 +125,7 @@ class LiveSubscriber:
         self._done.set()
         self._subscription.unsubscribe()
         self._pump.join(_POLL_S * 5)
-        get_credit_manager().close(self._account)
+        self._credits.close(self._account)
 
     # --- the pump thread --------------------------------------------------------------------------
     def _run(self) -> None:
@@ -170,13 +175,13 @@ class LiveSubscriber:
             params: list[Any] = [self.run_id, self.agent_id]
             if self.slot is not None:
                 params.append(self.slot)
-            rows = conn.execute(sql, (*params, *position, LIVE_REPLAY_PAGE_ROWS)).fetchall()
+            rows = conn.execute(sql, (*params, *position, self._page_rows)).fetchall()
             for row in rows:
                 record = self._row_record(row)
                 last = self._last.get(record.slot)
                 if record.seq >= (self.from_seq if last is None else last + 1):
                     self._emit(record)
-            if len(rows) < LIVE_REPLAY_PAGE_ROWS:
+            if len(rows) < self._page_rows:
                 return
             last_row = rows[-1]
             position = (last_row[0], last_row[4], last_row[5] if self.kind == KIND_STEP else -1)

@@ -16,11 +16,12 @@ WRITER = textwrap.dedent(
     import sys
     from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
     from gym_gui_bridge.bus.run_bus import RunBus
+    from gym_gui_bridge.config.store import SinkConfig
     from gym_gui_bridge.store.sink import TelemetryDBSink
 
     path, run_id, slot, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     bus = RunBus()
-    sink = TelemetryDBSink(bus, path, batch_size=64)
+    sink = TelemetryDBSink(bus, path, config=SinkConfig(batch_size=64))
     sink.start()
     for i in range(n):
         bus.publish(StepRecord(run_id, slot, "default", i, 1.0, i // 5, i % 5, i, 0, 1.0, False, False))
