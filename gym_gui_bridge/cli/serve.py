@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tyro
 
@@ -16,7 +17,10 @@ from gym_gui_bridge.config.paths import BRIDGE_DEFAULT_LISTEN, DEFAULT_DB_PATH, 
 from gym_gui_bridge.config.spec import ConfigError
 from gym_gui_bridge.errors import BridgeError, StoreError
 
-__all__ = ["TOKEN_ENV", "main", "read_token"]
+if TYPE_CHECKING:
+    from gym_gui_bridge.server.app import Bridge
+
+__all__ = ["TOKEN_ENV", "build_bridge", "main", "read_token"]
 
 #: Environment variable holding the shared token when --token-file is not given.
 TOKEN_ENV = "FASTLANE_BRIDGE_TOKEN"
@@ -59,27 +63,38 @@ def read_token(token_file: str | None) -> str | None:
 _SIGNAL_POLL_S = 0.5  # how often the waiting main thread looks for a stop signal
 
 
+def build_bridge(args: ServeArgs) -> Bridge:
+    """The bridge ``serve`` runs (not started): its flags, token and ``--config`` file.
+
+    Raises:
+        ConfigError: the config file is missing, not TOML, or holds a key serve refuses.
+        BridgeError: the listen address or the token is refused.
+    """
+    from gym_gui_bridge.config.loader import load_config
+    from gym_gui_bridge.config.programs import ServeConfig
+    from gym_gui_bridge.server.app import Bridge  # grpc only when serving
+
+    config = load_config(args.config, ServeConfig)
+    return Bridge(
+        args.db,
+        args.listen,
+        token=read_token(args.token_file),
+        allow_remote=args.allow_remote,
+        spool_root=args.spool_dir,
+        config=config,
+    )
+
+
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(ServeArgs, args=argv, prog=prog)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
     )
-    from gym_gui_bridge.config.loader import load_config
-    from gym_gui_bridge.config.programs import ServeConfig
-    from gym_gui_bridge.server.app import Bridge, StatusReporter  # grpc only when serving
+    from gym_gui_bridge.server.app import StatusReporter
 
     db, listen, spool_dir = args.db, args.listen, args.spool_dir
     try:
-        config = load_config(args.config, ServeConfig)
-        token = read_token(args.token_file)
-        bridge = Bridge(
-            db,
-            listen,
-            token=token,
-            allow_remote=args.allow_remote,
-            spool_root=spool_dir,
-            config=config,
-        )
+        bridge = build_bridge(args)
         bridge.start()
     except (BridgeError, StoreError, ConfigError, OSError, IndexError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
@@ -92,7 +107,8 @@ def main(argv: list[str], prog: str) -> int:
     host = listen.rsplit(":", 1)[0]
     print(
         f"{prog}: listening on {host}:{bridge.port}, db {db}, "
-        f"{'token required' if token else 'no token'}; ingested {bridge.ingested.accepted} "
+        f"{'token required' if bridge.token_required else 'no token'}; "
+        f"ingested {bridge.ingested.accepted} "
         f"spooled records from {spool_dir}",
         file=sys.stderr, flush=True,
     )  # fmt: skip

@@ -82,6 +82,11 @@ class Bridge:
         self.port = 0
         self.ingested = IngestResult()
 
+    @property
+    def token_required(self) -> bool:
+        """Whether calls must carry the shared token."""
+        return bool(self._token)
+
     def start(self) -> None:
         self.sink.start()
         if self._spool_root is not None:
