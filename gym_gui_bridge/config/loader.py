@@ -27,7 +27,6 @@ gym-gui-bridge serve --config
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -82,6 +81,8 @@ def _refusal(key: str, program: str, entry: KeyEntry | None) -> str:
     if entry is None:
         if key in RETIRED:
             return f"{key} is {RETIRED[key]}"
+        import difflib  # only for this message
+
         close = difflib.get_close_matches(key, list(key_index()) + list(RETIRED), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         return f"{key}: unknown key{hint}; the keys are listed in configs/defaults.toml"
