@@ -235,6 +235,10 @@ class WorkerSettings:
         origins = {_FIELD_OF.get(name, name): where for name, (_, where) in raw.items()}
         if "video_mode" not in raw and "grid" in raw:
             origins["video_mode"] = raw["grid"][1]
+        defaults = FrameConfig()
+        for name in _FRAME_SETTINGS:  # a frame setting the file changed came from the file
+            if name not in origins and getattr(tunables.frames, name) != getattr(defaults, name):
+                origins[name] = str(config_path)
         sources = tuple(sorted(origins.items()))
         return cls(**values, tunables=tunables, sources=sources)
 
