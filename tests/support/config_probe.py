@@ -6,7 +6,8 @@ Usage: ``python config_probe.py WORKDIR < [[table, path], ...]`` (JSON on stdin)
 handlers and the SummaryWriter mirror, which must not leak into the test process.
 
 Per table: ``ring`` / ``frames`` build the script's ``SyncVectorEnv`` through the vector-env
-hook (grid mode, so the grid compositor is built too) and reset it, which creates the ring;
+hook and reset it, which creates the ring, once with a single watched slot and once in grid mode
+(values seen there are reported as ``"KEY (grid)"``);
 ``recorder`` / ``sink`` start the embedded slow lane as activation does; ``emitter`` starts it
 with a bridge address (nothing listens there: the records stay in the spool).
 """
@@ -44,7 +45,14 @@ def _resolve(path: str, **variables: str) -> Any:
 
 
 def _fast_lane(path: str) -> dict[str, Any]:
-    resolved = _resolve(path, FASTLANE_VIDEO_MODE="grid")
+    single = _watched_vector_env(path, FASTLANE_VIDEO_MODE="single")
+    grid = _watched_vector_env(path, FASTLANE_VIDEO_MODE="grid")
+    single.pop("FASTLANE_GRID_DEFAULT")  # one watched slot: no grid
+    return {**single, **{f"{key} (grid)": value for key, value in grid.items()}}
+
+
+def _watched_vector_env(path: str, **variables: str) -> dict[str, Any]:
+    resolved = _resolve(path, **variables)
     vector_env.install(resolved)
     vector_env._Hook.claimed = False  # every file builds "the script's first vector env"
     envs = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")] * NUM_ENVS)
@@ -62,7 +70,7 @@ def _fast_lane(path: str) -> dict[str, Any]:
             "FASTLANE_RENDER_COST_SMOOTHING": sink.budget._smoothing,
             "FASTLANE_MAX_DIM": sink._max_dim,
             "FASTLANE_WATCH_POLL_S": sink._watch_poll_s,
-            "FASTLANE_GRID_DEFAULT": sink.tiles,
+            "FASTLANE_GRID_DEFAULT": getattr(sink, "tiles", None),
             "FASTLANE_RETURN_SMOOTHING": wrapper._return_smoothing,
             "FASTLANE_STEP_RATE_WINDOW_S": wrapper._rate_window_s,
         }
