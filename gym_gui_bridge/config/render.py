@@ -50,26 +50,29 @@ def render_defaults() -> str:
     index = key_index()
     programs = []
     seen: dict[str, type[Any]] = {}
+    readers: dict[str, list[str]] = {}
     for bundle in BUNDLES:
         names = []
         for name, config in tables(bundle):
             names.append(f"[{name}]")
             seen.setdefault(name, config)
+            readers.setdefault(name, []).append(PROGRAM_NAMES[bundle.PROGRAM])
         programs.append(f"#   {PROGRAM_NAMES[bundle.PROGRAM]}: {' '.join(names)}")
     lines = [_HEADER.format(programs="\n".join(programs))]
     for name, config in seen.items():
         lines.append(f"[{name}]")
         lines.extend(_comment(f"{config.__name__}: {_summary(config)}"))
+        lines.extend(_comment(f"Read by {' and '.join(readers[name])}."))
         for item, spec in specs(config):
             entry = index[spec.key]
             if not entry.programs:
                 continue  # a default for code only, read from no file
             lines.append("")
             lines.extend(_comment(spec.doc))
-            readers = ""
+            only = ""
             if spec.read_by is not None:
-                readers = f" Read by {', '.join(PROGRAM_NAMES[p] for p in entry.programs)} only."
-            lines.extend(_comment(f"Accepted: {describe(spec, entry.kind)}.{readers}"))
+                only = f" Read by {', '.join(PROGRAM_NAMES[p] for p in entry.programs)} only."
+            lines.extend(_comment(f"Accepted: {describe(spec, entry.kind)}.{only}"))
             lines.append(f"{spec.key} = {_value(item.default)}")
         lines.append("")
     return "\n".join(lines)
