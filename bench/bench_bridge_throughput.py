@@ -39,11 +39,8 @@ from pathlib import Path
 import grpc
 from bench_helpers import cpu_seconds, free_port
 
-from gym_gui_bridge.config.defaults import (
-    DB_SINK_BATCH_SIZE,
-    EMITTER_BATCH_SIZE,
-    EMITTER_MAX_IN_FLIGHT,
-)
+from gym_gui_bridge.config import DB_SINK_BATCH_SIZE
+from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.jsonl import encode_record
 from gym_gui_bridge.protocol.records import StepRecord
@@ -52,6 +49,8 @@ from gym_gui_bridge.store.schema import open_writer
 from gym_gui_bridge.store.writes import write_batch
 
 WAIT_S = 600.0
+EMITTER_BATCH_SIZE = EmitterConfig().batch_size
+EMITTER_MAX_IN_FLIGHT = EmitterConfig().max_in_flight
 
 
 def _step(run_id: str, i: int) -> StepRecord:

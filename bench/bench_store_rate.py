@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from cleanrl_worker.slowlane import recorder as slowlane
-from gym_gui_bridge.config.defaults import DB_SINK_BATCH_SIZE
+from gym_gui_bridge.config import DB_SINK_BATCH_SIZE
 from gym_gui_bridge.protocol.jsonl import decode_record, encode_record
 from gym_gui_bridge.protocol.records import StepRecord
 from gym_gui_bridge.store.columns import sanitised_row

@@ -120,6 +120,9 @@ def _start_slow_lane(resolved: WorkerSettings, argv: list[str]) -> Any:
             argv=argv,
             bridge=resolved.bridge,
             bridge_token=resolved.bridge_token,
+            config=resolved.tunables.recorder,
+            sink_config=resolved.tunables.sink,
+            emitter_config=resolved.tunables.emitter,
         )
     except StoreError as error:
         print(

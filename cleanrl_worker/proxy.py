@@ -35,15 +35,11 @@ from typing import IO, TYPE_CHECKING
 import tyro
 
 from cleanrl_worker.slowlane.record_sink import RecordSink
-from gym_gui_bridge.config.defaults import (
-    BRIDGE_LOG_INTERVAL_S,
-    DEFAULT_DB_PATH,
-    EMITTER_CLOSE_TIMEOUT_S,
-    EMITTER_SPOOL_DIR,
-    JSONL_MAX_LINE_BYTES,
-)
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH, EMITTER_SPOOL_DIR
+from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.logs import LOG_PROXY_RECORD_REJECTED, LogThrottle
 from gym_gui_bridge.protocol.jsonl import JsonlDecoder
+from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES
 
 if TYPE_CHECKING:
     from gym_gui_bridge.store.sink import SinkStats
@@ -105,11 +101,16 @@ class _Pump:
     """Thread ``proxy-<stream>``: copies one pipe of the child, taking records out of stdout."""
 
     def __init__(
-        self, name: str, source: IO[bytes], target: IO[bytes], sink: RecordSink | None
+        self,
+        name: str,
+        source: IO[bytes],
+        target: IO[bytes],
+        sink: RecordSink | None,
+        log_interval_s: float,
     ) -> None:
         self.decoder = JsonlDecoder()
         self._source, self._target, self._sink = source, target, sink
-        self._throttle = LogThrottle(BRIDGE_LOG_INTERVAL_S)
+        self._throttle = LogThrottle(log_interval_s)
         self._thread = threading.Thread(target=self._run, name=f"proxy-{name}", daemon=True)
 
     def start(self) -> None:
@@ -194,6 +195,7 @@ def main(argv: list[str], prog: str) -> int:
         return 2
     run_id = args.run_id or f"proxy-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     env = {**os.environ, "FASTLANE": "1", "FASTLANE_RUN_ID": run_id}
+    emitting = EmitterConfig()  # the proxy reads no config file: its emitter has the defaults
     sink: RecordSink
     if args.bridge:
         from cleanrl_worker.emitter.emitter import BridgeEmitter
@@ -212,6 +214,7 @@ def main(argv: list[str], prog: str) -> int:
             token=token,
             name="proxy-emitter",
             spool_name=f"{run_id}.proxy",
+            config=emitting,
         )
     else:
         env["FASTLANE_DB"] = args.db
@@ -222,13 +225,13 @@ def main(argv: list[str], prog: str) -> int:
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
         )
     except OSError as error:
-        sink.close(EMITTER_CLOSE_TIMEOUT_S)
+        sink.close(emitting.close_timeout_s)
         print(f"{prog}: cannot start {command[0]!r}: {error}", file=sys.stderr)
         return 127
     assert child.stdout is not None and child.stderr is not None
     pumps = [
-        _Pump("stdout", child.stdout, sys.stdout.buffer, sink),
-        _Pump("stderr", child.stderr, sys.stderr.buffer, None),
+        _Pump("stdout", child.stdout, sys.stdout.buffer, sink, emitting.log_interval_s),
+        _Pump("stderr", child.stderr, sys.stderr.buffer, None, emitting.log_interval_s),
     ]
     for pump in pumps:
         pump.start()
@@ -241,7 +244,7 @@ def main(argv: list[str], prog: str) -> int:
             signal.signal(number, handler)
     for pump in pumps:
         pump.stop(_DRAIN_TIMEOUT_S)
-    stored = sink.close(EMITTER_CLOSE_TIMEOUT_S)
+    stored = sink.close(emitting.close_timeout_s)
     stats = pumps[0].decoder.stats
     lost = sink.dropped
     where = args.bridge or args.db

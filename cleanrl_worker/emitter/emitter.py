@@ -19,7 +19,8 @@ to a bounded deque:
 At exit, :meth:`BridgeEmitter.close` waits a bounded time for the acknowledgements; what is left
 stays in the spool (logged with ``LOG_EMITTER_SPOOL_LEFT``) for the bridge's start-up or
 ``gym-gui-bridge ingest``. Memory is bounded by ``EMITTER_QUEUE_SIZE`` records, disk by
-``EMITTER_SPOOL_MAX_BYTES``; past either bound the newest records are dropped and counted.
+``EMITTER_SPOOL_MAX_BYTES``; past either bound the newest records are dropped and counted. Every
+``EMITTER_*`` value comes from the emitter's :class:`~gym_gui_bridge.config.slowlane.EmitterConfig`.
 """
 
 from __future__ import annotations
@@ -33,14 +34,8 @@ from pathlib import Path
 from cleanrl_worker.emitter.ledger import EmitterStats, SpoolLedger
 from cleanrl_worker.emitter.shipper import Shipper
 from cleanrl_worker.emitter.spooler import Spooler
-from gym_gui_bridge.config.defaults import (
-    EMITTER_BATCH_SIZE,
-    EMITTER_CLOSE_TIMEOUT_S,
-    EMITTER_QUEUE_SIZE,
-    EMITTER_RECONNECT_MAX_S,
-    EMITTER_SEGMENT_BYTES,
-    EMITTER_SPOOL_DIR,
-)
+from gym_gui_bridge.config.paths import EMITTER_SPOOL_DIR
+from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.logs import LOG_EMITTER_SPOOL_LEFT
 from gym_gui_bridge.protocol.records import TelemetryEvent
 from gym_gui_bridge.protocol.spool import SpoolLock, list_segments, run_spool_dir
@@ -59,7 +54,8 @@ class BridgeEmitter:
 
     ``spool_name`` names the spool directory (default: the run id); two emitters of one run in
     two processes (the proxy and its child) need two names, a spool has one owner.
-    ``segment_bytes`` is the size at which a new spool segment starts.
+    ``config`` holds the emitter's tunables (batch size, queue and spool bounds, segment size,
+    intervals, timeouts).
     """
 
     def __init__(
@@ -70,21 +66,19 @@ class BridgeEmitter:
         spool_root: str | Path = EMITTER_SPOOL_DIR,
         token: str | None = None,
         name: str = "fastlane-emitter",
-        batch_size: int = EMITTER_BATCH_SIZE,
         spool_name: str | None = None,
-        segment_bytes: int = EMITTER_SEGMENT_BYTES,
+        config: EmitterConfig = EmitterConfig(),
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"Expected batch_size >= 1, got {batch_size}")
         self.name = name
+        self.config = config
         self.address = address
         self.run_id = run_id
         self.spool_dir = run_spool_dir(spool_root, spool_name or run_id)
         self._queue: deque[TelemetryEvent | bytes] = deque()  # training thread -> spooler
-        self._ledger = SpoolLedger(name, self.spool_dir)
+        self._ledger = SpoolLedger(name, self.spool_dir, config.log_interval_s)
         self._lock_file = SpoolLock(self.spool_dir)
-        self._spooler = Spooler(self._ledger, self._queue, segment_bytes)
-        self._shipper = Shipper(self._ledger, address, auth_metadata(token), batch_size)
+        self._spooler = Spooler(self._ledger, self._queue, config)
+        self._shipper = Shipper(self._ledger, address, auth_metadata(token), config)
         self._started = False
 
     def start(self) -> None:
@@ -104,7 +98,7 @@ class BridgeEmitter:
         self._ledger.put += 1
         queue = self._queue
         depth = len(queue)
-        if depth >= EMITTER_QUEUE_SIZE:
+        if depth >= self.config.queue_size:
             self._ledger.drop(1, "hand-off queue full")
             return
         queue.append(record)
@@ -115,15 +109,19 @@ class BridgeEmitter:
         """Records put and not yet written to the spool (the RAM hand-off's depth)."""
         return len(self._queue)
 
-    def flush(self, timeout: float | None = EMITTER_CLOSE_TIMEOUT_S) -> bool:
-        """Wait until every record put so far is acknowledged by the bridge. False on timeout."""
+    def flush(self, timeout: float | None) -> bool:
+        """Wait until every record put so far is acknowledged by the bridge (``timeout`` None:
+        as long as it takes). False on timeout."""
         self._spooler.wake()
         with self._ledger.changed:
             return self._ledger.changed.wait_for(self._ledger.all_acked, timeout)
 
-    def close(self, timeout: float = EMITTER_CLOSE_TIMEOUT_S) -> bool:
-        """Spool what was put, wait up to ``timeout`` s for the bridge to acknowledge it all,
-        stop both threads. True if nothing is left in the spool."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Spool what was put, wait up to ``timeout`` s (default ``EMITTER_CLOSE_TIMEOUT_S``) for
+        the bridge to acknowledge it all, stop both threads. True if nothing is left in the
+        spool."""
+        if timeout is None:
+            timeout = self.config.close_timeout_s
         deadline = time.monotonic() + timeout
         if not self._started:
             return True
@@ -134,7 +132,7 @@ class BridgeEmitter:
             done = spooled and ledger.all_acked()
         # joined before the spool's lock is released (it sees the stop within a poll interval),
         # so it can never ship, and delete, a spool another process took over
-        self._shipper.stop(max(deadline - time.monotonic(), EMITTER_RECONNECT_MAX_S))
+        self._shipper.stop(max(deadline - time.monotonic(), self.config.reconnect_max_s))
         if done:
             for _, path in list_segments(self.spool_dir):
                 path.unlink(missing_ok=True)

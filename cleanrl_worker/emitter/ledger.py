@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from gym_gui_bridge.config.defaults import BRIDGE_LOG_INTERVAL_S
+from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.logs import LOG_EMITTER_RECORDS_DROPPED, LogThrottle
 from gym_gui_bridge.protocol.spool import list_segments
 
@@ -45,9 +45,14 @@ class EmitterStats:
 
 
 class SpoolLedger:
-    """The spool's segments (bytes written, bytes acknowledged) and the emitter's counters."""
+    """The spool's segments (bytes written, bytes acknowledged) and the emitter's counters.
 
-    def __init__(self, name: str, spool_dir: Path) -> None:
+    ``log_interval_s`` (``EMITTER_LOG_INTERVAL_S``) rate-limits the emitter's repeated warnings.
+    """
+
+    def __init__(
+        self, name: str, spool_dir: Path, log_interval_s: float = EmitterConfig().log_interval_s
+    ) -> None:
         self.name = name
         self.spool_dir = spool_dir
         # guards every attribute below; ``changed`` waits on it
@@ -63,7 +68,7 @@ class SpoolLedger:
         self.rejected = 0
         self.reconnects = 0
         self.connected = False
-        self.throttle = LogThrottle(BRIDGE_LOG_INTERVAL_S)
+        self.throttle = LogThrottle(log_interval_s)
 
     def load_existing(self) -> None:
         """Take over the segments an earlier process left (none of their lines acknowledged)."""

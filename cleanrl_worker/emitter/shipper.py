@@ -3,8 +3,8 @@
 Thread ``<name>-ship`` connects to the bridge (interruptible, with backoff from
 ``EMITTER_RECONNECT_MIN_S`` to ``EMITTER_RECONNECT_MAX_S``, reset after a stream that made
 progress), opens one ``PublishRecords`` stream and sends the spool's lines from the first
-unacknowledged one, in batches of ``batch_size`` lines (at most ``EMITTER_BATCH_MAX_BYTES``),
-with up to ``EMITTER_MAX_IN_FLIGHT`` batches unacknowledged. Acks arrive in order; each moves
+unacknowledged one, in batches of ``EMITTER_BATCH_SIZE`` lines (at most
+``EMITTER_BATCH_MAX_BYTES``), with up to ``EMITTER_MAX_IN_FLIGHT`` batches unacknowledged. Acks arrive in order; each moves
 the acknowledged offset of its segment, and a closed segment acknowledged to its end is deleted.
 A broken stream, an unexpected ack or an ack with ``dropped`` records ends the stream; the next
 one starts again from the first unacknowledged line (the store ignores what it already holds).
@@ -22,13 +22,7 @@ import grpc
 import numpy as np
 
 from cleanrl_worker.emitter.ledger import SpoolLedger
-from gym_gui_bridge.config.defaults import (
-    EMITTER_BATCH_MAX_BYTES,
-    EMITTER_FLUSH_INTERVAL_S,
-    EMITTER_MAX_IN_FLIGHT,
-    EMITTER_RECONNECT_MAX_S,
-    EMITTER_RECONNECT_MIN_S,
-)
+from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.logs import LOG_EMITTER_BRIDGE_UNREACHABLE, LOG_EMITTER_CONNECTED
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.spool import segment_path
@@ -62,10 +56,11 @@ class Shipper:
         ledger: SpoolLedger,
         address: str,
         metadata: tuple[tuple[str, str], ...],
-        batch_size: int,
+        config: EmitterConfig,
     ) -> None:
         self._ledger, self._address = ledger, address
-        self._metadata, self._batch_size = metadata, batch_size
+        self._metadata, self._config = metadata, config
+        self._batch_size = config.batch_size
         self._stop = threading.Event()
         # guarded by ledger.lock: batches sent and not acknowledged, as (batch, seg, end, lines)
         self._in_flight: deque[tuple[int, int, int, int]] = deque()
@@ -86,7 +81,8 @@ class Shipper:
 
     # --- connection loop --------------------------------------------------------------------------
     def _run(self) -> None:
-        ledger, backoff = self._ledger, EMITTER_RECONNECT_MIN_S
+        config = self._config
+        ledger, backoff = self._ledger, config.reconnect_min_s
         while not self._stop.is_set():
             channel = grpc.insecure_channel(self._address, options=channel_options())
             if not self._wait_ready(channel, max(backoff, _CONNECT_TIMEOUT_MIN_S)):
@@ -96,16 +92,16 @@ class Shipper:
                                  ledger.spool_dir)  # fmt: skip
                 channel.close()
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, EMITTER_RECONNECT_MAX_S)
+                backoff = min(backoff * 2, config.reconnect_max_s)
                 continue
             if self._stop.is_set():  # stopped while connecting: the spool is no longer ours
                 channel.close()
                 break
             progressed = self._stream(channel)
             channel.close()
-            backoff = EMITTER_RECONNECT_MIN_S if progressed else backoff
+            backoff = config.reconnect_min_s if progressed else backoff
             self._stop.wait(backoff)
-            backoff = min(backoff * 2, EMITTER_RECONNECT_MAX_S)
+            backoff = min(backoff * 2, config.reconnect_max_s)
 
     def _wait_ready(self, channel: grpc.Channel, timeout: float) -> bool:
         """True once ``channel`` connects; False after ``timeout`` s or when stopping."""
@@ -113,7 +109,7 @@ class Shipper:
         deadline = time.monotonic() + timeout
         while not self._stop.is_set() and time.monotonic() < deadline:
             try:
-                ready.result(timeout=EMITTER_FLUSH_INTERVAL_S)
+                ready.result(timeout=self._config.flush_interval_s)
                 return True
             except grpc.FutureTimeoutError:
                 continue
@@ -178,14 +174,14 @@ class Shipper:
                     if self._epoch != epoch or self._stop.is_set():
                         return
                     size = ledger.sizes.get(number, 0)
-                    if len(self._in_flight) < EMITTER_MAX_IN_FLIGHT:
+                    if len(self._in_flight) < self._config.max_in_flight:
                         if offset < size:
                             break
                         later = [n for n in ledger.sizes if n > number]
                         if later and number != ledger.open_segment:
                             number, offset = min(later), ledger.acked[min(later)]
                             continue
-                    ledger.changed.wait(EMITTER_FLUSH_INTERVAL_S)
+                    ledger.changed.wait(self._config.flush_interval_s)
             try:
                 data = self._read(number, offset, size)
             except FileNotFoundError:  # removed by hand: nothing left to send from it
@@ -207,12 +203,13 @@ class Shipper:
 
     def _read(self, number: int, offset: int, size: int) -> bytes:
         """Bytes of segment ``number`` from ``offset`` holding about one batch of whole lines."""
-        guess = min(size - offset, EMITTER_BATCH_MAX_BYTES, self._batch_size * _LINE_BYTES_GUESS)
+        most = self._config.batch_max_bytes
+        guess = min(size - offset, most, self._batch_size * _LINE_BYTES_GUESS)
         with open(segment_path(self._ledger.spool_dir, number), "rb") as handle:
             handle.seek(offset)
             data = handle.read(guess)
             if b"\n" not in data:  # longer lines than guessed: read up to the batch limit
-                data += handle.read(min(size - offset, EMITTER_BATCH_MAX_BYTES) - len(data))
+                data += handle.read(min(size - offset, most) - len(data))
         return data
 
     def _on_ack(self, ack: pb.BatchAck) -> bool:

@@ -2,10 +2,11 @@
 
 Thread ``<name>-spool`` takes what the training thread appended to the hand-off deque, encodes
 it as JSONL v1 and appends it to the current segment (``seg-NNNNNNNNNNNN.jsonl``) with one
-``write`` per chunk of whole lines. A new segment starts past ``segment_bytes``. fsync: the
-current segment every ``EMITTER_FSYNC_INTERVAL_S``, and always at rotation and at stop. The
+``write`` per chunk of whole lines. A new segment starts past ``EMITTER_SEGMENT_BYTES``. fsync:
+the current segment every ``EMITTER_FSYNC_INTERVAL_S``, and always at rotation and at stop. The
 spool is bounded by ``EMITTER_SPOOL_MAX_BYTES`` of unacknowledged bytes: past it the newest
-records are dropped and counted.
+records are dropped and counted. (All from the emitter's
+:class:`~gym_gui_bridge.config.slowlane.EmitterConfig`.)
 """
 
 from __future__ import annotations
@@ -17,16 +18,11 @@ import time
 from collections import deque
 
 from cleanrl_worker.emitter.ledger import SpoolLedger
-from gym_gui_bridge.config.defaults import (
-    EMITTER_FLUSH_INTERVAL_S,
-    EMITTER_FSYNC_INTERVAL_S,
-    EMITTER_RECONNECT_MIN_S,
-    EMITTER_SPOOL_MAX_BYTES,
-    JSONL_MAX_LINE_BYTES,
-)
+from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.protocol.jsonl import encode_record
 from gym_gui_bridge.protocol.jsonl_batch import encode_valid_batch
+from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES
 from gym_gui_bridge.protocol.records import TelemetryEvent
 from gym_gui_bridge.protocol.spool import segment_path
 
@@ -40,9 +36,9 @@ class Spooler:
     """Thread ``<name>-spool``: hand-off deque -> segment files; updates the ledger."""
 
     def __init__(
-        self, ledger: SpoolLedger, queue: deque[TelemetryEvent | bytes], segment_bytes: int
+        self, ledger: SpoolLedger, queue: deque[TelemetryEvent | bytes], config: EmitterConfig
     ) -> None:
-        self._ledger, self._queue, self._segment_bytes = ledger, queue, segment_bytes
+        self._ledger, self._queue, self._config = ledger, queue, config
         self._stop = threading.Event()
         self._wake = threading.Event()  # wake(): spool what is queued now, not at the interval
         self._thread = threading.Thread(target=self._run, name=f"{ledger.name}-spool", daemon=True)
@@ -66,7 +62,7 @@ class Spooler:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        ledger = self._ledger
+        ledger, config = self._ledger, self._config
         fd, number, size, synced_at = -1, 0, 0, time.monotonic()
         while True:
             try:
@@ -74,16 +70,16 @@ class Spooler:
                 if not items:
                     if self._stop.is_set() and not self._queue:
                         break
-                    self._wake.wait(EMITTER_FLUSH_INTERVAL_S)
+                    self._wake.wait(config.flush_interval_s)
                     self._wake.clear()
                     continue
                 data, count = self._encode(items)
                 if not count:
                     continue
-                if fd < 0 or size >= self._segment_bytes:
+                if fd < 0 or size >= config.segment_bytes:
                     fd, number, size = self._rotate(fd, number)
-                if ledger.unacked_bytes() + len(data) > EMITTER_SPOOL_MAX_BYTES:
-                    ledger.drop(count, f"spool over {EMITTER_SPOOL_MAX_BYTES} bytes")
+                if ledger.unacked_bytes() + len(data) > config.spool_max_bytes:
+                    ledger.drop(count, f"spool over {config.spool_max_bytes} bytes")
                     continue
                 os.write(fd, data)
                 size += len(data)
@@ -91,12 +87,12 @@ class Spooler:
                     ledger.sizes[number] = size
                     ledger.spooled += count
                     ledger.changed.notify_all()
-                if time.monotonic() - synced_at >= EMITTER_FSYNC_INTERVAL_S:
+                if time.monotonic() - synced_at >= config.fsync_interval_s:
                     os.fsync(fd)
                     synced_at = time.monotonic()
             except Exception:  # the thread's boundary: report and keep going
                 _log.exception("%s: spooling to %s failed, retrying", ledger.name, ledger.spool_dir)
-                self._stop.wait(EMITTER_RECONNECT_MIN_S)
+                self._stop.wait(config.reconnect_min_s)
         if fd >= 0:
             os.fsync(fd)
             os.close(fd)

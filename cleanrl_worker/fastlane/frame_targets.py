@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cleanrl_worker.fastlane.budget import FrameBudget
+from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
 
 __all__ = ["GridCompositor", "SlotSink", "downscale"]
@@ -44,10 +45,11 @@ class SlotSink:
     Args:
         run_id: names the ring.
         env_slot: vector-env index shown (-1 for a grid or unknown).
-        fps, share, smoothing: the frame budget, see :class:`FrameBudget`.
-        max_dim: longest published edge in pixels, 0 = as rendered.
-        capacity: frames the ring holds.
-        watch_poll_s: seconds between two reads of the ring's "a reader is watching" flag.
+        frames: the frame budget (``fps``, ``budget``, ``render_cost_smoothing``, see
+            :class:`FrameBudget`), ``max_dim`` (longest published edge in pixels, 0 = as
+            rendered) and ``watch_poll_s`` (seconds between two reads of the ring's "a reader is
+            watching" flag).
+        ring: the ring's ``capacity`` (frames it holds) and its writer's ``rate_smoothing``.
         clock: monotonic seconds (injectable so tests can count frames without sleeping).
     """
 
@@ -56,21 +58,17 @@ class SlotSink:
         run_id: str,
         *,
         env_slot: int,
-        fps: float,
-        share: float,
-        smoothing: float,
-        max_dim: int,
-        capacity: int,
-        watch_poll_s: float,
+        frames: FrameConfig = FrameConfig(),
+        ring: RingConfig = RingConfig(),
         clock: Clock = time.perf_counter,
     ) -> None:
         self.run_id = run_id
         self.env_slot = env_slot
-        self.budget = FrameBudget(fps, share, smoothing)
+        self.frames, self.ring = frames, ring
+        self.budget = FrameBudget(frames.fps, frames.budget, frames.render_cost_smoothing)
         self.clock = clock
-        self._max_dim = max_dim
-        self._capacity = capacity
-        self._watch_poll_s = watch_poll_s
+        self._max_dim = frames.max_dim
+        self._watch_poll_s = frames.watch_poll_s
         self._writer: FastLaneWriter | None = None
         self._watched = False
         self._next_poll = 0.0
@@ -102,9 +100,11 @@ class SlotSink:
         frame = downscale(frame, self._max_dim)
         if self._writer is None:
             config = FastLaneConfig.for_frame(
-                frame, capacity=self._capacity, env_slot=self.env_slot
+                frame, capacity=self.ring.capacity, env_slot=self.env_slot
             )
-            self._writer = FastLaneWriter.create(self.run_id, config)
+            self._writer = FastLaneWriter.create(
+                self.run_id, config, rate_smoothing=self.ring.rate_smoothing
+            )
         self._writer.publish(frame, metrics)
 
     def put(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics, start: float) -> None:
@@ -133,8 +133,16 @@ class GridCompositor(SlotSink):
     Only for wrappers in one process (``SyncVectorEnv``).
     """
 
-    def __init__(self, run_id: str, *, tiles: int, **kwargs: object) -> None:
-        super().__init__(run_id, env_slot=-1, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        tiles: int,
+        frames: FrameConfig = FrameConfig(),
+        ring: RingConfig = RingConfig(),
+        clock: Clock = time.perf_counter,
+    ) -> None:
+        super().__init__(run_id, env_slot=-1, frames=frames, ring=ring, clock=clock)
         self.tiles = tiles
         self._cols = math.ceil(math.sqrt(tiles))
         self._rows = math.ceil(tiles / self._cols)

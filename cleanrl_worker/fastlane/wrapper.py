@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 from cleanrl_worker.fastlane.frame_targets import Clock, SlotSink
-from gym_gui_bridge.config import defaults as constants
+from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
 from gym_gui_bridge.fastlane import FastLaneMetrics, FastLaneWriter
 
 __all__ = ["FastLaneEnvWrapper"]
@@ -21,17 +21,17 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
 
     The env must be built with ``render_mode="rgb_array"``. The first reset renders once and
     creates the ring ``mosaic.fastlane.<run_id>``, so a viewer can find the run at once. After
-    that the wrapper renders only while a reader is watching (checked every ``watch_poll_s``)
-    and only when a frame is due under the budget: at most ``fps`` frames per second and at most
-    ``budget`` of wall time, the lower wins (see :mod:`cleanrl_worker.fastlane.budget`). The step that
+    that the wrapper renders only while a reader is watching (checked every
+    ``frames.watch_poll_s``) and only when a frame is due under the budget: at most
+    ``frames.fps`` frames per second and at most ``frames.budget`` of wall time, the lower wins (see :mod:`cleanrl_worker.fastlane.budget`). The step that
     ends an episode is rendered whenever the wall-time cap allows, even between two frames of
     the fps cap, so short episodes show their last frame.
 
     HUD metrics published with each frame (:class:`~gym_gui_bridge.fastlane.FastLaneMetrics`):
     the last reward, the rolling return (the current episode's return until one finishes, then
     ``rolling += return_smoothing * (episode_return - rolling)`` per finished episode), env
-    steps per second of this env (steps, not frames), the frame rate the budget allows, the
-    episode index and the step within it. The wrapper sits on a single env, below any vector
+    steps per second of this env (steps, not frames, over ``frames.step_rate_window_s``), the
+    frame rate the budget allows, the episode index and the step within it. The wrapper sits on a single env, below any vector
     autoreset, so its episode bookkeeping is the same on gymnasium 0.29 and 1.x.
 
     ``close()`` (or the end of the process, even by an exception or Ctrl-C) closes the writer,
@@ -42,12 +42,10 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         env: the env to watch, built with ``render_mode="rgb_array"``.
         run_id: names the ring (``gym-gui-bridge view <run_id>``).
         slot: the vector-env index this env has (shown by viewers), -1 if none.
-        fps: most frames per second while watched.
-        budget: most fraction of wall time spent rendering and publishing (0 < budget <= 1).
-        max_dim: longest published edge in pixels (integer-stride downscale), 0 = as rendered.
-        return_smoothing: weight of the newest episode return in the rolling return.
-        watch_poll_s: seconds between two reads of the ring's watched flag.
-        sink: a shared sink (grid mode); None builds this env's own ring from the values above.
+        frames: the frame budget and HUD tunables (``[frames]``: fps, budget, max_dim,
+            return_smoothing, step_rate_window_s, watch_poll_s, render_cost_smoothing).
+        ring: the ring's tunables (``[ring]``: capacity, rate_smoothing).
+        sink: a shared sink (grid mode); None builds this env's own ring from the configs.
         clock: monotonic seconds, injectable for tests.
 
     Example:
@@ -71,31 +69,22 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         run_id: str,
         slot: int = -1,
         *,
-        fps: float = constants.FASTLANE_FPS,
-        budget: float = constants.FASTLANE_BUDGET,
-        max_dim: int = constants.FASTLANE_MAX_DIM,
-        return_smoothing: float = constants.FASTLANE_RETURN_SMOOTHING,
-        watch_poll_s: float = constants.FASTLANE_WATCH_POLL_S,
+        frames: FrameConfig = FrameConfig(),
+        ring: RingConfig = RingConfig(),
         sink: SlotSink | None = None,
         clock: Clock = time.perf_counter,
     ) -> None:
         super().__init__(env)
         self.run_id = run_id
         self.slot = slot
+        self.frames = frames
         self._sink = sink or SlotSink(
-            run_id,
-            env_slot=max(slot, -1),
-            fps=fps,
-            share=budget,
-            smoothing=constants.FASTLANE_RENDER_COST_SMOOTHING,
-            max_dim=max_dim,
-            capacity=constants.FASTLANE_CAPACITY,
-            watch_poll_s=watch_poll_s,
-            clock=clock,
+            run_id, env_slot=max(slot, -1), frames=frames, ring=ring, clock=clock
         )
         self._clock = self._sink.clock
-        self._return_smoothing = return_smoothing
-        self._watch_poll_s = watch_poll_s
+        self._return_smoothing = frames.return_smoothing
+        self._watch_poll_s = frames.watch_poll_s
+        self._rate_window_s = frames.step_rate_window_s
         self._enabled = True
         self._opened = False
         self.frames_rendered = 0
@@ -156,7 +145,7 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
             now = self._clock()
             steps, since = self._rate_mark
             elapsed = now - since
-            if elapsed >= constants.FASTLANE_STEP_RATE_WINDOW_S:
+            if elapsed >= self._rate_window_s:
                 self._step_rate = (self._steps - steps) / elapsed
                 self._rate_mark = (self._steps, now)
             elif not self._step_rate and elapsed >= self._watch_poll_s:

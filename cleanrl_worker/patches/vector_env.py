@@ -115,15 +115,7 @@ class SlotThunk:
             env = self.env_fn()
         s = self.settings
         return FastLaneEnvWrapper(
-            env,
-            s.run_id,
-            self.slot,
-            fps=s.fps,
-            budget=s.budget,
-            max_dim=s.max_dim,
-            return_smoothing=s.return_smoothing,
-            watch_poll_s=s.watch_poll_s,
-            sink=self.sink,
+            env, s.run_id, self.slot, frames=s.tunables.frames, ring=s.tunables.ring, sink=self.sink
         )
 
 
@@ -198,12 +190,8 @@ def _wrap_env_fns(kind: str, env_fns: Sequence[Callable[[], Any]]) -> list[Calla
         sink = GridCompositor(
             settings.run_id,
             tiles=len(slots),
-            fps=settings.fps,
-            share=settings.budget,
-            smoothing=settings.render_cost_smoothing,
-            max_dim=settings.max_dim,
-            capacity=settings.capacity,
-            watch_poll_s=settings.watch_poll_s,
+            frames=settings.tunables.frames,
+            ring=settings.tunables.ring,
         )
     for slot in slots:
         env_fns[slot] = SlotThunk(env_fns[slot], slot, settings, sink)

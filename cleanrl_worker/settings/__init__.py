@@ -11,9 +11,8 @@ Two layers, so that the interpreter-start hook stays cheap:
   on: ``dataclasses`` alone costs more than the whole inert hook).
 
 Precedence, highest first: ``--fastlane-*`` flags, ``FASTLANE_*`` variables, the older names
-(``GYM_GUI_FASTLANE_*``, ``CLEANRL_*``), the TOML file named by ``FASTLANE_CONFIG`` /
-``--fastlane-config`` (a tunables file, see ``configs/defaults.toml``), the defaults in
-:mod:`gym_gui_bridge.config.defaults`.
+(``GYM_GUI_FASTLANE_*``, ``CLEANRL_*``), the config file named by ``FASTLANE_CONFIG`` /
+``--fastlane-config`` (docs/configuration.md), the defaults in :mod:`gym_gui_bridge.config`.
 """
 
 from __future__ import annotations

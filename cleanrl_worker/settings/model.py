@@ -2,6 +2,9 @@
 
 Nothing here reads the environment: :mod:`cleanrl_worker.settings` collects the raw strings and
 calls :meth:`WorkerSettings.resolve`. Every error names the variable, flag or file it came from.
+The settings carry the worker's component configs (:class:`~gym_gui_bridge.config.programs.
+WorkerConfig`: ring, frames, recorder, emitter, sink), read from the config file, with the
+frame settings given as variables or flags (``FASTLANE_FPS``, ...) applied on top.
 """
 
 from __future__ import annotations
@@ -13,14 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gym_gui_bridge.config.defaults import (
-    DEFAULT_DB_PATH,
-    FASTLANE_MAX_EDGE,
-    FASTLANE_MAX_GRID,
-    FASTLANE_MAX_RUN_ID,
-)
-from gym_gui_bridge.config.tunables import TunablesError, load_tunables
-from gym_gui_bridge.fastlane.layout import validate_run_id
+from gym_gui_bridge.config.fastlane import FrameConfig
+from gym_gui_bridge.config.loader import load_config
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
+from gym_gui_bridge.config.programs import WorkerConfig, key_index
+from gym_gui_bridge.config.spec import WORKER, ConfigError, check_value, describe, spec_of
+from gym_gui_bridge.fastlane.layout import FASTLANE_MAX_RUN_ID, validate_run_id
 
 __all__ = ["STEPS_MODES", "VIDEO_MODES", "WorkerSettings"]
 
@@ -31,6 +32,14 @@ _OFF = frozenset({"0", "false", "no", "off"})
 _NOT_IN_RUN_ID = re.compile(r"[^A-Za-z0-9._-]+")
 _MS_PER_S = 1000.0
 _FIELD_OF = {"interval_ms": "fps"}
+#: settings that are also tunables of the [frames] table: a variable or flag beats the file
+_FRAME_SETTINGS = ("fps", "budget", "max_dim", "grid")
+_FRAME_FIELDS = {f.name: f for f in dataclasses.fields(FrameConfig)}
+#: the settings as_dict() shows, in this order (then the tunables by key)
+_SHOWN = (
+    "enabled", "slot", "run_id", "fps", "budget", "video_mode", "grid", "max_dim",
+    "fastlane_only", "steps", "db", "bridge", "bridge_token", "config",
+)  # fmt: skip
 #: room for "-<yyyymmdd-HHMMSS>-<pid>" within the run id limit
 _MAX_STEM = FASTLANE_MAX_RUN_ID - 40
 
@@ -61,14 +70,27 @@ def _as_int(value: str, where: str, low: int, high: int | None = None) -> int:
     return number
 
 
-def _as_float(value: str, where: str, *, low_exclusive: float, high: float | None = None) -> float:
+def _as_positive(value: str, where: str) -> float:
     try:
         number = float(value)
     except ValueError:
         number = float("nan")
-    if not number > low_exclusive or (high is not None and number > high):
-        bound = f"a number > {low_exclusive:g}" + ("" if high is None else f" and <= {high:g}")
-        raise _error(where, bound, value)
+    if not number > 0:
+        raise _error(where, "a number > 0", value)
+    return number
+
+
+def _as_tunable(name: str, value: str, where: str) -> int | float:
+    """``value`` parsed and checked as the [frames] tunable ``name`` (same range as in files)."""
+    field = _FRAME_FIELDS[name]
+    spec, kind = spec_of(field), type(field.default)
+    number: int | float
+    try:
+        number = int(value) if kind is int else float(value)
+    except ValueError:
+        number = float("nan")
+    if not check_value(spec, kind, number):
+        raise _error(where, describe(spec, kind), value)
     return number
 
 
@@ -99,46 +121,56 @@ class WorkerSettings:
         enabled: the fast lane is on for this process.
         slot: vector-env index whose frames stream (``FASTLANE_SLOT`` / ``--fastlane-slot``).
         run_id: names the ring ``mosaic.fastlane.<run_id>`` and the run in the database.
-        fps: frames-per-second cap while watched (``FASTLANE_FPS``; old
-            ``CLEANRL_FASTLANE_INTERVAL_MS`` gives ``1000 / ms``).
-        budget: share of wall time rendering may take (``FASTLANE_BUDGET``, 0 < b <= 1).
         video_mode: ``single`` (one slot), ``grid`` (tile the first ``grid`` slots) or ``off``.
-        grid: number of slots a grid frame tiles (``FASTLANE_GRID`` / ``--fastlane-grid``).
-        max_dim: longest published frame edge in pixels, 0 = as rendered.
         fastlane_only: skip the slow lane (no SQLite, no bridge), frames only.
         steps: which steps the slow lane records: ``watched`` slot, ``all`` slots or ``none``.
         db: SQLite file of the embedded slow lane (relative paths are relative to the cwd).
         bridge: ``host:port`` of a running ``gym-gui-bridge serve``, or None: records are then
             shipped there (through a disk spool) instead of into ``db``.
         bridge_token: shared token the bridge asks for (``FASTLANE_BRIDGE_TOKEN``; only an
-            environment variable, never a flag, so it does not show in ``ps``).
-        config: the tunables TOML file the defaults came from, or None.
-        return_smoothing: weight of the newest episode return in the HUD's rolling return.
-        watch_poll_s: seconds between two checks of whether a reader is watching.
-        render_cost_smoothing: weight of the newest render-cost measurement.
-        capacity: frames held by the ring.
+            environment variable, never a flag, so it does not show in ``ps``; never printed).
+        config: the config file the tunables came from (``FASTLANE_CONFIG``), or None.
+        tunables: the configs of the worker's components (ring, frames, recorder, emitter,
+            sink): the file's values, and the frame settings given as variables or flags.
         sources: (setting, where its value came from) for every setting not left at default.
+
+    ``fps``, ``budget``, ``max_dim`` and ``grid`` are the ``[frames]`` tunables of the same
+    names (``FASTLANE_FPS``, ...), so that the variable, the flag and the file set one value.
     """
 
     enabled: bool = True
     slot: int = 0
     run_id: str = "fastlane"
-    fps: float = 30.0
-    budget: float = 0.03
     video_mode: str = "single"
-    grid: int = 4
-    max_dim: int = 0
     fastlane_only: bool = False
     steps: str = "watched"
     db: str = DEFAULT_DB_PATH
     bridge: str | None = None
     bridge_token: str | None = field(default=None, repr=False)
     config: str | None = None
-    return_smoothing: float = 0.05
-    watch_poll_s: float = 0.05
-    render_cost_smoothing: float = 0.2
-    capacity: int = 3
+    tunables: WorkerConfig = field(default_factory=WorkerConfig)
     sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def fps(self) -> float:
+        """Frames-per-second cap while watched (``FASTLANE_FPS``; old
+        ``CLEANRL_FASTLANE_INTERVAL_MS`` gives ``1000 / ms``)."""
+        return self.tunables.frames.fps
+
+    @property
+    def budget(self) -> float:
+        """Share of wall time rendering may take (``FASTLANE_BUDGET``, 0 < b <= 1)."""
+        return self.tunables.frames.budget
+
+    @property
+    def max_dim(self) -> int:
+        """Longest published frame edge in pixels (``FASTLANE_MAX_DIM``), 0 = as rendered."""
+        return self.tunables.frames.max_dim
+
+    @property
+    def grid(self) -> int:
+        """Slots a grid frame tiles (``FASTLANE_GRID``; file: ``FASTLANE_GRID_DEFAULT``)."""
+        return self.tunables.frames.grid
 
     @property
     def watched_slots(self) -> tuple[int, ...]:
@@ -150,7 +182,17 @@ class WorkerSettings:
         return (self.slot,)
 
     def as_dict(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
+        """The settings by name, then the other tunables the worker reads, by key (``FASTLANE_FPS``
+        and the other frame settings are shown once, as settings). The token only as ``set`` /
+        ``unset``: it is never printed."""
+        values: dict[str, Any] = {name: getattr(self, name) for name in _SHOWN}
+        values["bridge_token"] = "unset" if self.bridge_token is None else "set"
+        frame_keys = {spec_of(_FRAME_FIELDS[name]).key for name in _FRAME_SETTINGS}
+        values["tunables"] = {
+            key: getattr(getattr(self.tunables, entry.table), entry.field)
+            for key, entry in key_index().items()
+            if WORKER in entry.programs and key not in frame_keys
+        }
         values["sources"] = dict(self.sources)
         return values
 
@@ -161,8 +203,8 @@ class WorkerSettings:
         """Validate ``raw`` ({name: (value, source)}) and fill in the defaults.
 
         >>> s = WorkerSettings.resolve({"slot": ("2", "FASTLANE_SLOT")}, argv0="ppo.py", pid=7)
-        >>> s.slot, s.video_mode, s.run_id.startswith("ppo-")
-        (2, 'single', True)
+        >>> s.slot, s.video_mode, s.run_id.startswith("ppo-"), s.tunables.ring.capacity
+        (2, 'single', True, 3)
         >>> WorkerSettings.resolve({"slot": ("-1", "FASTLANE_SLOT")}, argv0="ppo.py", pid=7)
         Traceback (most recent call last):
         ...
@@ -173,22 +215,19 @@ class WorkerSettings:
             raw.pop("interval_ms", None)  # the new name wins over the old one
         config_path = raw["config"][0] if "config" in raw else None
         try:
-            tunables = load_tunables(config_path)
-        except TunablesError as error:
-            raise _error(raw["config"][1], "a readable tunables file", f"{error}") from None
-        values: dict[str, Any] = {
-            "fps": tunables.FASTLANE_FPS,
-            "budget": tunables.FASTLANE_BUDGET,
-            "max_dim": tunables.FASTLANE_MAX_DIM,
-            "grid": tunables.FASTLANE_GRID_DEFAULT,
-            "return_smoothing": tunables.FASTLANE_RETURN_SMOOTHING,
-            "watch_poll_s": tunables.FASTLANE_WATCH_POLL_S,
-            "render_cost_smoothing": tunables.FASTLANE_RENDER_COST_SMOOTHING,
-            "capacity": tunables.FASTLANE_CAPACITY,
-            "config": config_path,
-        }
+            tunables = load_config(config_path, WorkerConfig)
+        except ConfigError as error:
+            from cleanrl_worker.settings import SettingsError
+
+            raise SettingsError(f"{raw['config'][1]}: {error}") from None
+        values: dict[str, Any] = {"config": config_path}
         for name, (value, where) in raw.items():
             values.update(_parse(name, value, where))
+        frames = {name: values.pop(name) for name in _FRAME_SETTINGS if name in values}
+        if frames:
+            tunables = dataclasses.replace(
+                tunables, frames=dataclasses.replace(tunables.frames, **frames)
+            )
         if "video_mode" not in raw and "grid" in raw:
             values["video_mode"] = "grid"  # asking for a grid size asks for a grid
         if "run_id" not in values:
@@ -196,8 +235,12 @@ class WorkerSettings:
         origins = {_FIELD_OF.get(name, name): where for name, (_, where) in raw.items()}
         if "video_mode" not in raw and "grid" in raw:
             origins["video_mode"] = raw["grid"][1]
+        defaults = FrameConfig()
+        for name in _FRAME_SETTINGS:  # a frame setting the file changed came from the file
+            if name not in origins and getattr(tunables.frames, name) != getattr(defaults, name):
+                origins[name] = str(config_path)
         sources = tuple(sorted(origins.items()))
-        return cls(**values, sources=sources)
+        return cls(**values, tunables=tunables, sources=sources)
 
 
 def _parse(name: str, value: str, where: str) -> dict[str, Any]:
@@ -206,16 +249,10 @@ def _parse(name: str, value: str, where: str) -> dict[str, Any]:
         return {name: _as_bool(value, where)}
     if name == "slot":
         return {"slot": _as_int(value, where, 0)}
-    if name == "grid":
-        return {"grid": _as_int(value, where, 1, FASTLANE_MAX_GRID)}
-    if name == "max_dim":
-        return {"max_dim": _as_int(value, where, 0, FASTLANE_MAX_EDGE)}
-    if name == "fps":
-        return {"fps": _as_float(value, where, low_exclusive=0.0)}
+    if name in _FRAME_SETTINGS:
+        return {name: _as_tunable(name, value, where)}
     if name == "interval_ms":
-        return {"fps": _MS_PER_S / _as_float(value, where, low_exclusive=0.0)}
-    if name == "budget":
-        return {"budget": _as_float(value, where, low_exclusive=0.0, high=1.0)}
+        return {"fps": _MS_PER_S / _as_positive(value, where)}
     if name == "video_mode":
         return {"video_mode": _choice(value, where, VIDEO_MODES)}
     if name == "steps":

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from gym_gui_bridge.config.defaults import DB_SINK_BATCH_SIZE, RECORDER_BUFFER_LIMIT
+from gym_gui_bridge.config.slowlane import RecorderConfig
+from gym_gui_bridge.config.store import SinkConfig
 from gym_gui_bridge.protocol.records import TelemetryEvent
 
 if TYPE_CHECKING:
@@ -52,8 +53,9 @@ class EmbeddedSink:
 
     The training thread's ``put`` is a :class:`~gym_gui_bridge.bus.feed.DequeFeed`'s: a length
     check and a deque append, refused (and counted in ``dropped``) past ``limit`` queued
-    records. A :class:`~gym_gui_bridge.store.sink.TelemetryDBSink` thread named ``name`` takes
-    what is queued when its batch is due, or at once when ``batch_size`` records wait. The
+    records. A :class:`~gym_gui_bridge.store.sink.TelemetryDBSink` thread named ``name`` (with
+    ``config``, the worker's ``[sink]`` table) takes what is queued when its batch is due, or at
+    once when ``config.batch_size`` records wait. The
     SQLite modules are imported when the sink is created, not with this module.
     """
 
@@ -62,14 +64,14 @@ class EmbeddedSink:
         db_path: str,
         *,
         name: str = "fastlane-db-sink",
-        limit: int = RECORDER_BUFFER_LIMIT,
-        batch_size: int = DB_SINK_BATCH_SIZE,
+        limit: int = RecorderConfig().buffer_limit,
+        config: SinkConfig = SinkConfig(),
     ) -> None:
         from gym_gui_bridge.bus.feed import DequeFeed
         from gym_gui_bridge.store.sink import TelemetryDBSink
 
-        self.feed = DequeFeed(limit, wake_at=batch_size)
-        self.writer = TelemetryDBSink(None, db_path, source=self.feed, name=name)
+        self.feed = DequeFeed(limit, wake_at=config.batch_size)
+        self.writer = TelemetryDBSink(None, db_path, source=self.feed, name=name, config=config)
         self.put = self.feed.put  # the training thread's call: no extra frame
 
     def start(self) -> None:

@@ -9,7 +9,9 @@ thread, a :class:`~gym_gui_bridge.store.sink.TelemetryDBSink`, takes what is the
 to the SQLite file. Several processes may write one file (WAL, busy timeout, idempotent
 inserts). With a bridge, the sink is a :class:`~cleanrl_worker.emitter.emitter.BridgeEmitter`
 with its own spool per process (``<run_id>.<pid>``). The sink (``sqlite3``, or ``grpc``) is
-imported only here, when recording is started.
+imported only here, when recording is started. The recorder, its sink and the emitter take
+their tunables from the worker's config (``[recorder]``, ``[sink]``, ``[emitter]``), passed down
+by activation and carried along when a recorder is pickled into a vector-env worker.
 
 Why no bus and no hand-off thread in the worker: every background wake-up in the training
 process takes the GIL from the training thread, and on a busy core it also takes the CPU; an
@@ -44,13 +46,9 @@ from typing import TYPE_CHECKING, Any
 
 from cleanrl_worker.slowlane.exit_hooks import install_exit_handlers
 from gym_gui_bridge import __version__
-from gym_gui_bridge.config.defaults import (
-    DB_SINK_BATCH_SIZE,
-    DEFAULT_DB_PATH,
-    EMITTER_CLOSE_TIMEOUT_S,
-    RECORDER_BUFFER_LIMIT,
-    RECORDER_CLOSE_TIMEOUT_S,
-)
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
+from gym_gui_bridge.config.slowlane import EmitterConfig, RecorderConfig
+from gym_gui_bridge.config.store import SinkConfig
 from gym_gui_bridge.logs import (
     LOG_RECORDER_CLOSE_TIMEOUT,
     LOG_RECORDER_RECORDS_DROPPED,
@@ -83,7 +81,11 @@ _fork_orphans: list[Any] = []  # a parent's sink objects inherited by fork: neve
 
 
 class Recorder:
-    """Hands records to a background writer (SQLite or a bridge). Create it with :func:`start`."""
+    """Hands records to a background writer (SQLite or a bridge). Create it with :func:`start`.
+
+    ``config`` bounds the hand-off queue and the wait at close; ``sink_config`` and
+    ``emitter_config`` are given to the writer it starts (SQLite sink or emitter).
+    """
 
     def __init__(
         self,
@@ -97,6 +99,9 @@ class Recorder:
         role: str = "main",
         bridge: str | None = None,
         bridge_token: str | None = None,
+        config: RecorderConfig = RecorderConfig(),
+        sink_config: SinkConfig = SinkConfig(),
+        emitter_config: EmitterConfig = EmitterConfig(),
     ) -> None:
         if steps not in STEP_MODES:
             raise ValueError(f"Expected steps in {STEP_MODES}, got {steps!r}")
@@ -112,6 +117,7 @@ class Recorder:
         #: ``host:port`` of a bridge to ship to instead of ``db_path`` (None: embedded SQLite)
         self.bridge = bridge
         self._bridge_token = bridge_token
+        self.config, self.sink_config, self.emitter_config = config, sink_config, emitter_config
         self._argv = tuple(sys.argv if argv is None else argv)
         self._open_lock = threading.Lock()  # guards starting the sink once
         # the record sink and its put(); None until opened
@@ -161,8 +167,11 @@ class Recorder:
             )
         )
 
-    def flush(self, timeout: float | None = RECORDER_CLOSE_TIMEOUT_S) -> bool:
-        """Wait until everything recorded so far is in the database. False on timeout."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything recorded so far is in the database. False on timeout
+        (default ``RECORDER_CLOSE_TIMEOUT_S``)."""
+        if timeout is None:
+            timeout = self.config.close_timeout_s
         return bool(self._sink.flush(timeout)) if self._sink is not None else True
 
     def close(
@@ -170,13 +179,16 @@ class Recorder:
         status: str | None = None,
         error: str | None = None,
         exit_code: int | None = None,
-        timeout: float = RECORDER_CLOSE_TIMEOUT_S,
+        timeout: float | None = None,
     ) -> bool:
         """Close the run (main role), write everything, stop the threads. Idempotent.
 
         ``status`` defaults to ``failed`` if a failure was seen (exception, SIGTERM), else
-        ``finished``. True if everything was written within ``timeout`` seconds.
+        ``finished``. True if everything was written within ``timeout`` seconds (default
+        ``RECORDER_CLOSE_TIMEOUT_S``).
         """
+        if timeout is None:
+            timeout = self.config.close_timeout_s
         if self._closed or os.getpid() != self._pid:
             return True
         if self.role == "main":
@@ -190,7 +202,7 @@ class Recorder:
             return True
         if self.bridge is not None:
             # what the bridge has not acknowledged by then is safe in the disk spool
-            timeout = min(timeout, EMITTER_CLOSE_TIMEOUT_S)
+            timeout = min(timeout, self.emitter_config.close_timeout_s)
         done = sink.close(timeout)
         if sink.dropped:
             _log.error(
@@ -238,7 +250,8 @@ class Recorder:
             _attach,
             (
                 self.run_id, self.db_path, self.steps, self.watched_slot, self.agent_id,
-                self.bridge, self._bridge_token,
+                self.bridge, self._bridge_token, self.config, self.sink_config,
+                self.emitter_config,
             ),
         )  # fmt: skip
 
@@ -256,13 +269,14 @@ class Recorder:
                 sink = BridgeEmitter(
                     self.bridge, self.run_id, token=self._bridge_token,
                     name=f"fastlane-emitter-{pid}", spool_name=f"{self.run_id}.{pid}",
+                    config=self.emitter_config,
                 )  # fmt: skip
             else:
                 from cleanrl_worker.slowlane.record_sink import EmbeddedSink
 
                 sink = EmbeddedSink(
-                    self.db_path, name=f"fastlane-db-sink-{pid}", limit=RECORDER_BUFFER_LIMIT,
-                    batch_size=DB_SINK_BATCH_SIZE,
+                    self.db_path, name=f"fastlane-db-sink-{pid}", limit=self.config.buffer_limit,
+                    config=self.sink_config,
                 )  # fmt: skip
             self._start_sink(sink)
 
@@ -330,6 +344,9 @@ def start(
     install_handlers: bool = True,
     bridge: str | None = None,
     bridge_token: str | None = None,
+    config: RecorderConfig = RecorderConfig(),
+    sink_config: SinkConfig = SinkConfig(),
+    emitter_config: EmitterConfig = EmitterConfig(),
 ) -> Recorder:
     """Start recording this process into the SQLite file ``db_path``; idempotent per process.
 
@@ -348,13 +365,17 @@ def start(
             (:class:`~cleanrl_worker.emitter.emitter.BridgeEmitter`) instead of written to
             ``db_path``.
         bridge_token: the bridge's shared token, if it asks for one.
+        config: the recorder's tunables (``[recorder]``).
+        sink_config: the embedded SQLite sink's tunables (``[sink]``).
+        emitter_config: the emitter's tunables (``[emitter]``), with ``bridge``.
     """
     global _recorder
     if _recorder is not None and _recorder._pid == os.getpid() and not _recorder._closed:
         return _recorder
     recorder = Recorder(
         run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
-        argv=argv, role=role, bridge=bridge, bridge_token=bridge_token,
+        argv=argv, role=role, bridge=bridge, bridge_token=bridge_token, config=config,
+        sink_config=sink_config, emitter_config=emitter_config,
     )  # fmt: skip
     _recorder = recorder
     os.register_at_fork(after_in_child=recorder._after_fork_in_child)
@@ -383,6 +404,9 @@ def _attach(
     agent_id: str,
     bridge: str | None = None,
     bridge_token: str | None = None,
+    config: RecorderConfig = RecorderConfig(),
+    sink_config: SinkConfig = SinkConfig(),
+    emitter_config: EmitterConfig = EmitterConfig(),
 ) -> Recorder:
     """This process's recorder of ``run_id``: the current one, or a new ``child`` recorder."""
     existing = _recorder
@@ -392,5 +416,6 @@ def _attach(
     return start(
         run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
         role="child", mirror_scalars=False, install_handlers=False, bridge=bridge,
-        bridge_token=bridge_token,
+        bridge_token=bridge_token, config=config, sink_config=sink_config,
+        emitter_config=emitter_config,
     )  # fmt: skip

@@ -11,7 +11,8 @@ ingestion and the durable path never wait. When the client reads again the accou
 ``CREDIT_RECOVERY_S`` (gRPC takes messages in bursts as its window opens; without that a stuck
 client would flap), and the subscriber re-reads what it missed from SQLite.
 
->>> manager = CreditManager(initial=3, threshold=2, recovery_s=0.0)
+>>> from gym_gui_bridge.config.bridge import CreditConfig
+>>> manager = CreditManager(CreditConfig(initial=3, threshold=2, recovery_s=0.0))
 >>> account = manager.open("run", "default", "viewer-1")
 >>> [account.acquire(timeout=0) for _ in range(4)], account.starved
 ([True, True, True, False], True)
@@ -25,7 +26,7 @@ import logging
 import threading
 import time
 
-from gym_gui_bridge.config.defaults import CREDIT_RECOVERY_S, INITIAL_CREDITS, MIN_CREDITS_THRESHOLD
+from gym_gui_bridge.config.bridge import CreditConfig
 from gym_gui_bridge.logs import LOG_CREDIT_STARVED
 
 __all__ = ["CreditAccount", "CreditManager"]
@@ -108,20 +109,22 @@ class CreditAccount:
 
 
 class CreditManager:
-    """Opens the credit accounts of a bridge's live subscribers, all with the same rules."""
+    """Opens the credit accounts of a bridge's live subscribers, all with the same rules.
 
-    def __init__(
-        self,
-        initial: int = INITIAL_CREDITS,
-        threshold: int = MIN_CREDITS_THRESHOLD,
-        recovery_s: float = CREDIT_RECOVERY_S,
-    ) -> None:
-        if not 0 < threshold <= initial:
-            raise ValueError(f"Expected 0 < threshold <= initial, got {threshold} and {initial}")
-        self._initial, self._threshold, self._recovery_s = initial, threshold, recovery_s
+    Args:
+        config: initial credits, starvation threshold and recovery time of every account.
+    """
+
+    def __init__(self, config: CreditConfig = CreditConfig()) -> None:
+        self.config = config
 
     def open(self, run_id: str, agent_id: str, owner: str) -> CreditAccount:
         """A fresh account of subscriber ``owner`` for (``run_id``, ``agent_id``), full."""
         return CreditAccount(
-            run_id, agent_id, owner, self._initial, self._threshold, self._recovery_s
+            run_id,
+            agent_id,
+            owner,
+            self.config.initial,
+            self.config.threshold,
+            self.config.recovery_s,
         )

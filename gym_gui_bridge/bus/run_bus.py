@@ -6,7 +6,7 @@ its own policy:
 - ``DROP_OLDEST`` (fast path: live views): a bounded queue; when full, the oldest events are
   dropped and counted (``dropped``). A stuck viewer loses old events, nothing else notices.
 - ``DURABLE`` (durable path: the SQLite sink): never drops while it has room under a *hard*
-  cap (``RUNBUS_DURABLE_HARD_LIMIT``). ``maxsize`` is a soft bound: past it events are still
+  cap (``RUNBUS_DURABLE_HARD_LIMIT`` of the bus's :class:`~gym_gui_bridge.config.bridge.RunBusConfig`). ``maxsize`` is a soft bound: past it events are still
   accepted, counted as ``over_bound`` and logged (``LOG_RUNBUS_DURABLE_OVER_BOUND``), so a slow
   disk costs memory, not records. Only a consumer stalled long enough to fill the hard cap
   loses records: the newest are refused, counted as ``lost`` and logged
@@ -38,12 +38,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gym_gui_bridge.config.defaults import (
-    RUNBUS_DB_PATH_QUEUE_SIZE,
-    RUNBUS_DEFAULT_QUEUE_SIZE,
-    RUNBUS_DURABLE_HARD_LIMIT,
-    RUNBUS_GAP_LOG_INTERVAL_S,
-)
+from gym_gui_bridge.config.bridge import RunBusConfig
 from gym_gui_bridge.logs import (
     LOG_RUNBUS_DURABLE_OVER_BOUND,
     LOG_RUNBUS_DURABLE_RECORD_LOST,
@@ -89,7 +84,7 @@ class Subscription:
         name: str,
         policy: OverflowPolicy,
         maxsize: int,
-        hard_limit: int = RUNBUS_DURABLE_HARD_LIMIT,
+        hard_limit: int,
     ) -> None:
         if maxsize < 1:
             raise ValueError(f"Expected maxsize >= 1, got {maxsize}")
@@ -206,9 +201,14 @@ class Subscription:
 
 
 class RunBus:
-    """Fan-out of telemetry events to independent subscriber queues. Thread-safe."""
+    """Fan-out of telemetry events to independent subscriber queues. Thread-safe.
 
-    def __init__(self) -> None:
+    Args:
+        config: default queue sizes, the durable hard cap and the gap log interval.
+    """
+
+    def __init__(self, config: RunBusConfig = RunBusConfig()) -> None:
+        self.config = config
         # guards _subscribers (replaced, never mutated: publishers iterate a snapshot),
         # _last_seq, _gaps and _duplicates
         self._lock = threading.Lock()
@@ -216,24 +216,27 @@ class RunBus:
         self._last_seq: dict[StreamKey, int] = {}
         self._gaps: dict[StreamKey, int] = {}
         self._duplicates = 0
-        self._throttle = LogThrottle(RUNBUS_GAP_LOG_INTERVAL_S)
+        self._throttle = LogThrottle(config.gap_log_interval_s)
 
     def subscribe(
         self,
         name: str,
         policy: OverflowPolicy = OverflowPolicy.DROP_OLDEST,
         maxsize: int | None = None,
-        hard_limit: int = RUNBUS_DURABLE_HARD_LIMIT,
+        hard_limit: int | None = None,
     ) -> Subscription:
         """A new subscriber queue receiving every event published from now on.
 
-        ``maxsize`` defaults to ``RUNBUS_DEFAULT_QUEUE_SIZE`` (drop-oldest) or
-        ``RUNBUS_DB_PATH_QUEUE_SIZE`` (durable soft bound); ``hard_limit`` caps a durable queue
-        (at least ``maxsize``).
+        ``maxsize`` defaults to the config's ``RUNBUS_UI_PATH_QUEUE_SIZE`` (drop-oldest) or
+        ``RUNBUS_DB_PATH_QUEUE_SIZE`` (durable soft bound); ``hard_limit`` (default
+        ``RUNBUS_DURABLE_HARD_LIMIT``) caps a durable queue (at least ``maxsize``).
         """
+        config = self.config
         if maxsize is None:
             durable = policy is OverflowPolicy.DURABLE
-            maxsize = RUNBUS_DB_PATH_QUEUE_SIZE if durable else RUNBUS_DEFAULT_QUEUE_SIZE
+            maxsize = config.db_path_queue_size if durable else config.ui_path_queue_size
+        if hard_limit is None:
+            hard_limit = config.durable_hard_limit
         subscription = Subscription(self, name, policy, maxsize, hard_limit)
         with self._lock:
             if any(s.name == name for s in self._subscribers):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import tyro
 
 from gym_gui_bridge.cli.store_common import run_query
-from gym_gui_bridge.config.defaults import DEFAULT_DB_PATH
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.protocol.jsonl import encode_record
 from gym_gui_bridge.protocol.records import RunRecord

@@ -8,7 +8,7 @@ import sys
 import tyro
 
 from gym_gui_bridge.cli.serve import read_token
-from gym_gui_bridge.config.defaults import DEFAULT_DB_PATH
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.errors import BridgeError, StoreError
 
 __all__ = ["main"]

@@ -9,13 +9,18 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tyro
 
-from gym_gui_bridge.config.tunables import TunablesError, load_tunables
+from gym_gui_bridge.config.paths import BRIDGE_DEFAULT_LISTEN, DEFAULT_DB_PATH, EMITTER_SPOOL_DIR
+from gym_gui_bridge.config.spec import ConfigError
 from gym_gui_bridge.errors import BridgeError, StoreError
 
-__all__ = ["TOKEN_ENV", "main", "read_token"]
+if TYPE_CHECKING:
+    from gym_gui_bridge.server.app import Bridge
+
+__all__ = ["TOKEN_ENV", "build_bridge", "main", "read_token"]
 
 #: Environment variable holding the shared token when --token-file is not given.
 TOKEN_ENV = "FASTLANE_BRIDGE_TOKEN"
@@ -25,20 +30,19 @@ TOKEN_ENV = "FASTLANE_BRIDGE_TOKEN"
 class ServeArgs:
     """Run the bridge: receive workers' telemetry over gRPC, store it, serve live subscribers."""
 
-    db: str | None = None
-    """SQLite file the bridge owns (its only writer). Default: DEFAULT_DB_PATH (runs/fastlane.sqlite)."""
-    listen: str | None = None
-    """HOST:PORT to listen on (default: BRIDGE_DEFAULT_LISTEN, 127.0.0.1:50055). Non-loopback
-    needs --allow-remote and a token."""
+    db: str = DEFAULT_DB_PATH
+    """SQLite file the bridge owns (its only writer)."""
+    listen: str = BRIDGE_DEFAULT_LISTEN
+    """HOST:PORT to listen on. Non-loopback needs --allow-remote and a token."""
     config: str | None = None
-    """TOML tunables file (see configs/defaults.toml)."""
+    """TOML config file: the [run_bus], [sink], [bridge], [live] and [credits] tables of
+    configs/defaults.toml (docs/configuration.md). A key serve does not read is an error."""
     allow_remote: bool = False
     """Allow a non-loopback listen address (a shared token is then required)."""
     token_file: str | None = None
     """File whose first line is the shared token (default: $FASTLANE_BRIDGE_TOKEN)."""
-    spool_dir: str | None = None
-    """Emitter spool root (default: EMITTER_SPOOL_DIR, runs/spool); orphaned spools found here
-    are ingested at start-up."""
+    spool_dir: str = EMITTER_SPOOL_DIR
+    """Emitter spool root; orphaned spools found here are ingested at start-up."""
     log_level: str = "INFO"
     """Logging level (DEBUG, INFO, WARNING, ERROR)."""
 
@@ -59,29 +63,40 @@ def read_token(token_file: str | None) -> str | None:
 _SIGNAL_POLL_S = 0.5  # how often the waiting main thread looks for a stop signal
 
 
+def build_bridge(args: ServeArgs) -> Bridge:
+    """The bridge ``serve`` runs (not started): its flags, token and ``--config`` file.
+
+    Raises:
+        ConfigError: the config file is missing, not TOML, or holds a key serve refuses.
+        BridgeError: the listen address or the token is refused.
+    """
+    from gym_gui_bridge.config.loader import load_config
+    from gym_gui_bridge.config.programs import ServeConfig
+    from gym_gui_bridge.server.app import Bridge  # grpc only when serving
+
+    config = load_config(args.config, ServeConfig)
+    return Bridge(
+        args.db,
+        args.listen,
+        token=read_token(args.token_file),
+        allow_remote=args.allow_remote,
+        spool_root=args.spool_dir,
+        config=config,
+    )
+
+
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(ServeArgs, args=argv, prog=prog)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
     )
-    from gym_gui_bridge.server.app import Bridge, StatusReporter  # grpc only when serving
+    from gym_gui_bridge.server.app import StatusReporter
 
+    db, listen, spool_dir = args.db, args.listen, args.spool_dir
     try:
-        tunables = load_tunables(args.config)
-        db = args.db or tunables.DEFAULT_DB_PATH
-        listen = args.listen or tunables.BRIDGE_DEFAULT_LISTEN
-        spool_dir = args.spool_dir or tunables.EMITTER_SPOOL_DIR
-        token = read_token(args.token_file)
-        bridge = Bridge(
-            db,
-            listen,
-            token=token,
-            allow_remote=args.allow_remote,
-            spool_root=spool_dir,
-            tunables=tunables,
-        )
+        bridge = build_bridge(args)
         bridge.start()
-    except (BridgeError, StoreError, TunablesError, OSError, IndexError) as error:
+    except (BridgeError, StoreError, ConfigError, OSError, IndexError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
     # the handler only appends to a list: taking a lock in a signal handler (Event.set) can
@@ -92,7 +107,8 @@ def main(argv: list[str], prog: str) -> int:
     host = listen.rsplit(":", 1)[0]
     print(
         f"{prog}: listening on {host}:{bridge.port}, db {db}, "
-        f"{'token required' if token else 'no token'}; ingested {bridge.ingested.accepted} "
+        f"{'token required' if bridge.token_required else 'no token'}; "
+        f"ingested {bridge.ingested.accepted} "
         f"spooled records from {spool_dir}",
         file=sys.stderr, flush=True,
     )  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any
 import tyro
 
 from gym_gui_bridge.cli.store_common import emit_rows, run_query
-from gym_gui_bridge.config.defaults import DEFAULT_DB_PATH
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.store.queries import list_steps
 
 __all__ = ["main"]

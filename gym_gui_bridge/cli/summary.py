@@ -10,7 +10,7 @@ import tyro
 
 from gym_gui_bridge.cli.store_common import run_query
 from gym_gui_bridge.cli.table import print_table
-from gym_gui_bridge.config.defaults import DEFAULT_DB_PATH
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.store.summary import RECENT_EPISODES, run_summary
 
 __all__ = ["main"]

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gym_gui_bridge.config.defaults import (
-    FASTLANE_CAPACITY,
+from gym_gui_bridge.config.fastlane import RingConfig
+from gym_gui_bridge.fastlane.layout import (
     FASTLANE_MAX_CAPACITY,
     FASTLANE_MAX_EDGE,
     FASTLANE_STALE_PUBLISH_S,
+    PixelFormat,
+    SegmentState,
 )
-from gym_gui_bridge.fastlane.layout import PixelFormat, SegmentState
 
 __all__ = ["FastLaneConfig", "FastLaneFrame", "FastLaneMetrics", "FastLaneStatus"]
 
@@ -26,7 +27,8 @@ class FastLaneConfig:
         width: frame width in pixels.
         height: frame height in pixels.
         channels: 1 (grayscale), 3 (RGB) or 4 (RGBA).
-        capacity: frame slots in the ring (memory is ``capacity`` frames).
+        capacity: frame slots in the ring (memory is ``capacity`` frames); default
+            ``FASTLANE_CAPACITY`` (:class:`~gym_gui_bridge.config.fastlane.RingConfig`).
         env_slot: the vector-env index these frames show, -1 for a grid or unknown.
 
     >>> FastLaneConfig(width=600, height=400).frame_shape
@@ -40,7 +42,7 @@ class FastLaneConfig:
     width: int
     height: int
     channels: int = 3
-    capacity: int = FASTLANE_CAPACITY
+    capacity: int = RingConfig().capacity
     env_slot: int = -1
 
     def __post_init__(self) -> None:
@@ -69,7 +71,7 @@ class FastLaneConfig:
 
     @classmethod
     def for_frame(
-        cls, frame: np.ndarray, *, capacity: int = FASTLANE_CAPACITY, env_slot: int = -1
+        cls, frame: np.ndarray, *, capacity: int = RingConfig().capacity, env_slot: int = -1
     ) -> FastLaneConfig:
         """The config that fits ``frame`` (``H x W``, ``H x W x 1/3/4``, uint8)."""
         if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:

@@ -59,9 +59,16 @@ import re
 import struct
 import sys
 
-from gym_gui_bridge.config.defaults import FASTLANE_MAX_RUN_ID
-
 __all__ = [
+    "FASTLANE_CREATE_GRACE_S",
+    "FASTLANE_HEARTBEAT_INTERVAL_S",
+    "FASTLANE_MAX_CAPACITY",
+    "FASTLANE_MAX_EDGE",
+    "FASTLANE_MAX_GRID",
+    "FASTLANE_MAX_RUN_ID",
+    "FASTLANE_READ_RETRIES",
+    "FASTLANE_STALE_PUBLISH_S",
+    "FASTLANE_WATCH_TIMEOUT_S",
     "HEADER_SIZE",
     "LAYOUT_VERSION",
     "MAGIC",
@@ -79,6 +86,33 @@ LAYOUT_VERSION = 1
 HEADER_SIZE = 256
 SLOT_HEADER_SIZE = 128
 NAME_PREFIX = "mosaic.fastlane."
+
+# --- Fixed limits and timings of the ring. Not tunables: writers, readers and the tools that
+# list and clean segments run in different processes and must agree on them. -----------------
+
+#: Upper bound on ring slots (count); keeps memory "a handful of frames".
+FASTLANE_MAX_CAPACITY = 16
+#: Largest accepted frame edge (pixels). 4096 x 4096 x 4 is 64 MiB per slot: already a lot.
+FASTLANE_MAX_EDGE = 4096
+#: Longest accepted run id (characters); the segment name adds 16 and must stay a short path.
+FASTLANE_MAX_RUN_ID = 100
+#: Most tiles a grid frame may show (count). 64 small frames already make an unreadable mosaic.
+FASTLANE_MAX_GRID = 64
+#: A reader counts as watching while its heartbeat is younger than this (seconds). Viewers poll
+#: at 30-60 Hz, so one second tolerates a stalled UI thread without flapping.
+FASTLANE_WATCH_TIMEOUT_S = 1.0
+#: Readers refresh the heartbeat at most this often (seconds): one shared-cache-line write per
+#: interval instead of one per poll. Well below FASTLANE_WATCH_TIMEOUT_S.
+FASTLANE_HEARTBEAT_INTERVAL_S = 0.1
+#: Attempts a reader makes to copy a frame the writer keeps overwriting (count), before it
+#: returns ``None`` for this poll. Only a writer lapping the whole ring mid-copy exhausts it.
+FASTLANE_READ_RETRIES = 8
+#: An unreadable segment younger than this may be one a writer is creating right now
+#: (seconds); ``cleanup`` leaves it alone. Creating takes microseconds: 5 s is generous.
+FASTLANE_CREATE_GRACE_S = 5.0
+#: A writer whose last publish is older than this has a current publish rate of 0 (seconds):
+#: its smoothed estimate (``publish_rate_hz``) only changes when it publishes.
+FASTLANE_STALE_PUBLISH_S = 2.0
 
 # Fixed part of the header, written once at creation (offsets 0..79).
 STATIC_STRUCT = struct.Struct("<8sIIQqIIIIIiQQQ")

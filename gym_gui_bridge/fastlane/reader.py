@@ -9,7 +9,6 @@ import time
 
 import numpy as np
 
-from gym_gui_bridge.config.defaults import FASTLANE_HEARTBEAT_INTERVAL_S, FASTLANE_READ_RETRIES
 from gym_gui_bridge.errors import FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import (
@@ -23,7 +22,7 @@ from gym_gui_bridge.fastlane.ring import RingView, read_static_header
 
 __all__ = ["FastLaneReader"]
 
-_HEARTBEAT_NS = int(FASTLANE_HEARTBEAT_INTERVAL_S * 1e9)
+_HEARTBEAT_NS = int(layout.FASTLANE_HEARTBEAT_INTERVAL_S * 1e9)
 
 
 def _open_view(run_id: str) -> RingView:
@@ -133,7 +132,7 @@ class FastLaneReader:
                 view.words[layout.W_READER_HEARTBEAT] = now
                 self._last_beat_ns = now
         words = view.words
-        for _ in range(FASTLANE_READ_RETRIES):
+        for _ in range(layout.FASTLANE_READ_RETRIES):
             seq = int(words[layout.W_FRAMES_PUBLISHED])
             if seq == 0 or (only_new and seq <= self._last_seq):
                 return None

@@ -6,7 +6,6 @@ import os
 import time
 from dataclasses import dataclass
 
-from gym_gui_bridge.config.defaults import FASTLANE_CREATE_GRACE_S
 from gym_gui_bridge.errors import FastLaneError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import FastLaneStatus
@@ -30,7 +29,7 @@ class SegmentEntry:
         """No live writer owns it: a dead writer's, a closed run's, or unreadable for longer
         than a writer needs to create it."""
         if self.status is None:
-            return self.age_s >= FASTLANE_CREATE_GRACE_S
+            return self.age_s >= layout.FASTLANE_CREATE_GRACE_S
         return not self.status.writer_alive
 
     @property

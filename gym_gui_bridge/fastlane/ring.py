@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 
-from gym_gui_bridge.config.defaults import FASTLANE_WATCH_TIMEOUT_S
 from gym_gui_bridge.errors import FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import layout
 from gym_gui_bridge.fastlane._shm import Segment
@@ -121,7 +120,7 @@ class RingView:
         if beat == 0:
             return False
         now = time.monotonic_ns() if now_ns is None else now_ns
-        return now - beat < FASTLANE_WATCH_TIMEOUT_S * 1e9
+        return now - beat < layout.FASTLANE_WATCH_TIMEOUT_S * 1e9
 
     def writer_alive(self) -> bool:
         return process_alive(self.writer_pid, int(self.words[layout.W_WRITER_START]))

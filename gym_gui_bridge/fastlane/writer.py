@@ -9,7 +9,7 @@ import weakref
 
 import numpy as np
 
-from gym_gui_bridge.config.defaults import FASTLANE_RATE_SMOOTHING
+from gym_gui_bridge.config.fastlane import RingConfig
 from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics
@@ -58,9 +58,16 @@ class FastLaneWriter:
     >>> writer.close()
     """
 
-    def __init__(self, run_id: str, config: FastLaneConfig, generation: int) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        config: FastLaneConfig,
+        generation: int,
+        rate_smoothing: float = RingConfig().rate_smoothing,
+    ) -> None:
         """Use :meth:`create`; this constructor expects the name to be free."""
         self.run_id = run_id
+        self._rate_smoothing = rate_smoothing
         self.name = create_fastlane_name(run_id)
         self._config = config
         self._generation = generation
@@ -86,17 +93,24 @@ class FastLaneWriter:
     # --- construction ------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, run_id: str, config: FastLaneConfig) -> FastLaneWriter:
+    def create(
+        cls,
+        run_id: str,
+        config: FastLaneConfig,
+        *,
+        rate_smoothing: float = RingConfig().rate_smoothing,
+    ) -> FastLaneWriter:
         """Create the ring of ``run_id``.
 
         A segment left by a writer that is gone is replaced; one whose writer still runs is not
-        (``FastLaneBusyError``): two writers must never share a run id.
+        (``FastLaneBusyError``): two writers must never share a run id. ``rate_smoothing``
+        (``FASTLANE_RATE_SMOOTHING``) weighs the newest interval in the published rate.
         """
         name = create_fastlane_name(run_id)
         generation = 1
         if _shm.exists(name):
             generation = cls._reclaim(name) + 1
-        return cls(run_id, config, generation)
+        return cls(run_id, config, generation, rate_smoothing)
 
     @staticmethod
     def _reclaim(name: str) -> int:
@@ -198,7 +212,7 @@ class FastLaneWriter:
         if self._last_publish_ns:
             interval = now - self._last_publish_ns
             if interval > 0:
-                self._rate += FASTLANE_RATE_SMOOTHING * (1e9 / interval - self._rate)
+                self._rate += self._rate_smoothing * (1e9 / interval - self._rate)
                 _FLOAT(buf, layout.PUBLISH_RATE_OFFSET, self._rate)
         self._last_publish_ns = now
         self._seq = seq

@@ -43,10 +43,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 import numpy as np
 
-from gym_gui_bridge.config.defaults import JSONL_MAX_LINE_BYTES, JSONL_MAX_NAME_CHARS
 from gym_gui_bridge.errors import RecordDecodeError
 from gym_gui_bridge.protocol.fields import JSONL_KEYS, compile_function, record_fields
 from gym_gui_bridge.protocol.jsonl_decode import INT64_MAX, JSONL_VERSION, check_action
+from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES, JSONL_MAX_NAME_CHARS
 from gym_gui_bridge.protocol.records import (
     RECORD_TYPES,
     RUN_STATUSES,

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gym_gui_bridge.config.defaults import (
+from gym_gui_bridge.errors import RecordDecodeError
+from gym_gui_bridge.protocol.fields import record_fields
+from gym_gui_bridge.protocol.limits import (
     JSONL_MAX_ACTION_DEPTH,
     JSONL_MAX_LINE_BYTES,
     JSONL_MAX_NAME_CHARS,
 )
-from gym_gui_bridge.errors import RecordDecodeError
-from gym_gui_bridge.protocol.fields import record_fields
 from gym_gui_bridge.protocol.records import RECORD_TYPES, RUN_STATUSES, TelemetryEvent
 
 __all__ = [

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gym_gui_bridge.config.defaults import GRPC_MAX_MESSAGE_BYTES
 from gym_gui_bridge.proto import trainer_pb2 as pb
+from gym_gui_bridge.protocol.limits import GRPC_MAX_MESSAGE_BYTES
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
 
 __all__ = [

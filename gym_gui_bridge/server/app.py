@@ -19,14 +19,7 @@ from typing import TextIO
 import grpc
 
 from gym_gui_bridge.bus.run_bus import RunBus
-from gym_gui_bridge.config.defaults import (
-    BRIDGE_MAX_PUBLISHERS,
-    BRIDGE_MAX_SUBSCRIBERS,
-    BRIDGE_STATUS_INTERVAL_S,
-    BRIDGE_STATUS_LOG_INTERVAL_S,
-    BRIDGE_STOP_GRACE_S,
-)
-from gym_gui_bridge.config.tunables import Tunables
+from gym_gui_bridge.config.programs import ServeConfig
 from gym_gui_bridge.errors import BridgeError
 from gym_gui_bridge.logs import LOG_BRIDGE_STATUS
 from gym_gui_bridge.protocol.wire import channel_options
@@ -55,7 +48,11 @@ def is_loopback(listen: str) -> bool:
 
 
 class Bridge:
-    """A running bridge. ``port`` is the bound port (useful with ``HOST:0``)."""
+    """A running bridge. ``port`` is the bound port (useful with ``HOST:0``).
+
+    ``config`` holds the tunables of every component the bridge builds: its RunBus, sink,
+    service, live subscribers and their credits (what ``serve --config FILE`` loads).
+    """
 
     def __init__(
         self,
@@ -65,7 +62,7 @@ class Bridge:
         token: str | None = None,
         allow_remote: bool = False,
         spool_root: str | Path | None = None,
-        tunables: Tunables | None = None,
+        config: ServeConfig = ServeConfig(),
     ) -> None:
         if not is_loopback(listen) and not (allow_remote and token):
             raise BridgeError(
@@ -73,27 +70,31 @@ class Bridge:
                 "needs --allow-remote and a shared token (--token-file or FASTLANE_BRIDGE_TOKEN)"
             )
         self.listen = listen
-        self.bus = RunBus()
-        t = tunables or Tunables()
-        self.sink = TelemetryDBSink(
-            self.bus, db_path, batch_size=t.DB_SINK_BATCH_SIZE,
-            flush_interval_s=t.DB_SINK_FLUSH_INTERVAL_S, busy_timeout_s=t.DB_SINK_BUSY_TIMEOUT_S,
-            queue_size=t.DB_SINK_WRITER_QUEUE_SIZE,
-        )  # fmt: skip
-        self.servicer = TrainerServicer(self.bus, self.sink)
+        self.config = config
+        self.bus = RunBus(config.run_bus)
+        self.sink = TelemetryDBSink(self.bus, db_path, config=config.sink)
+        self.servicer = TrainerServicer(
+            self.bus, self.sink, config.bridge, live=config.live, credits=config.credits
+        )
         self._token = token
         self._spool_root = spool_root
         self._server: grpc.Server | None = None
         self.port = 0
         self.ingested = IngestResult()
 
+    @property
+    def token_required(self) -> bool:
+        """Whether calls must carry the shared token."""
+        return bool(self._token)
+
     def start(self) -> None:
         self.sink.start()
         if self._spool_root is not None:
             self.ingested = ingest_orphan_spools(self._spool_root, self.bus, self.sink)
-        interceptors = [TokenInterceptor(self._token)] if self._token else []
+        limits = self.config.bridge
+        interceptors = [TokenInterceptor(self._token, limits.log_interval_s)] if self._token else []
         # every publisher and subscriber holds a thread for its whole stream, plus unary calls
-        workers = BRIDGE_MAX_PUBLISHERS + BRIDGE_MAX_SUBSCRIBERS + 8
+        workers = limits.max_publishers + limits.max_subscribers + 8
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bridge-rpc"),
             handlers=[self.servicer.generic_handler()],
@@ -108,8 +109,14 @@ class Bridge:
         server.start()
         self._server = server
 
-    def stop(self, grace: float = BRIDGE_STOP_GRACE_S) -> bool:
-        """Stop accepting, answer what was published, flush the sink. True if all flushed."""
+    def stop(self, grace: float | None = None) -> bool:
+        """Stop accepting, answer what was published, flush the sink. True if all flushed.
+
+        ``grace`` (default ``BRIDGE_STOP_GRACE_S``) bounds the wait for streams; the sink then
+        gets ``DB_SINK_STOP_TIMEOUT_S`` to flush.
+        """
+        if grace is None:
+            grace = self.config.bridge.stop_grace_s
         self.servicer.stopping.set()
         if self._server is not None:
             self._server.stop(grace).wait(grace + 1.0)
@@ -146,7 +153,8 @@ class StatusReporter:
         )
 
     def _run(self) -> None:
-        interval = BRIDGE_STATUS_INTERVAL_S if self._tty else BRIDGE_STATUS_LOG_INTERVAL_S
+        limits = self._bridge.config.bridge
+        interval = limits.status_interval_s if self._tty else limits.status_log_interval_s
         last_count, last_time = 0, time.monotonic()
         while not self._stop.wait(interval):
             try:

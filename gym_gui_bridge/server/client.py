@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 
-from gym_gui_bridge.config.defaults import EMITTER_BATCH_MAX_BYTES, EMITTER_BATCH_SIZE
+from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.errors import BridgeError
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.proto import trainer_pb2_grpc as pb_grpc
@@ -30,14 +30,14 @@ def connect(address: str) -> pb_grpc.TrainerServiceStub:
     return pb_grpc.TrainerServiceStub(grpc.insecure_channel(address, options=channel_options()))
 
 
-def _batches(files: list[Path]) -> Iterator[pb.RecordBatch]:
+def _batches(files: list[Path], config: EmitterConfig) -> Iterator[pb.RecordBatch]:
     lines: list[bytes] = []
     size, batch_id = 0, 0
     for file in files:
         for line, _ in iter_complete_lines(file):
             lines.append(line)
             size += len(line)
-            if len(lines) >= EMITTER_BATCH_SIZE or size >= EMITTER_BATCH_MAX_BYTES:
+            if len(lines) >= config.batch_size or size >= config.batch_max_bytes:
                 batch_id += 1
                 yield pb.RecordBatch(batch_id=batch_id, jsonl=b"".join(lines))
                 lines, size = [], 0
@@ -45,8 +45,16 @@ def _batches(files: list[Path]) -> Iterator[pb.RecordBatch]:
         yield pb.RecordBatch(batch_id=batch_id + 1, jsonl=b"".join(lines))
 
 
-def send_files(files: list[Path], address: str, token: str | None = None) -> IngestResult:
+def send_files(
+    files: list[Path],
+    address: str,
+    token: str | None = None,
+    config: EmitterConfig = EmitterConfig(),
+) -> IngestResult:
     """Send every line of ``files`` to the bridge; returns what it stored and rejected.
+
+    Batches are cut as the emitter cuts them (``config``: ``EMITTER_BATCH_SIZE`` lines,
+    ``EMITTER_BATCH_MAX_BYTES``).
 
     Raises:
         BridgeError: the bridge could not be reached, refused the call, or dropped records.
@@ -55,7 +63,7 @@ def send_files(files: list[Path], address: str, token: str | None = None) -> Ing
     result = IngestResult(files=len(files))
     try:
         for ack in stub.PublishRecords(
-            _batches(files), metadata=auth_metadata(token), timeout=_CALL_TIMEOUT_S
+            _batches(files, config), metadata=auth_metadata(token), timeout=_CALL_TIMEOUT_S
         ):
             result.accepted += ack.accepted
             result.rejected += ack.rejected

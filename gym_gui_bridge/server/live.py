@@ -31,7 +31,7 @@ import grpc
 
 from gym_gui_bridge.bus.credits import CreditAccount, CreditManager
 from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus
-from gym_gui_bridge.config.defaults import LIVE_REPLAY_PAGE_ROWS, LIVE_SUBSCRIBER_QUEUE_SIZE
+from gym_gui_bridge.config.bridge import LiveConfig
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_STEP, TelemetryEvent
 from gym_gui_bridge.protocol.wire import episode_message, step_message
@@ -47,7 +47,11 @@ _ids = itertools.count(1)
 
 
 class LiveSubscriber:
-    """One live subscriber stream; :meth:`messages` is the RPC's response iterator."""
+    """One live subscriber stream; :meth:`messages` is the RPC's response iterator.
+
+    Its account is opened in ``credits`` (the bridge's credit manager); ``config`` sizes its
+    RunBus queue and its replay queries.
+    """
 
     def __init__(
         self,
@@ -57,6 +61,7 @@ class LiveSubscriber:
         sink: TelemetryDBSink,
         credits: CreditManager,
         context: grpc.ServicerContext,
+        config: LiveConfig = LiveConfig(),
     ) -> None:
         if kind not in (KIND_STEP, KIND_EPISODE):
             raise ValueError(f"Expected kind step or episode, got {kind!r}")
@@ -68,11 +73,12 @@ class LiveSubscriber:
         self.from_seq = request.from_seq
         self.gaps = 0
         self._bus, self._sink, self._context = bus, sink, context
+        self._page_rows = config.replay_page_rows
         self._outgoing: queue.SimpleQueue[TelemetryEvent] = queue.SimpleQueue()
         self._done = threading.Event()
         self._last: dict[int, int] = {}  # slot -> last seq sent
         self._subscription = bus.subscribe(
-            self.name, OverflowPolicy.DROP_OLDEST, LIVE_SUBSCRIBER_QUEUE_SIZE
+            self.name, OverflowPolicy.DROP_OLDEST, config.subscriber_queue_size
         )
         self._account: CreditAccount = credits.open(self.run_id, self.agent_id, self.name)
         self._pump = threading.Thread(target=self._run, name=f"{self.name}-pump", daemon=True)
@@ -147,12 +153,12 @@ class LiveSubscriber:
         after: TelemetryEvent | None = None
         while not self._done.is_set():
             page = replay_page(
-                conn, self.kind, self.run_id, self.agent_id, self.slot, after, LIVE_REPLAY_PAGE_ROWS
+                conn, self.kind, self.run_id, self.agent_id, self.slot, after, self._page_rows
             )
             for record in page:
                 last = self._last.get(record.slot)
                 if record.seq >= (self.from_seq if last is None else last + 1):
                     self._emit(record)
-            if len(page) < LIVE_REPLAY_PAGE_ROWS:
+            if len(page) < self._page_rows:
                 return
             after = page[-1]

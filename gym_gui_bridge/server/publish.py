@@ -26,12 +26,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from gym_gui_bridge.bus.run_bus import RunBus
-from gym_gui_bridge.config.defaults import (
-    BRIDGE_ACK_TIMEOUT_S,
-    BRIDGE_LOG_INTERVAL_S,
-    BRIDGE_MAX_REJECTIONS_REPORTED,
-    RUNBUS_DB_PATH_QUEUE_SIZE,
-)
+from gym_gui_bridge.config.bridge import BridgeConfig
 from gym_gui_bridge.errors import RecordDecodeError
 from gym_gui_bridge.logs import LOG_BRIDGE_BATCH_REJECTED, LogThrottle
 from gym_gui_bridge.proto import trainer_pb2 as pb
@@ -44,7 +39,6 @@ __all__ = ["Malformed", "PublishCounters", "decode_batch", "parse_batch", "serve
 
 _log = logging.getLogger(__name__)
 _POLL_S = 0.2  # how often waiting loops look at the stop flag and the RPC's state
-_throttle = LogThrottle(BRIDGE_LOG_INTERVAL_S)
 
 
 @dataclass(frozen=True)
@@ -76,11 +70,13 @@ class PublishCounters:
 
 
 def decode_batch(
-    batch: pb.RecordBatch, kind: str | None
+    batch: pb.RecordBatch,
+    kind: str | None,
+    max_reported: int = BridgeConfig().max_rejections_reported,
 ) -> tuple[list[TelemetryEvent], list[pb.Rejection], int]:
-    """Valid records of ``batch`` (of ``kind`` only, when given), the first rejections, and
-    the number of rejected lines. A batch whose lines are all valid is decoded in one call
-    (:func:`decode_valid_batch`); any other batch line by line, for the reasons."""
+    """Valid records of ``batch`` (of ``kind`` only, when given), the first ``max_reported``
+    rejections, and the number of rejected lines. A batch whose lines are all valid is decoded
+    in one call (:func:`decode_valid_batch`); any other batch line by line, for the reasons."""
     fast = decode_valid_batch(batch.jsonl, kind)
     if fast is not None:
         return fast, [], 0
@@ -99,7 +95,7 @@ def decode_batch(
                 )
         except RecordDecodeError as error:
             rejected += 1
-            if len(rejections) < BRIDGE_MAX_REJECTIONS_REPORTED:
+            if len(rejections) < max_reported:
                 rejections.append(
                     pb.Rejection(line=number, code=error.code, message=str(error)[:200])
                 )
@@ -115,14 +111,18 @@ def _read(
     sink: TelemetryDBSink,
     out: queue.SimpleQueue,
     stopping: threading.Event,
+    config: BridgeConfig,
+    throttle: LogThrottle,
 ) -> None:
     try:
         for batch in requests:
             if isinstance(batch, Malformed):
                 out.put(batch)
                 return
-            records, rejections, rejected = decode_batch(batch, kind)
-            if rejected and _throttle.ready("rejected"):
+            records, rejections, rejected = decode_batch(
+                batch, kind, config.max_rejections_reported
+            )
+            if rejected and throttle.ready("rejected"):
                 _log.warning(
                     "%s %d of %d lines of batch %d rejected, first: %s",
                     LOG_BRIDGE_BATCH_REJECTED,
@@ -131,7 +131,7 @@ def _read(
                     batch.batch_id,
                     rejections[0].message,
                 )
-            while sink.stats().queued > RUNBUS_DB_PATH_QUEUE_SIZE and not stopping.is_set():
+            while sink.stats().queued > bus.config.db_path_queue_size and not stopping.is_set():
                 time.sleep(_POLL_S / 10)  # back-pressure on this stream only
             bus.publish_many(records)
             runs = {r.run_id for r in records}
@@ -154,12 +154,18 @@ def serve_publish(
     sink: TelemetryDBSink,
     counters: PublishCounters,
     stopping: threading.Event,
+    config: BridgeConfig,
+    throttle: LogThrottle,
 ) -> Iterator[pb.BatchAck]:
-    """The body of PublishRecords / PublishRun*: yields one ack per batch, in order."""
+    """The body of PublishRecords / PublishRun*: yields one ack per batch, in order.
+
+    ``config`` gives the ack timeout and the rejections reported per ack; ``throttle`` (shared
+    by the bridge's streams) rate-limits the rejected-batch warning.
+    """
     out: queue.SimpleQueue = queue.SimpleQueue()
     reader = threading.Thread(
         target=_read,
-        args=(requests, kind, bus, sink, out, stopping),
+        args=(requests, kind, bus, sink, out, stopping, config, throttle),
         name="bridge-publish-reader",
         daemon=True,
     )
@@ -180,7 +186,7 @@ def serve_publish(
             except queue.Empty:
                 break
         lost_before = bus.overflow_stats()[lost_key].lost if lost_key in bus.overflow_stats() else 0
-        stored = sink.flush(BRIDGE_ACK_TIMEOUT_S)
+        stored = sink.flush(config.ack_timeout_s)
         lost_after = bus.overflow_stats()[lost_key].lost if lost_key in bus.overflow_stats() else 0
         stored = stored and lost_after == lost_before
         for entry in pending:

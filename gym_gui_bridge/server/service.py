@@ -23,11 +23,7 @@ from google.protobuf.message import DecodeError
 from gym_gui_bridge import __version__
 from gym_gui_bridge.bus.credits import CreditManager
 from gym_gui_bridge.bus.run_bus import RunBus
-from gym_gui_bridge.config.defaults import (
-    BRIDGE_LOG_INTERVAL_S,
-    BRIDGE_MAX_PUBLISHERS,
-    BRIDGE_MAX_SUBSCRIBERS,
-)
+from gym_gui_bridge.config.bridge import BridgeConfig, CreditConfig, LiveConfig
 from gym_gui_bridge.errors import StoreError
 from gym_gui_bridge.logs import LOG_BRIDGE_AUTH_FAILED, LogThrottle
 from gym_gui_bridge.proto import trainer_pb2 as pb
@@ -45,13 +41,16 @@ _log = logging.getLogger(__name__)
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
-    """Refuses every call whose metadata lacks ``authorization: Bearer <token>``."""
+    """Refuses every call whose metadata lacks ``authorization: Bearer <token>``.
 
-    def __init__(self, token: str) -> None:
+    A refusal is logged at most once per ``log_interval_s`` (``BRIDGE_LOG_INTERVAL_S``).
+    """
+
+    def __init__(self, token: str, log_interval_s: float = BridgeConfig().log_interval_s) -> None:
         if not token:
             raise ValueError("Expected a non-empty token, got an empty one")
         self._expected = f"Bearer {token}".encode()
-        self._throttle = LogThrottle(BRIDGE_LOG_INTERVAL_S)
+        self._throttle = LogThrottle(log_interval_s)
 
         def deny(_request: Any, context: grpc.ServicerContext) -> None:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "Expected a valid bridge token")
@@ -88,11 +87,28 @@ def _parse_or_none(message_type: Any) -> Callable[[bytes], Any]:
 
 
 class TrainerServicer:
-    """The RPCs of TrainerService over one RunBus and the sink that owns the database."""
+    """The RPCs of TrainerService over one RunBus and the sink that owns the database.
 
-    def __init__(self, bus: RunBus, sink: TelemetryDBSink) -> None:
+    Args:
+        bus: the RunBus publishing streams publish to.
+        sink: the SQLite sink subscribed to ``bus``.
+        config: stream limits, ack timeout, rejections per ack, log interval.
+        live: queue size and replay page of each live subscriber.
+        credits: the credits each live subscriber starts with and is throttled at.
+    """
+
+    def __init__(
+        self,
+        bus: RunBus,
+        sink: TelemetryDBSink,
+        config: BridgeConfig = BridgeConfig(),
+        live: LiveConfig = LiveConfig(),
+        credits: CreditConfig = CreditConfig(),
+    ) -> None:
         self.bus, self.sink = bus, sink
-        self.credits = CreditManager()  # live subscribers' accounts
+        self.config, self.live = config, live
+        self.credits = CreditManager(credits)  # live subscribers' accounts
+        self._throttle = LogThrottle(config.log_interval_s)  # shared by the publishing streams
         self.counters = PublishCounters()
         self.stopping = threading.Event()
         self.started = time.monotonic()
@@ -107,15 +123,24 @@ class TrainerServicer:
             requests: Iterator[Any], context: grpc.ServicerContext
         ) -> Iterator[pb.BatchAck]:
             with self.counters.lock:
-                if self.counters.publishers >= BRIDGE_MAX_PUBLISHERS:
+                most = self.config.max_publishers
+                if self.counters.publishers >= most:
                     context.abort(
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"Expected at most {BRIDGE_MAX_PUBLISHERS} publishing streams",
+                        f"Expected at most {most} publishing streams",
                     )
                 self.counters.publishers += 1
             try:
                 yield from serve_publish(
-                    requests, context, kind, self.bus, self.sink, self.counters, self.stopping
+                    requests,
+                    context,
+                    kind,
+                    self.bus,
+                    self.sink,
+                    self.counters,
+                    self.stopping,
+                    self.config,
+                    self._throttle,
                 )
             finally:
                 with self.counters.lock:
@@ -136,13 +161,14 @@ class TrainerServicer:
             if not request.run_id:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a run_id, got none")
             with self._lock:
-                if len(self._subscribers) >= BRIDGE_MAX_SUBSCRIBERS:
+                most = self.config.max_subscribers
+                if len(self._subscribers) >= most:
                     context.abort(
                         grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"Expected at most {BRIDGE_MAX_SUBSCRIBERS} live subscribers",
+                        f"Expected at most {most} live subscribers",
                     )
                 subscriber = LiveSubscriber(
-                    request, kind, self.bus, self.sink, self.credits, context
+                    request, kind, self.bus, self.sink, self.credits, context, self.live
                 )
                 self._subscribers.append(subscriber)
             try:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gym_gui_bridge.bus.run_bus import RunBus
-from gym_gui_bridge.config.defaults import EMITTER_BATCH_SIZE, RUNBUS_DB_PATH_QUEUE_SIZE
 from gym_gui_bridge.logs import LOG_BRIDGE_SPOOL_INGESTED
 from gym_gui_bridge.protocol.jsonl import JsonlDecoder
 from gym_gui_bridge.protocol.records import TelemetryEvent
@@ -79,7 +78,7 @@ def ingest_into_db(path: str | Path, db_path: str | Path) -> IngestResult:
     decoder = JsonlDecoder()
     conn = open_writer(db_path)
     try:
-        for batch in read_batches(files, decoder, EMITTER_BATCH_SIZE * 4):
+        for batch in read_batches(files, decoder):
             write_batch(conn, batch)
     finally:
         conn.close()
@@ -87,11 +86,14 @@ def ingest_into_db(path: str | Path, db_path: str | Path) -> IngestResult:
 
 
 def ingest_into_bus(path: str | Path, bus: RunBus, sink: TelemetryDBSink) -> IngestResult:
-    """Publish the records of ``path`` on ``bus`` and wait until ``sink`` committed them."""
+    """Publish the records of ``path`` on ``bus`` and wait until ``sink`` committed them.
+
+    Waits for the sink whenever its queue holds more than the bus's ``RUNBUS_DB_PATH_QUEUE_SIZE``.
+    """
     files = jsonl_files(path)
     decoder = JsonlDecoder()
     for batch in read_batches(files, decoder):
-        while sink.stats().queued > RUNBUS_DB_PATH_QUEUE_SIZE:
+        while sink.stats().queued > bus.config.db_path_queue_size:
             sink.flush(1.0)
         bus.publish_many(batch)
     sink.flush(None)

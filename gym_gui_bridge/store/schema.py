@@ -28,11 +28,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from gym_gui_bridge.config.defaults import (
-    DB_SINK_BUSY_TIMEOUT_S,
-    DB_SINK_CHECKPOINT_PAGES,
-    DB_SINK_WAL_LIMIT_BYTES,
-)
+from gym_gui_bridge.config.store import SinkConfig
 from gym_gui_bridge.errors import StoreError
 
 __all__ = [
@@ -198,10 +194,14 @@ def _enable_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
         raise StoreError(f"Expected journal_mode wal, got {mode!r}")
 
 
+_SINK = SinkConfig()  # the defaults of the connection settings below
+
+
 def open_writer(
     path: str | Path,
-    busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S,
-    checkpoint_pages: int = DB_SINK_CHECKPOINT_PAGES,
+    busy_timeout_s: float = _SINK.busy_timeout_s,
+    checkpoint_pages: int = _SINK.checkpoint_pages,
+    wal_limit_bytes: int = _SINK.wal_limit_bytes,
 ) -> sqlite3.Connection:
     """The write connection of a sink: WAL, synchronous=NORMAL, bounded WAL, schema applied.
 
@@ -224,7 +224,7 @@ def open_writer(
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         _enable_wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"PRAGMA journal_size_limit = {int(DB_SINK_WAL_LIMIT_BYTES)}")
+        conn.execute(f"PRAGMA journal_size_limit = {int(wal_limit_bytes)}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
         apply_schema(conn)
     except BaseException:
@@ -234,7 +234,7 @@ def open_writer(
 
 
 def open_reader(
-    path: str | Path, busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S
+    path: str | Path, busy_timeout_s: float = _SINK.busy_timeout_s
 ) -> sqlite3.Connection:
     """A read-only connection. In WAL mode readers never block the writer (nor it them).
 

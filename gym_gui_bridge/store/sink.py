@@ -32,19 +32,7 @@ from pathlib import Path
 
 from gym_gui_bridge.bus.feed import DequeFeed
 from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus, Subscription
-from gym_gui_bridge.config.defaults import (
-    DB_SINK_BATCH_SIZE,
-    DB_SINK_BUSY_TIMEOUT_S,
-    DB_SINK_CHECKPOINT_PAGES,
-    DB_SINK_FLUSH_INTERVAL_S,
-    DB_SINK_LOG_INTERVAL_S,
-    DB_SINK_MAX_RETRIES,
-    DB_SINK_QUEUE_PRESSURE,
-    DB_SINK_RETRY_BACKOFF_MAX_S,
-    DB_SINK_RETRY_BACKOFF_S,
-    DB_SINK_STOP_TIMEOUT_S,
-    DB_SINK_WRITER_QUEUE_SIZE,
-)
+from gym_gui_bridge.config.store import SinkConfig
 from gym_gui_bridge.logs import (
     LOG_SERVICE_DB_SINK_BATCH_FAILED,
     LOG_SERVICE_DB_SINK_BATCH_RECOVERED,
@@ -82,6 +70,8 @@ class TelemetryDBSink:
 
     ``bus`` may be ``None`` when ``source`` is given: the sink then reads that queue instead
     of subscribing to a bus (the embedded recorder's :class:`~gym_gui_bridge.bus.feed.DequeFeed`).
+    ``config`` holds the batch size, flush interval, busy timeout, retry pauses, log limits and
+    the WAL's bounds (the ``DB_SINK_*`` tunables named in this module's docstring).
 
     >>> import tempfile, os
     >>> from gym_gui_bridge.protocol.records import ScalarRecord
@@ -101,26 +91,18 @@ class TelemetryDBSink:
         *,
         source: Subscription | DequeFeed | None = None,
         name: str = "telemetry-db-sink",
-        batch_size: int = DB_SINK_BATCH_SIZE,
-        flush_interval_s: float = DB_SINK_FLUSH_INTERVAL_S,
-        busy_timeout_s: float = DB_SINK_BUSY_TIMEOUT_S,
-        queue_size: int = DB_SINK_WRITER_QUEUE_SIZE,
-        checkpoint_pages: int = DB_SINK_CHECKPOINT_PAGES,
+        config: SinkConfig = SinkConfig(),
         fault_hook: FaultHook | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"Expected batch_size >= 1, got {batch_size}")
         if (bus is None) == (source is None):
             raise ValueError("Expected exactly one of a bus and a source")
         self._source = source
         self.name = name
         self.db_path = str(db_path)
         self._bus = bus
-        self._batch_size = batch_size
-        self._flush_interval_s = flush_interval_s
-        self._busy_timeout_s = busy_timeout_s
-        self._queue_size = queue_size
-        self._checkpoint_pages = checkpoint_pages
+        self.config = config
+        self._batch_size = config.batch_size
+        self._flush_interval_s = config.flush_interval_s
         self._fault_hook = fault_hook
         self._conn: sqlite3.Connection | None = None
         self._subscription: Subscription | DequeFeed | None = None
@@ -139,25 +121,33 @@ class TelemetryDBSink:
         self._pending = 0
         self._lost = 0
         self._last_error: str | None = None
-        self._throttle = LogThrottle(DB_SINK_LOG_INTERVAL_S)
+        self._throttle = LogThrottle(config.log_interval_s)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
         """Open the database (raising now if it cannot), subscribe, start the thread."""
         if self._thread is not None:
             raise RuntimeError(f"Expected {self.name} to be started once, got a second start()")
-        self._conn = open_writer(self.db_path, self._busy_timeout_s, self._checkpoint_pages)
+        config = self.config
+        self._conn = open_writer(
+            self.db_path, config.busy_timeout_s, config.checkpoint_pages, config.wal_limit_bytes
+        )
         if self._bus is None:
             self._subscription = self._source
         else:
             self._subscription = self._bus.subscribe(
-                self.name, OverflowPolicy.DURABLE, maxsize=self._queue_size
+                self.name, OverflowPolicy.DURABLE, maxsize=config.writer_queue_size
             )
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = DB_SINK_STOP_TIMEOUT_S) -> bool:
-        """Write everything published so far, then end the thread. True if it ended in time."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """Write everything published so far, then end the thread. True if it ended in time.
+
+        ``timeout`` defaults to the config's ``DB_SINK_STOP_TIMEOUT_S``.
+        """
+        if timeout is None:
+            timeout = self.config.stop_timeout_s
         thread = self._thread
         if thread is None:
             return True
@@ -244,11 +234,11 @@ class TelemetryDBSink:
                         self._pending = 0
                 else:
                     failures += 1
-                    pause = DB_SINK_RETRY_BACKOFF_S * 2 ** min(failures - 1, 16)
-                    retry_at = time.monotonic() + min(pause, DB_SINK_RETRY_BACKOFF_MAX_S)
+                    pause = self.config.retry_backoff_s * 2 ** min(failures - 1, 16)
+                    retry_at = time.monotonic() + min(pause, self.config.retry_backoff_max_s)
             except Exception:  # the thread's boundary: report, count, keep going
                 _log.exception("%s: unexpected error in the writer loop, continuing", self.name)
-                self._stopping.wait(DB_SINK_RETRY_BACKOFF_S)
+                self._stopping.wait(self.config.retry_backoff_s)
         self._close(conn)
 
     def _write(self, conn: sqlite3.Connection, batch: list[TelemetryEvent], failures: int) -> bool:
@@ -258,7 +248,7 @@ class TelemetryDBSink:
             with self._lock:
                 self._failed_batches += 1
                 self._last_error = f"{type(error).__name__}: {error}"
-            if failures < DB_SINK_MAX_RETRIES or self._throttle.ready("failed"):
+            if failures < self.config.max_retries or self._throttle.ready("failed"):
                 first = batch[0]
                 _log.warning(
                     "%s %s: batch of %d records (first: run %s %s slot %d seq %d) failed "
@@ -311,14 +301,14 @@ class TelemetryDBSink:
         return True
 
     def _watch_depth(self, subscription: Subscription | DequeFeed) -> None:
-        depth = subscription.qsize()
-        if depth > DB_SINK_QUEUE_PRESSURE and self._throttle.ready("depth"):
+        depth, pressure = subscription.qsize(), self.config.queue_pressure
+        if depth > pressure and self._throttle.ready("depth"):
             _log.warning(
                 "%s %s: %d records waiting (pressure threshold %d)",
                 LOG_SERVICE_DB_SINK_QUEUE_DEPTH,
                 self.name,
                 depth,
-                DB_SINK_QUEUE_PRESSURE,
+                pressure,
             )
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:

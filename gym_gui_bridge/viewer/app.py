@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from gym_gui_bridge.config.defaults import (
-    DEFAULT_DB_PATH,
-    VIEWER_FPS,
-    VIEWER_SNAPSHOT_SETTLE_S,
-    VIEWER_SNAPSHOT_TIMEOUT_S,
-)
+from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
+from gym_gui_bridge.config.programs import ViewConfig
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
 from gym_gui_bridge.viewer.main_window import ViewerWindow
@@ -36,13 +32,16 @@ def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> N
 
 @dataclass(frozen=True)
 class ViewerOptions:
-    """What ``gym-gui-bridge view`` was asked to do (see cli/view.py for each field)."""
+    """What ``gym-gui-bridge view`` was asked to do (see cli/view.py for each field).
+
+    ``config`` holds the viewer's tunables (``[viewer]``, ``[live_panel]``): what ``--config``
+    loaded, with ``--fps`` and ``--snapshot-timeout`` applied on top.
+    """
 
     run_id: str | None = None
     db_path: str = DEFAULT_DB_PATH
-    fps: float = VIEWER_FPS
     snapshot: Path | None = None
-    snapshot_timeout_s: float = VIEWER_SNAPSHOT_TIMEOUT_S
+    config: ViewConfig = field(default_factory=ViewConfig)
 
 
 def process_age_s() -> float:
@@ -60,8 +59,10 @@ def process_age_s() -> float:
 
 def build_window(options: ViewerOptions) -> ViewerWindow:
     """The window with its consumer and live controller, not started yet."""
-    consumer = FastLaneConsumer(options.run_id, fps=options.fps)
-    controller = LiveTelemetryController(SqliteTelemetrySource(options.db_path))
+    viewer, panel = options.config.viewer, options.config.live_panel
+    consumer = FastLaneConsumer(options.run_id, config=viewer)
+    source = SqliteTelemetrySource(options.db_path, config=panel)
+    controller = LiveTelemetryController(source, config=panel)
     return ViewerWindow(consumer, controller)
 
 
@@ -92,6 +93,7 @@ def _snapshot(
     """Wait (bounded) for a painted frame, save the window as a PNG, quit."""
     assert options.snapshot is not None
     target = options.snapshot
+    timeout_s = options.config.viewer.snapshot_timeout_s
     result = {"code": _EXIT_FAILED}
 
     def save() -> None:
@@ -113,7 +115,7 @@ def _snapshot(
         consumer = window.consumer
         what = f"run {consumer.run_id!r}" if consumer.run_id else "any live run"
         print(
-            f"gym-gui-bridge view: no frame from {what} within {options.snapshot_timeout_s:g} s "
+            f"gym-gui-bridge view: no frame from {what} within {timeout_s:g} s "
             f"(status {consumer.status}{': ' + consumer.detail if consumer.detail else ''}); "
             "is the run started with FASTLANE=1 and publishing? see `gym-gui-bridge fastlanes`",
             file=sys.stderr,
@@ -127,12 +129,12 @@ def _snapshot(
     saver.timeout.connect(save)
     # after the first frame, let the view settle as a person would see it: the writer notices
     # it is watched and streams live frames, the live panel loads its first curves
-    settle_ms = round(VIEWER_SNAPSHOT_SETTLE_S * 1000)
+    settle_ms = round(options.config.viewer.snapshot_settle_s * 1000)
     window.frame_widget.first_frame_painted.connect(lambda: saver.start(settle_ms))
     deadline = QTimer()
     deadline.setSingleShot(True)
     deadline.timeout.connect(give_up)
-    deadline.start(round(options.snapshot_timeout_s * 1000))
+    deadline.start(round(timeout_s * 1000))
     window.show()
     window.start()
     app.exec()

@@ -21,11 +21,7 @@ import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from gym_gui_bridge.config.defaults import (
-    VIEWER_ATTACH_RETRY_S,
-    VIEWER_FPS,
-    VIEWER_LIVENESS_INTERVAL_S,
-)
+from gym_gui_bridge.config.viewer import ViewerConfig
 from gym_gui_bridge.errors import FastLaneError
 from gym_gui_bridge.fastlane import FastLaneFrame, FastLaneReader, SegmentState, list_segments
 from gym_gui_bridge.viewer.hud import (
@@ -65,7 +61,8 @@ class FastLaneConsumer(QObject):
 
     Args:
         run_id: the run to show; ``None`` follows the newest live run.
-        fps: display rate, i.e. how often the ring is polled (Hz).
+        config: display rate (how often the ring is polled), attach retry and liveness
+            intervals, frame-rate window (``VIEWER_*``).
     """
 
     frame_ready = Signal(object)
@@ -74,11 +71,14 @@ class FastLaneConsumer(QObject):
     run_changed = Signal(str)
 
     def __init__(
-        self, run_id: str | None = None, *, fps: float = VIEWER_FPS, parent: QObject | None = None
+        self,
+        run_id: str | None = None,
+        *,
+        config: ViewerConfig = ViewerConfig(),
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        if fps <= 0:
-            raise ValueError(f"Expected a positive display rate, got {fps}")
+        self.config = config
         self._wanted = run_id
         self._run_id = run_id or ""
         self._reader: FastLaneReader | None = None
@@ -92,18 +92,18 @@ class FastLaneConsumer(QObject):
         self._last_liveness = 0.0
         self._publish_rate = 0.0
         self._frames_published = 0
-        self._meter = RateMeter()
+        self._meter = RateMeter(config.rate_window_s)
         self._hud = HudState(run_id=self._run_id)
         self.reconnect_count = 0
         self.frames_shown = 0
         self.skipped = 0
         self.conversions = 0
         self._poll_timer = QTimer(self)
-        self._poll_timer.setInterval(_poll_interval_ms(fps))
+        self._poll_timer.setInterval(_poll_interval_ms(config.fps))
         self._poll_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._poll_timer.timeout.connect(self._poll)
         self._retry_timer = QTimer(self)
-        self._retry_timer.setInterval(round(VIEWER_ATTACH_RETRY_S * 1000))
+        self._retry_timer.setInterval(round(config.attach_retry_s * 1000))
         self._retry_timer.timeout.connect(self._try_attach)
 
     # --- public state --------------------------------------------------------------------
@@ -243,7 +243,7 @@ class FastLaneConsumer(QObject):
             if frame is not None:
                 self._show(frame)
         now = time.monotonic()
-        if now - self._last_liveness >= VIEWER_LIVENESS_INTERVAL_S:
+        if now - self._last_liveness >= self.config.liveness_interval_s:
             self._last_liveness = now
             self._check_liveness()
 

@@ -9,7 +9,7 @@ import collections
 import time
 from dataclasses import dataclass, field
 
-from gym_gui_bridge.config.defaults import VIEWER_RATE_WINDOW_S
+from gym_gui_bridge.config.viewer import ViewerConfig
 from gym_gui_bridge.fastlane import FastLaneMetrics
 
 __all__ = ["HudState", "RateMeter", "format_hud_lines"]
@@ -89,7 +89,7 @@ class RateMeter:
     0.0
     """
 
-    def __init__(self, window_s: float = VIEWER_RATE_WINDOW_S) -> None:
+    def __init__(self, window_s: float = ViewerConfig().rate_window_s) -> None:
         if window_s <= 0:
             raise ValueError(f"Expected a positive window, got {window_s}")
         self._window = window_s

@@ -6,8 +6,9 @@ ever takes a quick copy of those buffers (:meth:`LiveTelemetryController.snapsho
 locked database can delay the curves but never the frames. Qt-free.
 
 Buffers (all bounded, oldest dropped first): per env slot the last ``LIVE_RETURN_HISTORY``
-episodic returns; the last ``LIVE_EPISODE_QUEUE_SIZE`` episodes of any slot; per scalar tag the
-last ``LIVE_SCALAR_HISTORY`` values, for at most ``LIVE_MAX_SCALAR_TAGS`` tags.
+episodic returns; per scalar tag the last ``LIVE_SCALAR_HISTORY`` values, for at most
+``LIVE_MAX_SCALAR_TAGS`` tags. (The ``LIVE_*`` values are the controller's
+:class:`~gym_gui_bridge.config.viewer.LivePanelConfig`.)
 """
 
 from __future__ import annotations
@@ -17,16 +18,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from gym_gui_bridge.config.defaults import (
-    LIVE_DB_POLL_INTERVAL_S,
-    LIVE_EPISODE_QUEUE_SIZE,
-    LIVE_MAX_SCALAR_TAGS,
-    LIVE_RETURN_HISTORY,
-    LIVE_SCALAR_HISTORY,
-    LIVE_THREAD_JOIN_TIMEOUT_S,
-)
+from gym_gui_bridge.config.viewer import LivePanelConfig
 from gym_gui_bridge.viewer.telemetry_source import (
-    EpisodePoint,
     TelemetryBatch,
     TelemetrySource,
     TelemetryUnavailableError,
@@ -52,7 +45,6 @@ class LiveSnapshot:
     reason: str = "no telemetry yet"
     run_status: str = ""
     returns: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
-    recent_episodes: list[EpisodePoint] = field(default_factory=list)
     scalars: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     version: int = 0
 
@@ -72,12 +64,11 @@ class LiveTelemetryController:
     """
 
     def __init__(
-        self, source: TelemetrySource, *, poll_interval_s: float = LIVE_DB_POLL_INTERVAL_S
+        self, source: TelemetrySource, *, config: LivePanelConfig = LivePanelConfig()
     ) -> None:
-        if poll_interval_s <= 0:
-            raise ValueError(f"Expected a positive poll interval, got {poll_interval_s}")
         self.source = source
-        self._interval = poll_interval_s
+        self.config = config
+        self._interval = config.poll_interval_s
         # guards every field below it, shared by the poll thread and the UI thread
         self._lock = threading.Lock()
         self._run_id = ""
@@ -86,9 +77,6 @@ class LiveTelemetryController:
         self._reason = "no telemetry yet"
         self._run_status = ""
         self._returns: dict[int, collections.deque[tuple[float, float]]] = {}
-        self._recent: collections.deque[EpisodePoint] = collections.deque(
-            maxlen=LIVE_EPISODE_QUEUE_SIZE
-        )
         self._scalars: dict[str, collections.deque[tuple[int, float]]] = {}
         self._version = 0
         self.error_count = 0
@@ -106,8 +94,11 @@ class LiveTelemetryController:
         self._thread = threading.Thread(target=self._run, name=_THREAD_NAME, daemon=True)
         self._thread.start()
 
-    def stop(self, timeout_s: float = LIVE_THREAD_JOIN_TIMEOUT_S) -> None:
-        """Stop the thread (join with a timeout) and close the source. Safe to call twice."""
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop the thread (join with a timeout, default ``LIVE_THREAD_JOIN_TIMEOUT_S``) and
+        close the source. Safe to call twice."""
+        if timeout_s is None:
+            timeout_s = self.config.thread_join_timeout_s
         self._stop.set()
         thread = self._thread
         if thread is not None:
@@ -145,7 +136,6 @@ class LiveTelemetryController:
                 reason=self._reason,
                 run_status=self._run_status,
                 returns={slot: list(points) for slot, points in self._returns.items()},
-                recent_episodes=list(self._recent),
                 scalars={tag: list(points) for tag, points in self._scalars.items()},
                 version=self._version,
             )
@@ -199,18 +189,17 @@ class LiveTelemetryController:
                 series = self._returns.get(point.slot)
                 if series is None:
                     series = self._returns[point.slot] = collections.deque(
-                        maxlen=LIVE_RETURN_HISTORY
+                        maxlen=self.config.return_history
                     )
                 series.append((point.wall_time, point.ep_return))
-                self._recent.append(point)
                 changed = True
             for scalar in batch.scalars:
                 history = self._scalars.get(scalar.tag)
                 if history is None:
-                    if len(self._scalars) >= LIVE_MAX_SCALAR_TAGS:
+                    if len(self._scalars) >= self.config.max_scalar_tags:
                         continue
                     history = self._scalars[scalar.tag] = collections.deque(
-                        maxlen=LIVE_SCALAR_HISTORY
+                        maxlen=self.config.scalar_history
                     )
                 history.append((scalar.step, scalar.value))
                 changed = True
@@ -222,6 +211,5 @@ class LiveTelemetryController:
         self._reason = "no telemetry yet"
         self._run_status = ""
         self._returns.clear()
-        self._recent.clear()
         self._scalars.clear()
         self._version += 1

@@ -12,7 +12,6 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from gym_gui_bridge.config.defaults import LIVE_PANEL_REFRESH_S
 from gym_gui_bridge.viewer.live_controller import LiveSnapshot, LiveTelemetryController
 
 __all__ = ["LivePanel", "scale_points"]
@@ -56,7 +55,11 @@ def scale_points(
 
 
 class LivePanel(QWidget):
-    """The live curves. Shows "no telemetry yet" (and why) until the source delivers."""
+    """The live curves. Shows "no telemetry yet" (and why) until the source delivers.
+
+    Repaints from ``controller``'s buffers every ``LIVE_PANEL_REFRESH_S`` of the controller's
+    :class:`~gym_gui_bridge.config.viewer.LivePanelConfig`.
+    """
 
     def __init__(self, controller: LiveTelemetryController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,7 +70,7 @@ class LivePanel(QWidget):
         self.setMinimumWidth(_MIN_WIDTH_PX)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self._timer = QTimer(self)
-        self._timer.setInterval(round(LIVE_PANEL_REFRESH_S * 1000))
+        self._timer.setInterval(round(controller.config.refresh_s * 1000))
         self._timer.timeout.connect(self.refresh)
 
     @property

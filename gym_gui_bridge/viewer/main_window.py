@@ -60,7 +60,7 @@ class ViewerWindow(QMainWindow):
             splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
 
-        self.picker = RunPicker()
+        self.picker = RunPicker(refresh_s=consumer.config.picker_refresh_s)
         self.picker.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         toolbar = QToolBar("run")
         toolbar.setMovable(False)

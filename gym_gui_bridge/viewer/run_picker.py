@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from gym_gui_bridge.config.defaults import VIEWER_PICKER_REFRESH_S
+from gym_gui_bridge.config.viewer import ViewerConfig
 from gym_gui_bridge.fastlane import FastLaneStatus, SegmentState, list_segments
 
 __all__ = ["RunPicker", "describe_run"]
@@ -26,12 +26,18 @@ class RunPicker(QComboBox):
     """Lists the fast lanes of this machine (live ones first) and refreshes itself.
 
     The first entry follows the newest live run. ``run_selected(str)`` carries the chosen run id,
-    or "" for that first entry. The list is not rebuilt while its pop-up is open.
+    or "" for that first entry. The list is not rebuilt while its pop-up is open. It re-lists
+    the fast lanes every ``refresh_s`` seconds (``VIEWER_PICKER_REFRESH_S``).
     """
 
     run_selected = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        refresh_s: float = ViewerConfig().picker_refresh_s,
+    ) -> None:
         super().__init__(parent)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._popup_open = False
@@ -39,7 +45,7 @@ class RunPicker(QComboBox):
         self.addItem(_NEWEST, "")
         self.activated.connect(self._on_activated)
         self._timer = QTimer(self)
-        self._timer.setInterval(round(VIEWER_PICKER_REFRESH_S * 1000))
+        self._timer.setInterval(round(refresh_s * 1000))
         self._timer.timeout.connect(self.refresh)
 
     def start(self) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from gym_gui_bridge.config.defaults import LIVE_DB_BATCH_ROWS, LIVE_DB_BUSY_TIMEOUT_S
+from gym_gui_bridge.config.viewer import LivePanelConfig
 from gym_gui_bridge.store.queries import episode_points_after, run_status, scalar_points_after
 
 __all__ = [
@@ -104,13 +104,12 @@ class SqliteTelemetrySource:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, batch_rows: int = LIVE_DB_BATCH_ROWS
+        self, path: str | os.PathLike[str], *, config: LivePanelConfig = LivePanelConfig()
     ) -> None:
-        if batch_rows <= 0:
-            raise ValueError(f"Expected a positive batch size, got {batch_rows}")
         self.path = Path(path)
         self.name = f"sqlite:{self.path}"
-        self._batch_rows = batch_rows
+        self.config = config
+        self._batch_rows = config.batch_rows
         self._conn: sqlite3.Connection | None = None
         self._last_episode_rowid = 0
         self._last_scalar_rowid = 0
@@ -174,7 +173,7 @@ class SqliteTelemetrySource:
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
             self._conn = sqlite3.connect(
-                uri, uri=True, timeout=LIVE_DB_BUSY_TIMEOUT_S, check_same_thread=False
+                uri, uri=True, timeout=self.config.busy_timeout_s, check_same_thread=False
             )
         except sqlite3.OperationalError as error:
             raise TelemetryUnavailableError(f"cannot open {self.path}: {error}") from None

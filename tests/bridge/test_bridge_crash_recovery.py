@@ -147,7 +147,10 @@ def test_ingest_command_loads_a_spool_into_a_database(tmp_path: Path) -> None:
 def test_emitter_resumes_a_spool_left_by_an_earlier_process(tmp_path: Path) -> None:
     """Many small segments, shipped by the next emitter of the run, each record stored once."""
     from cleanrl_worker.emitter.emitter import BridgeEmitter
+    from gym_gui_bridge.config.slowlane import EmitterConfig
     from gym_gui_bridge.protocol.records import ScalarRecord
+
+    small_segments = EmitterConfig(segment_bytes=16384)
 
     run_id, port, db, spool = (
         f"resume-{os.getpid()}-{uuid.uuid4().hex[:6]}",
@@ -159,7 +162,7 @@ def test_emitter_resumes_a_spool_left_by_an_earlier_process(tmp_path: Path) -> N
     def scalars(seqs: range) -> list[ScalarRecord]:
         return [ScalarRecord(run_id, -1, "default", s, 1.0, "loss", 0.5, s) for s in seqs]
 
-    first = BridgeEmitter(f"127.0.0.1:{port}", run_id, spool_root=spool, segment_bytes=16384)
+    first = BridgeEmitter(f"127.0.0.1:{port}", run_id, spool_root=spool, config=small_segments)
     first.start()
     for start in range(0, 3000, 300):  # rounds the spooler writes one by one: one segment each
         for record in scalars(range(start, start + 300)):
@@ -171,7 +174,7 @@ def test_emitter_resumes_a_spool_left_by_an_earlier_process(tmp_path: Path) -> N
 
     bridge = start_bridge(db, port, tmp_path / "bridge-spool")
     try:
-        second = BridgeEmitter(f"127.0.0.1:{port}", run_id, spool_root=spool, segment_bytes=16384)
+        second = BridgeEmitter(f"127.0.0.1:{port}", run_id, spool_root=spool, config=small_segments)
         second.start()
         for record in scalars(range(3000, 5000)):
             second.put(record)

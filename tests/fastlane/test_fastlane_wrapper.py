@@ -13,6 +13,7 @@ import pytest
 from worker_helpers import segment_exists
 
 from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
+from gym_gui_bridge.config.fastlane import FrameConfig
 from gym_gui_bridge.fastlane import FastLaneReader
 
 STEP_S = 0.001  # fake seconds per env step
@@ -69,7 +70,8 @@ def _wrap(
 ) -> tuple[FastLaneEnvWrapper, CountingEnv, FakeClock]:
     clock = FakeClock()
     inner = CountingEnv(clock, length)
-    return FastLaneEnvWrapper(inner, run_id, slot=0, clock=clock, **kwargs), inner, clock
+    frames = FrameConfig(**kwargs)
+    return FastLaneEnvWrapper(inner, run_id, slot=0, frames=frames, clock=clock), inner, clock
 
 
 def _run(env: FastLaneEnvWrapper, steps: int, reader: FastLaneReader | None = None) -> None:
@@ -168,7 +170,7 @@ def test_rolling_return_is_an_exponential_average_of_episode_returns(run_id):
 def test_max_dim_downscales_published_frames(run_id):
     clock = FakeClock()
     inner = gym.make("CartPole-v1", render_mode="rgb_array")
-    env = FastLaneEnvWrapper(inner, run_id, slot=1, max_dim=150, clock=clock)
+    env = FastLaneEnvWrapper(inner, run_id, slot=1, frames=FrameConfig(max_dim=150), clock=clock)
     env.reset(seed=0)
     reader = FastLaneReader.attach(run_id)
     frame = reader.latest_frame(only_new=False)

@@ -58,7 +58,7 @@ def test_bridge_cli_import_stays_light() -> None:
 
 
 def test_a_writer_that_stopped_publishing_has_no_current_rate(run_id: str) -> None:
-    from gym_gui_bridge.config.defaults import FASTLANE_STALE_PUBLISH_S
+    from gym_gui_bridge.fastlane.layout import FASTLANE_STALE_PUBLISH_S
 
     with FastLaneWriter.create(run_id, FastLaneConfig(width=8, height=4)) as writer:
         for _ in range(3):

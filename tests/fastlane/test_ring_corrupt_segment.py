@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from gym_gui_bridge.config.defaults import FASTLANE_CREATE_GRACE_S
 from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import (
     FastLaneConfig,
@@ -16,6 +15,7 @@ from gym_gui_bridge.fastlane import (
     cleanup_segments,
     list_segments,
 )
+from gym_gui_bridge.fastlane.layout import FASTLANE_CREATE_GRACE_S
 
 
 def _write_raw(run_id: str, data: bytes) -> None:

@@ -6,8 +6,13 @@ import time
 
 import numpy as np
 
-from gym_gui_bridge.config import defaults as constants
-from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneReader, FastLaneWriter, list_segments
+from gym_gui_bridge.fastlane import (
+    FastLaneConfig,
+    FastLaneReader,
+    FastLaneWriter,
+    layout,
+    list_segments,
+)
 
 
 def test_nobody_watching_until_a_reader_polls(run_id: str) -> None:
@@ -27,7 +32,7 @@ def test_watching_lapses_when_the_reader_stops_polling(run_id: str) -> None:
     ):
         reader.latest_frame()
         assert writer.watched
-        deadline = time.monotonic() + 10 * constants.FASTLANE_WATCH_TIMEOUT_S
+        deadline = time.monotonic() + 10 * layout.FASTLANE_WATCH_TIMEOUT_S
         while writer.watched and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not writer.watched

@@ -16,11 +16,12 @@ WRITER = textwrap.dedent(
     import sys
     from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
     from gym_gui_bridge.bus.run_bus import RunBus
+    from gym_gui_bridge.config.store import SinkConfig
     from gym_gui_bridge.store.sink import TelemetryDBSink
 
     path, run_id, slot, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     bus = RunBus()
-    sink = TelemetryDBSink(bus, path, batch_size=64)
+    sink = TelemetryDBSink(bus, path, config=SinkConfig(batch_size=64))
     sink.start()
     common = dict(run_id=run_id, slot=slot, agent_id="default", wall_time=1.0, truncated=False)
     for i in range(n):

@@ -12,6 +12,7 @@ import pytest
 from record_factory import episode, run, scalar, step
 
 from gym_gui_bridge.bus.run_bus import RunBus
+from gym_gui_bridge.config.store import SinkConfig
 from gym_gui_bridge.store.sink import TelemetryDBSink
 
 TIMEOUT_S = 60.0  # bound on waits so a broken sink fails the test instead of hanging it
@@ -83,7 +84,7 @@ def test_an_injected_failing_batch_is_retried_until_the_fault_clears(tmp_path: P
             raise sqlite3.OperationalError("database or disk is full (injected)")
 
     bus = RunBus()
-    sink = TelemetryDBSink(bus, path, batch_size=64, fault_hook=fault)
+    sink = TelemetryDBSink(bus, path, config=SinkConfig(batch_size=64), fault_hook=fault)
     sink.start()
     bus.publish_many(_records(run_id, 500))  # type: ignore[arg-type]
     assert sink.flush(TIMEOUT_S)
@@ -97,7 +98,7 @@ def test_an_injected_failing_batch_is_retried_until_the_fault_clears(tmp_path: P
 def test_a_database_locked_by_another_connection_delays_but_loses_nothing(tmp_path: Path) -> None:
     path, run_id = tmp_path / "locked.sqlite", _run_id()
     bus = RunBus()
-    sink = TelemetryDBSink(bus, path, busy_timeout_s=0.02, batch_size=32)
+    sink = TelemetryDBSink(bus, path, config=SinkConfig(busy_timeout_s=0.02, batch_size=32))
     sink.start()
     bus.publish_many(_records(run_id, 50))  # type: ignore[arg-type]
     assert sink.flush(TIMEOUT_S)
@@ -119,7 +120,9 @@ def test_wal_stays_bounded_while_writing_many_batches(tmp_path: Path) -> None:
     path, run_id = tmp_path / "wal.sqlite", _run_id()
     checkpoint_pages = 64
     bus = RunBus()
-    sink = TelemetryDBSink(bus, path, batch_size=256, checkpoint_pages=checkpoint_pages)
+    sink = TelemetryDBSink(
+        bus, path, config=SinkConfig(batch_size=256, checkpoint_pages=checkpoint_pages)
+    )
     sink.start()
     wal = Path(str(path) + "-wal")
     largest = 0
@@ -137,7 +140,7 @@ def test_wal_stays_bounded_while_writing_many_batches(tmp_path: Path) -> None:
 def test_flush_is_a_barrier_and_stop_writes_the_half_full_batch(tmp_path: Path) -> None:
     path, run_id = tmp_path / "flush.sqlite", _run_id()
     bus = RunBus()
-    sink = TelemetryDBSink(bus, path, batch_size=10_000, flush_interval_s=30.0)
+    sink = TelemetryDBSink(bus, path, config=SinkConfig(batch_size=10_000, flush_interval_s=30.0))
     sink.start()
     bus.publish(scalar(run_id=run_id, seq=0))
     assert sink.flush(TIMEOUT_S)  # does not wait for the 30 s batch interval
@@ -151,7 +154,7 @@ def test_flush_is_a_barrier_and_stop_writes_the_half_full_batch(tmp_path: Path) 
 def test_half_full_batches_are_written_after_the_flush_interval(tmp_path: Path) -> None:
     path, run_id = tmp_path / "interval.sqlite", _run_id()
     bus = RunBus()
-    sink = TelemetryDBSink(bus, path, batch_size=10_000, flush_interval_s=0.05)
+    sink = TelemetryDBSink(bus, path, config=SinkConfig(batch_size=10_000, flush_interval_s=0.05))
     sink.start()
     bus.publish(scalar(run_id=run_id, seq=0))
     written = threading.Event()

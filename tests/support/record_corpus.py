@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from gym_gui_bridge.config.defaults import JSONL_MAX_LINE_BYTES
 from gym_gui_bridge.protocol.jsonl import encode_record
+from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
 
 __all__ = ["CORPUS", "EPISODE", "GOOD", "STEP", "replaced", "with_", "without"]

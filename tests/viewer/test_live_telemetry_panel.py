@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from gym_gui_bridge.config.defaults import LIVE_SCALAR_HISTORY
+from gym_gui_bridge.config.viewer import LivePanelConfig
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
@@ -19,6 +19,7 @@ from gym_gui_bridge.viewer.telemetry_source import SqliteTelemetrySource
 
 WAIT_MS = 5000
 POLL_S = 0.05
+SCALAR_HISTORY = LivePanelConfig().scalar_history
 
 SCHEMA = """
 CREATE TABLE runs (run_id TEXT PRIMARY KEY, status TEXT, started_at REAL, extra TEXT);
@@ -44,7 +45,9 @@ def _episodes(conn: sqlite3.Connection, run: str, slot: int, returns: list[float
 
 
 def _controller(path: Path) -> LiveTelemetryController:
-    return LiveTelemetryController(SqliteTelemetrySource(path), poll_interval_s=POLL_S)
+    return LiveTelemetryController(
+        SqliteTelemetrySource(path), config=LivePanelConfig(poll_interval_s=POLL_S)
+    )
 
 
 def test_panel_says_no_telemetry_until_the_database_and_tables_exist(
@@ -96,7 +99,7 @@ def test_controller_tails_new_rows_per_slot_and_keeps_buffers_bounded(
         _episodes(conn, run_id, 2, [6.0, 7.0])
         conn.executemany(
             "INSERT INTO scalars VALUES (?, ?, ?, ?, 0)",
-            [(run_id, "charts/SPS", step, float(step)) for step in range(LIVE_SCALAR_HISTORY + 50)]
+            [(run_id, "charts/SPS", step, float(step)) for step in range(SCALAR_HISTORY + 50)]
             + [(run_id, "losses/value_loss", 1, 0.25)],
         )
         conn.execute("UPDATE runs SET status = 'finished' WHERE run_id = ?", (run_id,))
@@ -111,8 +114,8 @@ def test_controller_tails_new_rows_per_slot_and_keeps_buffers_bounded(
         assert [r for _, r in snap.returns[0]] == [1.0, 2.0, 3.0]  # each row once, no rereads
         assert [r for _, r in snap.returns[2]] == [5.0, 6.0, 7.0]
         sps = snap.scalars["charts/SPS"]
-        assert len(sps) == LIVE_SCALAR_HISTORY  # bounded, oldest dropped
-        assert sps[-1] == (LIVE_SCALAR_HISTORY + 49, float(LIVE_SCALAR_HISTORY + 49))
+        assert len(sps) == SCALAR_HISTORY  # bounded, oldest dropped
+        assert sps[-1] == (SCALAR_HISTORY + 49, float(SCALAR_HISTORY + 49))
         assert all(r != 99.0 for series in snap.returns.values() for _, r in series)
         assert controller.error_count == 0
     finally:

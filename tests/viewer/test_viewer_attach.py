@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from pytestqt.qtbot import QtBot
 
-from gym_gui_bridge.config.defaults import FASTLANE_STALE_PUBLISH_S, VIEWER_RATE_WINDOW_S
+from gym_gui_bridge.config.viewer import ViewerConfig
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
+from gym_gui_bridge.fastlane.layout import FASTLANE_STALE_PUBLISH_S
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.frame_widget import FrameWidget
 
@@ -40,7 +41,7 @@ def test_waits_for_a_run_that_starts_later_then_attaches(qtbot: QtBot, run_id: s
 
 def test_repaints_and_converts_only_when_a_newer_frame_exists(qtbot: QtBot, run_id: str) -> None:
     writer = FastLaneWriter.create(run_id, FastLaneConfig(32, 24))
-    consumer = FastLaneConsumer(run_id, fps=60)
+    consumer = FastLaneConsumer(run_id, config=ViewerConfig(fps=60.0))
     widget = FrameWidget()
     qtbot.addWidget(widget)
     consumer.frame_ready.connect(widget.show_frame)
@@ -54,7 +55,7 @@ def test_repaints_and_converts_only_when_a_newer_frame_exists(qtbot: QtBot, run_
             qtbot.waitUntil(lambda n=n: consumer.frames_shown == n, timeout=WAIT_MS)
         assert consumer.conversions == 5
         # idle: let the HUD's rates settle to zero, then nothing may be copied or painted
-        qtbot.wait(round((FASTLANE_STALE_PUBLISH_S + VIEWER_RATE_WINDOW_S) * 1000) + 500)
+        qtbot.wait(round((FASTLANE_STALE_PUBLISH_S + ViewerConfig().rate_window_s) * 1000) + 500)
         paints, conversions = widget.paint_count, consumer.conversions
         qtbot.wait(1000)  # ~60 polls of an unchanged ring
         assert consumer.conversions == conversions == 5

@@ -72,7 +72,7 @@ def test_grid_size_implies_grid_mode(monkeypatch):
 
 def test_toml_file_overrides_the_default_budget(monkeypatch, tmp_path):
     config = tmp_path / "fast.toml"
-    config.write_text("[fastlane_budget]\nFASTLANE_FPS = 12.5\nFASTLANE_BUDGET = 0.01\n")
+    config.write_text("[frames]\nFASTLANE_FPS = 12.5\nFASTLANE_BUDGET = 0.01\n")
     monkeypatch.setenv("FASTLANE_CONFIG", str(config))
     s = load_settings(argv0="ppo.py")
     assert (s.fps, s.budget, s.config) == (12.5, 0.01, str(config))
@@ -93,7 +93,7 @@ def test_toml_file_overrides_the_default_budget(monkeypatch, tmp_path):
         ("FASTLANE_STEPS", "some", "FASTLANE_STEPS: expected watched | all | none"),
         ("FASTLANE_RUN_ID", "a/b", "FASTLANE_RUN_ID: expected a valid run id"),
         ("FASTLANE_BRIDGE", "localhost", "FASTLANE_BRIDGE: expected host:port"),
-        ("FASTLANE_CONFIG", "/nonexistent.toml", "FASTLANE_CONFIG: expected a readable tunables"),
+        ("FASTLANE_CONFIG", "/nonexistent.toml", "FASTLANE_CONFIG: /nonexistent.toml: expected a"),
         ("CLEANRL_FASTLANE_INTERVAL_MS", "-1", "CLEANRL_FASTLANE_INTERVAL_MS: expected a number"),
     ],
 )

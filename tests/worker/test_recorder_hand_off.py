@@ -12,6 +12,7 @@ import pytest
 
 from cleanrl_worker.slowlane import recorder as slowlane
 from gym_gui_bridge.bus.feed import DequeFeed
+from gym_gui_bridge.config.slowlane import RecorderConfig
 from gym_gui_bridge.logs import LOG_RECORDER_RECORDS_DROPPED
 from gym_gui_bridge.protocol.records import ScalarRecord
 
@@ -33,11 +34,12 @@ def test_a_burst_wakes_a_consumer_sleeping_for_its_batch() -> None:
 
 
 def test_a_full_hand_off_queue_refuses_counts_and_reports_at_close(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(slowlane, "RECORDER_BUFFER_LIMIT", 5)
     run_id, db = f"handoff-{uuid.uuid4().hex[:8]}", tmp_path / "r.sqlite"
-    recorder = slowlane.Recorder(run_id, db_path=str(db), argv=["t.py"])
+    recorder = slowlane.Recorder(
+        run_id, db_path=str(db), argv=["t.py"], config=RecorderConfig(buffer_limit=5)
+    )
     recorder._open()
     # far faster than the sink's 0.25 s wake-up, and below its batch-size wake: most refused
     for seq in range(200):
