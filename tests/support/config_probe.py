@@ -82,7 +82,7 @@ def _embedded(path: str, workdir: str) -> dict[str, Any]:
     resolved = _resolve(path, FASTLANE_DB=os.path.join(workdir, "probe.sqlite"))
     recorder = activation._start_slow_lane(resolved, ["probe.py"])
     try:
-        sink, feed = recorder._sink, recorder._feed
+        sink, feed = recorder._sink.writer, recorder._sink.feed  # an EmbeddedSink
         pragma = lambda name: sink._conn.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
         return {
             "RECORDER_BUFFER_LIMIT": feed._limit,
@@ -107,7 +107,7 @@ def _emitter(path: str, workdir: str) -> dict[str, Any]:
     os.chdir(workdir)  # the spool goes to ./runs/spool
     recorder = activation._start_slow_lane(resolved, ["probe.py"])
     try:
-        emitter = recorder._sink.emitter
+        emitter = recorder._sink  # a BridgeEmitter
         spooler, shipper = emitter._spooler._config, emitter._shipper
         return {
             "EMITTER_BATCH_SIZE": shipper._batch_size,
