@@ -9,9 +9,16 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import unset_means
+from gym_gui_bridge.config.defaults import (
+    BRIDGE_DEFAULT_LISTEN,
+    DEFAULT_DB_PATH,
+    EMITTER_SPOOL_DIR,
+)
 from gym_gui_bridge.config.tunables import TunablesError, load_tunables
 from gym_gui_bridge.errors import BridgeError, StoreError
 
@@ -25,21 +32,19 @@ TOKEN_ENV = "FASTLANE_BRIDGE_TOKEN"
 class ServeArgs:
     """Run the bridge: receive workers' telemetry over gRPC, store it, serve live subscribers."""
 
-    db: str | None = None
-    """SQLite file the bridge owns (its only writer). Default: DEFAULT_DB_PATH (runs/fastlane.sqlite)."""
-    listen: str | None = None
-    """HOST:PORT to listen on (default: BRIDGE_DEFAULT_LISTEN, 127.0.0.1:50055). Non-loopback
-    needs --allow-remote and a token."""
-    config: str | None = None
+    db: Annotated[str | None, unset_means("PATH", DEFAULT_DB_PATH)] = None
+    """SQLite file the bridge owns (its only writer)."""
+    listen: Annotated[str | None, unset_means("HOST:PORT", BRIDGE_DEFAULT_LISTEN)] = None
+    """Address to listen on. Non-loopback needs --allow-remote and a token."""
+    config: Annotated[str | None, unset_means("FILE", "none")] = None
     """TOML tunables file (see configs/defaults.toml)."""
     allow_remote: bool = False
     """Allow a non-loopback listen address (a shared token is then required)."""
-    token_file: str | None = None
-    """File whose first line is the shared token (default: $FASTLANE_BRIDGE_TOKEN)."""
-    spool_dir: str | None = None
-    """Emitter spool root (default: EMITTER_SPOOL_DIR, runs/spool); orphaned spools found here
-    are ingested at start-up."""
-    log_level: str = "INFO"
+    token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
+    """File whose first line is the shared token."""
+    spool_dir: Annotated[str | None, unset_means("DIR", EMITTER_SPOOL_DIR)] = None
+    """Spool root of the workers on this machine; orphaned spools there are ingested at start."""
+    log_level: Annotated[str, tyro.conf.arg(metavar="LEVEL")] = "INFO"
     """Logging level (DEBUG, INFO, WARNING, ERROR)."""
 
 
