@@ -1,7 +1,8 @@
 """``cleanrl-worker``: the worker side's command (subcommands dispatched by name, parsed by tyro).
 
 ``cleanrl-worker settings [--json] [--fastlane-* ...]`` prints the settings a training run
-started from this shell would resolve. The ``run`` proxy comes with the slow lane.
+started from this shell would resolve; ``cleanrl-worker run [OPTIONS] -- COMMAND`` is the
+trainer telemetry proxy (:mod:`cleanrl_worker.proxy`).
 """
 
 from __future__ import annotations
