@@ -2,7 +2,8 @@
 
 ``cleanrl-worker settings [--json] [--fastlane-* ...]`` prints the settings a training run
 started from this shell would resolve, and the tunables of its config file. The bridge token is
-shown as ``set`` or ``unset``, never its value. The ``run`` proxy comes with the slow lane.
+shown as ``set`` or ``unset``, never its value. ``cleanrl-worker run [OPTIONS] -- COMMAND`` is the
+trainer telemetry proxy (:mod:`cleanrl_worker.proxy`).
 """
 
 from __future__ import annotations

@@ -30,11 +30,12 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Annotated
 
 import tyro
 
 from cleanrl_worker.slowlane.record_sink import RecordSink
+from gym_gui_bridge.cli.arguments import DbPath, unset_means
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH, EMITTER_SPOOL_DIR
 from gym_gui_bridge.config.slowlane import EmitterConfig
 from gym_gui_bridge.logs import LOG_PROXY_RECORD_REJECTED, LogThrottle
@@ -54,18 +55,26 @@ _EXIT_SIGNAL_BASE = 128  # shell convention: killed by signal N -> exit status 1
 
 @dataclasses.dataclass(frozen=True)
 class ProxyArgs:
-    """Run COMMAND (after --), forward its JSONL telemetry, pass every other line through."""
+    """Run COMMAND (after --), forward its JSONL telemetry, pass every other line through.
 
-    bridge: str | None = None
-    """HOST:PORT of a bridge to ship records to (default: write into --db)."""
-    run_id: str | None = None
-    """Run id given to the child (FASTLANE_RUN_ID); default: proxy-<time>-<pid>."""
-    db: str = DEFAULT_DB_PATH
+    Example: cleanrl-worker run --db runs/fastlane.sqlite -- python ppo.py --env-id CartPole-v1"""
+
+    command: Annotated[
+        tuple[str, ...],
+        tyro.conf.Positional,
+        tyro.conf.arg(metavar="-- COMMAND [ARG ...]", help_behavior_hint="(required)"),
+    ] = ()
+    """The command to run and its arguments, after --."""
+    bridge: Annotated[str | None, unset_means("HOST:PORT", "write into --db")] = None
+    """A running bridge to ship the records to."""
+    run_id: Annotated[str | None, unset_means("RUN_ID", "proxy-<time>-<pid>")] = None
+    """Run id given to the child (FASTLANE_RUN_ID)."""
+    db: DbPath = DEFAULT_DB_PATH
     """SQLite file for the records when no bridge is given."""
-    spool_dir: str = EMITTER_SPOOL_DIR
+    spool_dir: Annotated[str, tyro.conf.arg(metavar="DIR")] = EMITTER_SPOOL_DIR
     """Root of the emitter's disk spool (with --bridge)."""
-    token_file: str | None = None
-    """File whose first line is the bridge's shared token (default: $FASTLANE_BRIDGE_TOKEN)."""
+    token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
+    """File whose first line is the bridge's shared token."""
 
 
 class _DbSink:
@@ -188,10 +197,13 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str], prog: str) -> int:
+    # the command is cut off at the first "--" before parsing, so none of its own flags (--db,
+    # --help, a second "--") can be taken for the proxy's
     own, command = _split(argv)
     args = tyro.cli(ProxyArgs, args=own, prog=prog)
-    if not command:
-        print(f"{prog}: expected a command after --, got none", file=sys.stderr)
+    if args.command or not command:
+        got = f"{' '.join(args.command)!r} before --" if args.command else "none"
+        print(f"{prog}: expected a command after --, got {got}", file=sys.stderr)
         return 2
     run_id = args.run_id or f"proxy-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     env = {**os.environ, "FASTLANE": "1", "FASTLANE_RUN_ID": run_id}

@@ -3,7 +3,8 @@
 Log ids are stable strings at the start of a log message, for grep and alerts: a message reads
 ``"<LOG_ID> what happened: details"``. Some keep the names operators of the older GUI-bound
 system search for (``LOG_CREDIT_STARVED``, ``LOG_SERVICE_DB_SINK_*``,
-``LOG_WORKER_CONFIG_DURABLE_PATH``). Every id here is logged by some component.
+``LOG_WORKER_CONFIG_DURABLE_PATH``). Every id here is logged by some component and explained
+for operators in docs/operations.md (a test keeps the two lists equal).
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import DbPath, RunId, unset_means
 from gym_gui_bridge.cli.store_common import emit_rows, run_query
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.store.queries import list_episodes
@@ -29,11 +30,11 @@ _COLUMNS = (
 class EpisodesArgs:
     """List the finished episodes of a run (slot, episode, return, length, how it ended)."""
 
-    run_id: tyro.conf.Positional[str]
+    run_id: RunId
     """Run id, as printed by the worker or listed by 'runs'."""
-    db: str = DEFAULT_DB_PATH
+    db: DbPath = DEFAULT_DB_PATH
     """SQLite file written by the workers (FASTLANE_DB) or the bridge."""
-    slot: int | None = None
+    slot: Annotated[int | None, unset_means("K", "every slot")] = None
     """Only this vector-env slot."""
     json: bool = False
     """Print a JSON array of objects instead of a table."""

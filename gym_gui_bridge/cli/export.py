@@ -12,10 +12,11 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import DbPath, RunId
 from gym_gui_bridge.cli.store_common import run_query
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.errors import RecordEncodeError
@@ -33,13 +34,13 @@ _FILES = {"run": "run", "episodes": "episode", "steps": "step", "scalars": "scal
 class ExportArgs:
     """Write a run's lifecycle, episodes, steps and scalars as CSV or JSONL files into a folder."""
 
-    run_id: tyro.conf.Positional[str]
+    run_id: RunId
     """Run id, as printed by the worker or listed by 'runs'."""
-    out: str
+    out: Annotated[str, tyro.conf.arg(metavar="DIR")]
     """Folder to write into (created if missing; files of the same name are replaced)."""
     format: Literal["csv", "jsonl"] = "csv"
     """csv: one table per file with a header; jsonl: v1 records, one per line."""
-    db: str = DEFAULT_DB_PATH
+    db: DbPath = DEFAULT_DB_PATH
     """SQLite file written by the workers (FASTLANE_DB) or the bridge."""
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from typing import Annotated
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import DbPath, unset_means
 from gym_gui_bridge.cli.serve import read_token
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.errors import BridgeError, StoreError
@@ -18,14 +20,14 @@ __all__ = ["main"]
 class IngestArgs:
     """Load JSONL records (an emitter's spool directory, an export, any file) into the store."""
 
-    path: tyro.conf.Positional[str]
-    """A JSONL file, or a directory searched for *.jsonl files (e.g. runs/spool/RUN_ID)."""
-    db: str = DEFAULT_DB_PATH
+    path: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="PATH")]
+    """A JSONL file, or a directory searched for *.jsonl files (e.g. runs/spool/RUN_ID.PID)."""
+    db: DbPath = DEFAULT_DB_PATH
     """SQLite file to write into (ignored with --bridge)."""
-    bridge: str | None = None
-    """HOST:PORT of a running bridge to send the records to instead."""
-    token_file: str | None = None
-    """Shared token of that bridge (default: $FASTLANE_BRIDGE_TOKEN)."""
+    bridge: Annotated[str | None, unset_means("HOST:PORT", "write into --db")] = None
+    """A running bridge to send the records to instead."""
+    token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
+    """File whose first line is that bridge's shared token."""
     remove: bool = False
     """Delete the files once every record in them is stored."""
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import DbPath
 from gym_gui_bridge.cli.store_common import emit_rows, run_query
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.store.queries import list_runs
@@ -21,7 +22,7 @@ _COLUMNS = ("run_id", "status", "started", "duration_s", "episodes", "pid", "exi
 class RunsArgs:
     """List the runs recorded in a database, newest first (status, start, episodes stored)."""
 
-    db: str = DEFAULT_DB_PATH
+    db: DbPath = DEFAULT_DB_PATH
     """SQLite file written by the workers (FASTLANE_DB) or the bridge."""
     json: bool = False
     """Print a JSON array of objects instead of a table."""

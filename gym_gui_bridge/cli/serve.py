@@ -9,10 +9,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import DbPath, unset_means
 from gym_gui_bridge.config.paths import BRIDGE_DEFAULT_LISTEN, DEFAULT_DB_PATH, EMITTER_SPOOL_DIR
 from gym_gui_bridge.config.spec import ConfigError
 from gym_gui_bridge.errors import BridgeError, StoreError
@@ -30,20 +31,20 @@ TOKEN_ENV = "FASTLANE_BRIDGE_TOKEN"
 class ServeArgs:
     """Run the bridge: receive workers' telemetry over gRPC, store it, serve live subscribers."""
 
-    db: str = DEFAULT_DB_PATH
+    db: DbPath = DEFAULT_DB_PATH
     """SQLite file the bridge owns (its only writer)."""
-    listen: str = BRIDGE_DEFAULT_LISTEN
-    """HOST:PORT to listen on. Non-loopback needs --allow-remote and a token."""
-    config: str | None = None
+    listen: Annotated[str, tyro.conf.arg(metavar="HOST:PORT")] = BRIDGE_DEFAULT_LISTEN
+    """Address to listen on. Non-loopback needs --allow-remote and a token."""
+    config: Annotated[str | None, unset_means("FILE", "none")] = None
     """TOML config file: the [run_bus], [sink], [bridge], [live] and [credits] tables of
     configs/defaults.toml (docs/configuration.md). A key serve does not read is an error."""
     allow_remote: bool = False
     """Allow a non-loopback listen address (a shared token is then required)."""
-    token_file: str | None = None
-    """File whose first line is the shared token (default: $FASTLANE_BRIDGE_TOKEN)."""
-    spool_dir: str = EMITTER_SPOOL_DIR
-    """Emitter spool root; orphaned spools found here are ingested at start-up."""
-    log_level: str = "INFO"
+    token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
+    """File whose first line is the shared token."""
+    spool_dir: Annotated[str, tyro.conf.arg(metavar="DIR")] = EMITTER_SPOOL_DIR
+    """Spool root of the workers on this machine; orphaned spools there are ingested at start."""
+    log_level: Annotated[str, tyro.conf.arg(metavar="LEVEL")] = "INFO"
     """Logging level (DEBUG, INFO, WARNING, ERROR)."""
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import DbPath, RunId, unset_means
 from gym_gui_bridge.cli.store_common import emit_rows, run_query
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.store.queries import list_steps
@@ -24,15 +25,15 @@ class StepsArgs:
     """List the recorded steps of a run (workers record the watched slot's steps by default;
     FASTLANE_STEPS=all records every slot)."""
 
-    run_id: tyro.conf.Positional[str]
+    run_id: RunId
     """Run id, as printed by the worker or listed by 'runs'."""
-    db: str = DEFAULT_DB_PATH
+    db: DbPath = DEFAULT_DB_PATH
     """SQLite file written by the workers (FASTLANE_DB) or the bridge."""
-    episode: int | None = None
+    episode: Annotated[int | None, unset_means("N", "every episode")] = None
     """Only this episode (index within its slot, from 0)."""
-    slot: int | None = None
+    slot: Annotated[int | None, unset_means("K", "every slot")] = None
     """Only this vector-env slot."""
-    limit: int | None = None
+    limit: Annotated[int | None, unset_means("N", "no limit")] = None
     """Print at most this many steps."""
     json: bool = False
     """Print a JSON array of objects instead of a table."""

@@ -8,6 +8,7 @@ import sqlite3
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import DbPath, RunId
 from gym_gui_bridge.cli.store_common import run_query
 from gym_gui_bridge.cli.table import print_table
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
@@ -27,9 +28,9 @@ class SummaryArgs:
     """Summarise one recorded run: its status, episodes and returns per vector-env slot
     (recent_return = mean of each slot's last 10 episodes), and its TensorBoard scalars."""
 
-    run_id: tyro.conf.Positional[str]
+    run_id: RunId
     """Run id, as printed by the worker or listed by 'runs'."""
-    db: str = DEFAULT_DB_PATH
+    db: DbPath = DEFAULT_DB_PATH
     """SQLite file written by the workers (FASTLANE_DB) or the bridge."""
     json: bool = False
     """Print one JSON object (run, slots, scalars) instead of tables."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import tyro
 
+from gym_gui_bridge.cli.arguments import DbPath, unset_means
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.config.viewer import ViewerConfig
 
@@ -21,6 +23,7 @@ _DEFAULTS = ViewerConfig()  # shown in --help: --fps and --snapshot-timeout beat
 __all__ = ["ViewArgs", "main", "view_config", "viewer_options"]
 
 _EXIT_FAILED = 1
+_EXIT_USAGE = 2  # as for a wrong flag: the command cannot run as asked
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,34 +33,24 @@ class ViewArgs:
     Keys: space pauses the display (not training), s saves a PNG, p toggles pixel-exact
     scaling, q quits."""
 
-    run_id: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_ID")] = None
-    """Run to show; omitted: the newest live fast lane (or wait for one)."""
-    db: Annotated[str, tyro.conf.arg(metavar="PATH")] = DEFAULT_DB_PATH
-    """SQLite database whose episodes and scalars feed the live panel."""
-    snapshot: Annotated[Path | None, tyro.conf.arg(metavar="PNG")] = None
-    """Save the window as this PNG once a frame is shown, then exit (works headless with
-    QT_QPA_PLATFORM=offscreen)."""
-    fps: Annotated[
-        float | None,
-        tyro.conf.arg(metavar="HZ", help_behavior_hint=f"(default: VIEWER_FPS, {_DEFAULTS.fps:g})"),
+    run_id: Annotated[
+        str | None, tyro.conf.Positional, unset_means("[RUN_ID]", "the newest live run")
     ] = None
-    """Display rate: how often the ring is polled for a newer frame (Hz)."""
+    """Run to show; without it, the newest live fast lane (or the first one to start)."""
+    db: DbPath = DEFAULT_DB_PATH
+    """SQLite database whose episodes and scalars feed the live panel."""
+    snapshot: Annotated[Path | None, unset_means("PNG", "open a window")] = None
+    """Save the window to PNG at the first frame and exit (headless: QT_QPA_PLATFORM=offscreen)."""
+    fps: Annotated[float | None, unset_means("HZ", f"VIEWER_FPS, {_DEFAULTS.fps:g}")] = None
+    """Display rate: how often the ring is polled for a newer frame."""
     snapshot_timeout: Annotated[
         float | None,
-        tyro.conf.arg(
-            metavar="SECONDS",
-            help_behavior_hint=f"(default: VIEWER_SNAPSHOT_TIMEOUT_S, {_DEFAULTS.snapshot_timeout_s:g})",
-        ),
+        unset_means("SECONDS", f"VIEWER_SNAPSHOT_TIMEOUT_S, {_DEFAULTS.snapshot_timeout_s:g}"),
     ] = None
     """With --snapshot: give up (exit 1) if no frame arrives within this many seconds."""
-    config: Annotated[
-        str | None, tyro.conf.arg(metavar="FILE", help_behavior_hint="(default: none)")
-    ] = None
+    config: Annotated[str | None, unset_means("FILE", "none")] = None
     """TOML config file: the [viewer] and [live_panel] tables of configs/defaults.toml
     (docs/configuration.md). A key the viewer does not read is an error."""
-    bridge: Annotated[str | None, tyro.conf.arg(metavar="ADDR")] = None
-    """Address of a bridge's live stream. Not available in this version: the live panel
-    follows the SQLite database (--db)."""
 
 
 def view_config(args: ViewArgs) -> ViewConfig:
@@ -93,18 +86,20 @@ def main(argv: list[str], prog: str) -> int:
         config = view_config(args)
     except ConfigError as error:
         print(f"{prog}: {error}", file=sys.stderr)
-        return 2
-    if args.bridge is not None:
-        print(
-            f"{prog}: --bridge is not available in this version (the bridge's live stream comes "
-            f"later); the live panel follows {args.db} instead",
-            file=sys.stderr,
-        )
-    from gym_gui_bridge.viewer.availability import INSTALL_HINT, qt_available
+        return _EXIT_USAGE
+    from gym_gui_bridge.viewer.availability import INSTALL_HINT, missing_display, qt_available
 
     if not qt_available():
         print(f"{prog}: the viewer needs PySide6; {INSTALL_HINT}", file=sys.stderr)
         return _EXIT_FAILED
+    if missing_display(os.environ):
+        print(
+            f"{prog}: no display (DISPLAY and WAYLAND_DISPLAY are unset); save a PNG instead with "
+            f"'QT_QPA_PLATFORM=offscreen {prog} --snapshot out.png', or open the window on a "
+            f"virtual display with 'xvfb-run {prog}'",
+            file=sys.stderr,
+        )
+        return _EXIT_USAGE
     from gym_gui_bridge.viewer.app import run_viewer
 
     if args.run_id is None and args.snapshot is None:

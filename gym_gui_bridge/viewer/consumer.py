@@ -282,10 +282,13 @@ class FastLaneConsumer(QObject):
     # --- status and HUD --------------------------------------------------------------------
 
     def _set_status(self, status: str, detail: str) -> None:
+        reason_changed = detail != self._detail
         self._detail = detail
         if status != self._status:
             self._status = status
             self.status_changed.emit(status)
+        elif reason_changed:
+            self._update_hud()  # same status, new reason (e.g. why attaching failed): show it
 
     def _update_hud(self, frame: ShownFrame | None = None, *, reset_metrics: bool = False) -> None:
         metrics = self._hud.metrics

@@ -156,8 +156,10 @@ class ViewerWindow(QMainWindow):
 
     def _on_hud(self, hud: HudState) -> None:
         self.frame_widget.set_hud(hud)
+        self._on_status(hud.status)
 
     def _on_status(self, status: str) -> None:
+        """The status bar: the fast-lane status and, when there is one, its reason."""
         detail = self.consumer.detail
         self.status_label.setText(f"{status}  {detail}" if detail else status)
 

@@ -65,19 +65,29 @@ def test_snapshot_without_a_frame_fails_clearly_within_its_timeout(
     assert not target.exists()
 
 
-def test_bridge_flag_says_it_is_not_available_yet(
-    tmp_path: Path, run_id: str, view: Callable[..., subprocess.CompletedProcess[str]]
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [[], ["some-run", "--snapshot", "out.png"]])
+def test_without_a_display_it_explains_the_two_ways_out(
+    tmp_path: Path, args: list[str], child_env: Callable[..., dict[str, str]]
 ) -> None:
-    done = view(
-        run_id,
-        "--bridge",
-        "127.0.0.1:1",
-        "--snapshot",
-        str(tmp_path / "x.png"),
-        "--snapshot-timeout",
-        "0.5",
+    env = child_env()
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [*CLI, "view", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=tmp_path,
+        env=env,
     )
-    assert "--bridge is not available in this version" in done.stderr
+    assert done.returncode == 2  # not Qt's abort (134)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "no display" in lines[0]
+    assert "QT_QPA_PLATFORM=offscreen gym-gui-bridge view --snapshot out.png" in lines[0]
+    assert "xvfb-run gym-gui-bridge view" in lines[0]
+    assert not (tmp_path / "out.png").exists()
 
 
 def test_missing_pyside6_gives_the_install_command(
