@@ -143,11 +143,22 @@ def grpc_ceiling(records: int, repeats: int = 3) -> float:
 def _start_bridge(tmp: Path, label: str) -> tuple[subprocess.Popen[bytes], str, Path]:
     port, db = free_port(), tmp / f"{label}.sqlite"
     bridge = subprocess.Popen(
-        [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(db),
-         "--listen", f"127.0.0.1:{port}", "--spool-dir", str(tmp / "none"),
-         "--log-level", "WARNING"],
+        [
+            sys.executable,
+            "-m",
+            "gym_gui_bridge.cli",
+            "serve",
+            "--db",
+            str(db),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--spool-dir",
+            str(tmp / "none"),
+            "--log-level",
+            "WARNING",
+        ],
         stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     grpc.channel_ready_future(channel).result(timeout=60)
     channel.close()
@@ -233,7 +244,7 @@ def end_to_end(records: int, tmp: Path, label: str) -> EndToEnd:
         worker = subprocess.Popen(
             [sys.executable, "-c", _WORKER, run_id, address, str(tmp / "spool"), str(records)],
             stdout=subprocess.PIPE,
-        )  # fmt: skip
+        )
         start = time.monotonic()
         while worker.poll() is None:
             samples.append((time.monotonic() - start, _rss_kb(bridge.pid)))

@@ -188,10 +188,21 @@ def start_bridge(python: str, workdir: Path) -> subprocess.Popen[bytes]:
     port = free_port()
     address = f"127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [python, "-m", "gym_gui_bridge.cli", "serve", "--db", str(workdir / "bridge.sqlite"),
-         "--listen", address, "--spool-dir", str(workdir / "bridge-spool")],
-        stdout=subprocess.DEVNULL, stderr=(workdir / "bridge.log").open("wb"),
-    )  # fmt: skip
+        [
+            python,
+            "-m",
+            "gym_gui_bridge.cli",
+            "serve",
+            "--db",
+            str(workdir / "bridge.sqlite"),
+            "--listen",
+            address,
+            "--spool-dir",
+            str(workdir / "bridge-spool"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "bridge.log").open("wb"),
+    )
     deadline = time.monotonic() + BRIDGE_START_TIMEOUT_S
     while time.monotonic() < deadline and proc.poll() is None:
         with socket.socket() as probe:
@@ -284,8 +295,10 @@ def run_once(
     tag = (f"r{round_index}" if round_index >= 0 else "preflight") + label
     run_id = f"bench-sps-{os.getpid()}-{tag}-{mode}"
     script_args = [
-        f"--total-timesteps={timesteps}", f"--num-envs={NUM_ENVS}", f"--num-steps={NUM_STEPS}"
-    ]  # fmt: skip
+        f"--total-timesteps={timesteps}",
+        f"--num-envs={NUM_ENVS}",
+        f"--num-steps={NUM_STEPS}",
+    ]
     if mode in FASTLANE_MODES:
         script_args += [f"--fastlane-slot={WATCHED_SLOT}", f"--fastlane-run-id={run_id}"]
     segment = SHM_DIR / create_fastlane_name(run_id)
@@ -294,10 +307,14 @@ def run_once(
     with out_path.open("w") as out, err_path.open("w") as err:
         started = time.monotonic()
         child = subprocess.Popen(
-            [*command, str(SCRIPT), *script_args], cwd=workdir, env=env,
-            stdout=subprocess.PIPE, stderr=err, text=True,
+            [*command, str(SCRIPT), *script_args],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
             preexec_fn=None if core is None else lambda: os.sched_setaffinity(0, {core}),
-        )  # fmt: skip
+        )
         follower = threading.Thread(target=_follow, args=(child, out, marks), daemon=True)
         follower.start()
         reader = None
@@ -449,10 +466,18 @@ def run_pairs(args: Args, live: list[Mode], workdir: Path) -> dict[Mode, list[fl
         for mode in live:
             with ThreadPoolExecutor(2) as pool:
                 runs = [
-                    pool.submit(run_once, args, m, args.total_timesteps, workdir, round_index,
-                                core, f"-{which}-{mode}")
+                    pool.submit(
+                        run_once,
+                        args,
+                        m,
+                        args.total_timesteps,
+                        workdir,
+                        round_index,
+                        core,
+                        f"-{which}-{mode}",
+                    )
                     for m, core, which in ((baseline, cores[0], "a"), (mode, cores[1], "b"))
-                ]  # fmt: skip
+                ]
                 base, other = (run.result() for run in runs)
             ratios[mode].append(other.sps / base.sps)
             print(

@@ -112,11 +112,23 @@ finally:
 def _start_bridge(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     address = f"127.0.0.1:{free_port()}"
     bridge = subprocess.Popen(
-        [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db",
-         str(workdir / "bridge.sqlite"), "--listen", address, "--spool-dir",
-         str(workdir / "bridge-spool"), "--log-level", "WARNING"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gym_gui_bridge.cli",
+            "serve",
+            "--db",
+            str(workdir / "bridge.sqlite"),
+            "--listen",
+            address,
+            "--spool-dir",
+            str(workdir / "bridge-spool"),
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     host, port = address.split(":")
     deadline = time.monotonic() + BRIDGE_START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -170,11 +182,19 @@ def one_run(args: argparse.Namespace) -> tuple[list[tuple[str, list[float]]], li
         bridge, env["FASTLANE_BRIDGE"] = _start_bridge(workdir)
     out = workdir / "times.json"
     command = [
-        sys.executable, "-c", _TOGGLE, ITERATION_TAG, str(FLUSH_TIMEOUT_S), str(out),
-        str(args.block), str(SCRIPT),
-        f"--total-timesteps={args.total_timesteps}", f"--num-envs={NUM_ENVS}",
-        f"--num-steps={NUM_STEPS}", f"--fastlane-slot={WATCHED_SLOT}",
-    ]  # fmt: skip
+        sys.executable,
+        "-c",
+        _TOGGLE,
+        ITERATION_TAG,
+        str(FLUSH_TIMEOUT_S),
+        str(out),
+        str(args.block),
+        str(SCRIPT),
+        f"--total-timesteps={args.total_timesteps}",
+        f"--num-envs={NUM_ENVS}",
+        f"--num-steps={NUM_STEPS}",
+        f"--fastlane-slot={WATCHED_SLOT}",
+    ]
     try:
         done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     finally:
@@ -199,21 +219,29 @@ def main() -> int:
     parser.add_argument("--total-timesteps", type=int, default=98304)
     parser.add_argument("--bridge", action="store_true", help="ship to a local bridge")
     parser.add_argument(
-        "--per-recorded-step-us", type=float, default=3.44,
+        "--per-recorded-step-us",
+        type=float,
+        default=3.44,
         help="training-thread cost of a recorded step (bench_store_rate.py), added to on",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--per-unwatched-step-us", type=float, default=0.27,
+        "--per-unwatched-step-us",
+        type=float,
+        default=0.27,
         help="training-thread cost of an episodes-only step (bench_store_rate.py)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--block", type=int, default=1,
+        "--block",
+        type=int,
+        default=1,
         help="iterations per on/off block; > 1: no wait for the writer (see --settle)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--settle", type=int, default=2,
+        "--settle",
+        type=int,
+        default=2,
         help="with --block > 1: first iterations of each block left out of the estimate",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--runs",
         type=int,

@@ -55,9 +55,22 @@ class _CheapEnv(gym.Env):  # type: ignore[type-arg]
 
 def _steps(run_id: str, n: int) -> list[StepRecord]:
     return [
-        StepRecord(run_id, 0, "default", i, time.time(), i // EPISODE_LENGTH, i % EPISODE_LENGTH, i, 1, 1.0, False, False)
+        StepRecord(
+            run_id,
+            0,
+            "default",
+            i,
+            time.time(),
+            i // EPISODE_LENGTH,
+            i % EPISODE_LENGTH,
+            i,
+            1,
+            1.0,
+            False,
+            False,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def sqlite_ceiling(folder: Path, n: int) -> tuple[float, float]:
@@ -123,9 +136,12 @@ def episodes_only_cost(folder: Path, n: int) -> float:
     every unwatched slot)."""
     run_id = f"bench-ep-{uuid.uuid4().hex[:8]}"
     recorder = slowlane.start(
-        run_id, db_path=str(folder / "episodes.sqlite"), steps="none", mirror_scalars=False,
+        run_id,
+        db_path=str(folder / "episodes.sqlite"),
+        steps="none",
+        mirror_scalars=False,
         install_handlers=False,
-    )  # fmt: skip
+    )
     env = recorder.wrap(_CheapEnv(), 0)
     env.reset()
     start = time.perf_counter()

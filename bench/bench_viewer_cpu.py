@@ -115,10 +115,23 @@ def startup(run_id: str, env: dict[str, str]) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(STARTUP_RUNS):
             done = subprocess.run(
-                [sys.executable, "-m", "gym_gui_bridge.cli", "view", run_id, "--snapshot",
-                 f"{tmp}/s.png", "--db", f"{tmp}/none.sqlite"],
-                capture_output=True, text=True, env=env, cwd=REPO, timeout=60,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "gym_gui_bridge.cli",
+                    "view",
+                    run_id,
+                    "--snapshot",
+                    f"{tmp}/s.png",
+                    "--db",
+                    f"{tmp}/none.sqlite",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=REPO,
+                timeout=60,
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"view --snapshot failed ({done.returncode}): {done.stderr}")
             ages.append(float(done.stdout.split("first frame painted ")[1].split(" s")[0]))
@@ -144,10 +157,22 @@ def run_platform(platform: str, run_id: str, writer: subprocess.Popen[str], seco
         xvfb, display = start_xvfb()
         env["DISPLAY"] = display
     viewer = subprocess.Popen(
-        [sys.executable, "-m", "gym_gui_bridge.cli", "view", run_id, "--fps", str(FPS),
-         "--db", "/nonexistent/none.sqlite"],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gym_gui_bridge.cli",
+            "view",
+            run_id,
+            "--fps",
+            str(FPS),
+            "--db",
+            "/nonexistent/none.sqlite",
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     reader = subprocess.Popen([sys.executable, __file__, "--role", "reader", "--run-id", run_id])
     try:
         time.sleep(WARMUP_S)
@@ -204,11 +229,15 @@ def main() -> int:
     run_id = f"bench-viewer-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     writer = subprocess.Popen(
         [sys.executable, __file__, "--role", "writer", "--run-id", run_id],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
-    print(f"stream: {WIDTH}x{HEIGHT}x3 at {FPS:g} frames/s; load average {os.getloadavg()[0]:.2f} "
-          f"on {os.cpu_count()} cores")  # fmt: skip
+    print(
+        f"stream: {WIDTH}x{HEIGHT}x3 at {FPS:g} frames/s; load average {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} cores"
+    )
     try:
         for platform in platforms:
             run_platform(platform, run_id, writer, args.seconds)

@@ -264,8 +264,9 @@ def main(argv: list[str], prog: str) -> int:
         f"{prog}: run {run_id}: records accepted {stats.accepted}, rejected {stats.rejected}, "
         f"dropped {lost}; {'all stored' if stored else 'NOT all stored yet (see spool)'} "
         f"-> {where}",
-        file=sys.stderr, flush=True,
-    )  # fmt: skip
+        file=sys.stderr,
+        flush=True,
+    )
     return code if code >= 0 else _EXIT_SIGNAL_BASE - code
 
 

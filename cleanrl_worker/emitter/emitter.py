@@ -140,9 +140,13 @@ class BridgeEmitter:
             _log.warning(
                 "%s %s: %d records not acknowledged by the bridge at %s are kept in %s; "
                 "load them with 'gym-gui-bridge ingest %s' (or restart the bridge there)",
-                LOG_EMITTER_SPOOL_LEFT, self.name, self.stats().pending, self.address,
-                self.spool_dir, self.spool_dir,
-            )  # fmt: skip
+                LOG_EMITTER_SPOOL_LEFT,
+                self.name,
+                self.stats().pending,
+                self.address,
+                self.spool_dir,
+                self.spool_dir,
+            )
         self._lock_file.release()
         if done:
             (self.spool_dir / ".lock").unlink(missing_ok=True)

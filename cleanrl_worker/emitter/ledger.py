@@ -94,15 +94,25 @@ class SpoolLedger:
             self.dropped += count
             total = self.dropped
         if self.throttle.ready("drop"):
-            _log.warning("%s %s: dropped %d records (%s); %d dropped in all",
-                         LOG_EMITTER_RECORDS_DROPPED, self.name, count, why, total)  # fmt: skip
+            _log.warning(
+                "%s %s: dropped %d records (%s); %d dropped in all",
+                LOG_EMITTER_RECORDS_DROPPED,
+                self.name,
+                count,
+                why,
+                total,
+            )
 
     def stats(self) -> EmitterStats:
         with self.lock:
             return EmitterStats(
-                put=self.put, dropped=self.dropped, spooled=self.spooled,
-                accepted=self.accepted, rejected=self.rejected,
+                put=self.put,
+                dropped=self.dropped,
+                spooled=self.spooled,
+                accepted=self.accepted,
+                rejected=self.rejected,
                 pending=max(0, self.spooled - self.accepted - self.rejected),
-                reconnects=self.reconnects, connected=self.connected,
+                reconnects=self.reconnects,
+                connected=self.connected,
                 spool_dir=str(self.spool_dir),
-            )  # fmt: skip
+            )

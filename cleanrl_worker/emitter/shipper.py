@@ -87,9 +87,13 @@ class Shipper:
             channel = grpc.insecure_channel(self._address, options=channel_options())
             if not self._wait_ready(channel, max(backoff, _CONNECT_TIMEOUT_MIN_S)):
                 if ledger.throttle.ready("unreachable"):
-                    _log.warning("%s %s: bridge %s unreachable; spooling to %s, retrying",
-                                 LOG_EMITTER_BRIDGE_UNREACHABLE, ledger.name, self._address,
-                                 ledger.spool_dir)  # fmt: skip
+                    _log.warning(
+                        "%s %s: bridge %s unreachable; spooling to %s, retrying",
+                        LOG_EMITTER_BRIDGE_UNREACHABLE,
+                        ledger.name,
+                        self._address,
+                        ledger.spool_dir,
+                    )
                 channel.close()
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, config.reconnect_max_s)
@@ -125,8 +129,12 @@ class Shipper:
             self._in_flight.clear()
             ledger.connected = True
             ledger.reconnects += 1
-        _log.info("%s %s: streaming to %s from the first unacknowledged record",
-                  LOG_EMITTER_CONNECTED, ledger.name, self._address)  # fmt: skip
+        _log.info(
+            "%s %s: streaming to %s from the first unacknowledged record",
+            LOG_EMITTER_CONNECTED,
+            ledger.name,
+            self._address,
+        )
         publish = channel.stream_stream(
             PUBLISH_METHOD,
             request_serializer=pb.RecordBatch.SerializeToString,
@@ -143,8 +151,13 @@ class Shipper:
         except grpc.RpcError as error:
             if not self._stop.is_set() and ledger.throttle.ready("stream"):
                 code = error.code() if hasattr(error, "code") else error
-                _log.warning("%s %s: stream to %s ended (%s); reconnecting",
-                             LOG_EMITTER_BRIDGE_UNREACHABLE, ledger.name, self._address, code)  # fmt: skip
+                _log.warning(
+                    "%s %s: stream to %s ended (%s); reconnecting",
+                    LOG_EMITTER_BRIDGE_UNREACHABLE,
+                    ledger.name,
+                    self._address,
+                    code,
+                )
         finally:
             self._end_stream()
             call.cancel()
@@ -185,8 +198,9 @@ class Shipper:
             try:
                 data = self._read(number, offset, size)
             except FileNotFoundError:  # removed by hand: nothing left to send from it
-                _log.warning("%s: spool segment %d vanished from %s",
-                             ledger.name, number, ledger.spool_dir)  # fmt: skip
+                _log.warning(
+                    "%s: spool segment %d vanished from %s", ledger.name, number, ledger.spool_dir
+                )
                 with ledger.changed:
                     if number in ledger.sizes:
                         ledger.acked[number] = ledger.sizes[number]
@@ -217,8 +231,11 @@ class Shipper:
         ledger = self._ledger
         with ledger.changed:
             if not self._in_flight or self._in_flight[0][0] != ack.batch_id:
-                _log.warning("%s: unexpected ack %d; re-sending from the last acknowledged record",
-                             ledger.name, ack.batch_id)  # fmt: skip
+                _log.warning(
+                    "%s: unexpected ack %d; re-sending from the last acknowledged record",
+                    ledger.name,
+                    ack.batch_id,
+                )
                 return False
             if ack.dropped:
                 return False  # the bridge did not store it: re-send it on a new stream
@@ -227,9 +244,10 @@ class Shipper:
             ledger.accepted += ack.accepted
             ledger.rejected += ack.rejected
             done = [
-                n for n, size in ledger.sizes.items()
+                n
+                for n, size in ledger.sizes.items()
                 if n != ledger.open_segment and (n < number or (n == number and end >= size))
-            ]  # fmt: skip
+            ]
             for n in done:
                 del ledger.sizes[n], ledger.acked[n]
             ledger.changed.notify_all()

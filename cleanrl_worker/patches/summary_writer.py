@@ -67,8 +67,11 @@ def _mirror(tag: Any, value: Any, step: Any) -> None:
         if _failures == 1 or _failures % 1000 == 0:
             _log.warning(
                 "%s add_scalar(%r, ...) not mirrored: %s (%d so far)",
-                LOG_RECORDER_SCALAR_MIRROR_FAILED, tag, error, _failures,
-            )  # fmt: skip
+                LOG_RECORDER_SCALAR_MIRROR_FAILED,
+                tag,
+                error,
+                _failures,
+            )
 
 
 def patch_module(module: ModuleType) -> bool:

@@ -37,9 +37,21 @@ _FRAME_SETTINGS = ("fps", "budget", "max_dim", "grid")
 _FRAME_FIELDS = {f.name: f for f in dataclasses.fields(FrameConfig)}
 #: the settings as_dict() shows, in this order (then the tunables by key)
 _SHOWN = (
-    "enabled", "slot", "run_id", "fps", "budget", "video_mode", "grid", "max_dim",
-    "fastlane_only", "steps", "db", "bridge", "bridge_token", "config",
-)  # fmt: skip
+    "enabled",
+    "slot",
+    "run_id",
+    "fps",
+    "budget",
+    "video_mode",
+    "grid",
+    "max_dim",
+    "fastlane_only",
+    "steps",
+    "db",
+    "bridge",
+    "bridge_token",
+    "config",
+)
 #: room for "-<yyyymmdd-HHMMSS>-<pid>" within the run id limit
 _MAX_STEM = FASTLANE_MAX_RUN_ID - 40
 

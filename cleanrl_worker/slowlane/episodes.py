@@ -168,14 +168,23 @@ class EpisodeRecorderWrapper(gym.Wrapper):
         self._transitions += 1
         now = time.time()
         frame_seq = frames.last_frame_seq if frames is not None else None
-        self._emit(
+        self._emit(  # positional: this runs on every step of the training thread
             StepRecord(
-                self._run_id, self._slot, self._agent_id, self._step_seq, now, self._episode,
-                self._length, self._transitions * self._num_envs, action_to_jsonable(action), r,
-                bool(terminated), bool(truncated),
+                self._run_id,
+                self._slot,
+                self._agent_id,
+                self._step_seq,
+                now,
+                self._episode,
+                self._length,
+                self._transitions * self._num_envs,
+                action_to_jsonable(action),
+                r,
+                bool(terminated),
+                bool(truncated),
                 frame_seq if frame_seq != frame_before else None,
             )
-        )  # fmt: skip
+        )
         self._step_seq += 1
         self._length += 1
         if terminated or truncated:
@@ -185,11 +194,20 @@ class EpisodeRecorderWrapper(gym.Wrapper):
     def _end_episode(self, terminated: bool, truncated: bool, now: float) -> None:
         self._emit(
             EpisodeRollup(
-                self._run_id, self._slot, self._agent_id, self._episode_seq, now, self._episode,
-                self._return, self._length, terminated, truncated,
-                self._transitions * self._num_envs, now - self._started,
+                run_id=self._run_id,
+                slot=self._slot,
+                agent_id=self._agent_id,
+                seq=self._episode_seq,
+                wall_time=now,
+                episode=self._episode,
+                ep_return=self._return,
+                length=self._length,
+                terminated=terminated,
+                truncated=truncated,
+                global_step=self._transitions * self._num_envs,
+                duration=now - self._started,
             )
-        )  # fmt: skip
+        )
         self._episode_seq += 1
         self._episode += 1
         self._return = 0.0

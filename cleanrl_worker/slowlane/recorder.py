@@ -142,9 +142,14 @@ class Recorder:
             self.steps == "watched" and slot == self.watched_slot
         )
         return EpisodeRecorderWrapper(
-            env, self.emit, run_id=self.run_id, slot=slot, agent_id=self.agent_id,
-            record_steps=record_steps, num_envs=num_envs,
-        )  # fmt: skip
+            env,
+            self.emit,
+            run_id=self.run_id,
+            slot=slot,
+            agent_id=self.agent_id,
+            record_steps=record_steps,
+            num_envs=num_envs,
+        )
 
     def emit(self, record: TelemetryEvent) -> None:
         """Hand ``record`` to the writer. Never blocks on disk; cheap (a deque append)."""
@@ -163,7 +168,14 @@ class Recorder:
         seq, self._scalar_seq = self._scalar_seq, self._scalar_seq + 1
         self.emit(
             ScalarRecord(
-                self.run_id, RUN_LEVEL_SLOT, self.agent_id, seq, time.time(), tag, value, step
+                run_id=self.run_id,
+                slot=RUN_LEVEL_SLOT,
+                agent_id=self.agent_id,
+                seq=seq,
+                wall_time=time.time(),
+                tag=tag,
+                value=value,
+                step=step,
             )
         )
 
@@ -208,13 +220,19 @@ class Recorder:
             _log.error(
                 "%s run %s: %d records refused by the full hand-off queue or spool: the writer "
                 "could not keep up with %s",
-                LOG_RECORDER_RECORDS_DROPPED, self.run_id, sink.dropped, self._destination(),
-            )  # fmt: skip
+                LOG_RECORDER_RECORDS_DROPPED,
+                self.run_id,
+                sink.dropped,
+                self._destination(),
+            )
         if not done:
             _log.error(
                 "%s run %s: records still unwritten after %.1f s (%s)",
-                LOG_RECORDER_CLOSE_TIMEOUT, self.run_id, timeout, self._destination(),
-            )  # fmt: skip
+                LOG_RECORDER_CLOSE_TIMEOUT,
+                self.run_id,
+                timeout,
+                self._destination(),
+            )
         return done
 
     def stats(self) -> dict[str, Any]:
@@ -240,8 +258,12 @@ class Recorder:
             self._unusable = str(error)
             _log.error(
                 "%s run %s (pid %d): cannot record into %s: %s; this process records nothing",
-                LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, os.getpid(), self.db_path, error,
-            )  # fmt: skip
+                LOG_WORKER_CONFIG_DURABLE_PATH,
+                self.run_id,
+                os.getpid(),
+                self.db_path,
+                error,
+            )
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickled into a spawned worker (an env_fn closure), a recorder becomes that process's
@@ -249,11 +271,18 @@ class Recorder:
         return (
             _attach,
             (
-                self.run_id, self.db_path, self.steps, self.watched_slot, self.agent_id,
-                self.bridge, self._bridge_token, self.config, self.sink_config,
+                self.run_id,
+                self.db_path,
+                self.steps,
+                self.watched_slot,
+                self.agent_id,
+                self.bridge,
+                self._bridge_token,
+                self.config,
+                self.sink_config,
                 self.emitter_config,
             ),
-        )  # fmt: skip
+        )
 
     def _open(self) -> None:
         """Start the writer (first record of this process)."""
@@ -267,17 +296,22 @@ class Recorder:
 
                 # one spool per process (the script, each spawned vector-env worker)
                 sink = BridgeEmitter(
-                    self.bridge, self.run_id, token=self._bridge_token,
-                    name=f"fastlane-emitter-{pid}", spool_name=f"{self.run_id}.{pid}",
+                    self.bridge,
+                    self.run_id,
+                    token=self._bridge_token,
+                    name=f"fastlane-emitter-{pid}",
+                    spool_name=f"{self.run_id}.{pid}",
                     config=self.emitter_config,
-                )  # fmt: skip
+                )
             else:
                 from cleanrl_worker.slowlane.record_sink import EmbeddedSink
 
                 sink = EmbeddedSink(
-                    self.db_path, name=f"fastlane-db-sink-{pid}", limit=self.config.buffer_limit,
+                    self.db_path,
+                    name=f"fastlane-db-sink-{pid}",
+                    limit=self.config.buffer_limit,
                     config=self.sink_config,
-                )  # fmt: skip
+                )
             self._start_sink(sink)
 
     def _start_sink(self, sink: RecordSink) -> None:
@@ -294,9 +328,12 @@ class Recorder:
             atexit.register(self.close)
         _log.info(
             "%s run %s (%s, pid %d): records go to %s",
-            LOG_WORKER_CONFIG_DURABLE_PATH, self.run_id, self.role, os.getpid(),
+            LOG_WORKER_CONFIG_DURABLE_PATH,
+            self.run_id,
+            self.role,
+            os.getpid(),
             self._destination(),
-        )  # fmt: skip
+        )
 
     def _destination(self) -> str:
         return f"bridge {self.bridge} (spooled)" if self.bridge else self.db_path
@@ -307,10 +344,19 @@ class Recorder:
         seq, self._run_seq = self._run_seq, self._run_seq + 1
         self.emit(
             RunRecord(
-                self.run_id, RUN_LEVEL_SLOT, self.agent_id, seq, time.time(), status,
-                self._argv, __version__, os.getpid(), error, exit_code,
+                run_id=self.run_id,
+                slot=RUN_LEVEL_SLOT,
+                agent_id=self.agent_id,
+                seq=seq,
+                wall_time=time.time(),
+                status=status,
+                argv=self._argv,
+                version=__version__,
+                pid=os.getpid(),
+                error=error,
+                exit_code=exit_code,
             )
-        )  # fmt: skip
+        )
 
     def note_failure(self, error: str, exit_code: int) -> None:
         """Remember why the run is failing; ``close()`` then writes a ``failed`` record."""
@@ -373,10 +419,19 @@ def start(
     if _recorder is not None and _recorder._pid == os.getpid() and not _recorder._closed:
         return _recorder
     recorder = Recorder(
-        run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
-        argv=argv, role=role, bridge=bridge, bridge_token=bridge_token, config=config,
-        sink_config=sink_config, emitter_config=emitter_config,
-    )  # fmt: skip
+        run_id,
+        db_path=db_path,
+        steps=steps,
+        watched_slot=watched_slot,
+        agent_id=agent_id,
+        argv=argv,
+        role=role,
+        bridge=bridge,
+        bridge_token=bridge_token,
+        config=config,
+        sink_config=sink_config,
+        emitter_config=emitter_config,
+    )
     _recorder = recorder
     os.register_at_fork(after_in_child=recorder._after_fork_in_child)
     if role == "main":
@@ -414,8 +469,17 @@ def _attach(
     if usable and existing is not None and existing.run_id == run_id:
         return existing
     return start(
-        run_id, db_path=db_path, steps=steps, watched_slot=watched_slot, agent_id=agent_id,
-        role="child", mirror_scalars=False, install_handlers=False, bridge=bridge,
-        bridge_token=bridge_token, config=config, sink_config=sink_config,
+        run_id,
+        db_path=db_path,
+        steps=steps,
+        watched_slot=watched_slot,
+        agent_id=agent_id,
+        role="child",
+        mirror_scalars=False,
+        install_handlers=False,
+        bridge=bridge,
+        bridge_token=bridge_token,
+        config=config,
+        sink_config=sink_config,
         emitter_config=emitter_config,
-    )  # fmt: skip
+    )

@@ -79,8 +79,12 @@ class CreditAccount:
                 _log.warning(
                     "%s subscriber %s of run %s agent %s is not reading: %d credits left; "
                     "throttled, it will re-read what it misses from SQLite",
-                    LOG_CREDIT_STARVED, self.owner, self.run_id, self.agent_id, self._credits,
-                )  # fmt: skip
+                    LOG_CREDIT_STARVED,
+                    self.owner,
+                    self.run_id,
+                    self.agent_id,
+                    self._credits,
+                )
             return True
 
     def grant(self, count: int = 1) -> None:

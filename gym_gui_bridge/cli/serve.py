@@ -111,8 +111,9 @@ def main(argv: list[str], prog: str) -> int:
         f"{'token required' if bridge.token_required else 'no token'}; "
         f"ingested {bridge.ingested.accepted} "
         f"spooled records from {spool_dir}",
-        file=sys.stderr, flush=True,
-    )  # fmt: skip
+        file=sys.stderr,
+        flush=True,
+    )
     status = StatusReporter(bridge)
     status.start()
     # a short sleep, not an untimed Event.wait(): a stop signal runs its handler at once when

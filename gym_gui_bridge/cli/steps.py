@@ -15,9 +15,16 @@ from gym_gui_bridge.store.queries import list_steps
 __all__ = ["main"]
 
 _COLUMNS = (
-    "slot", "episode", "step", "global_step", "action", "reward", "terminated", "truncated",
+    "slot",
+    "episode",
+    "step",
+    "global_step",
+    "action",
+    "reward",
+    "terminated",
+    "truncated",
     "frame_seq",
-)  # fmt: skip
+)
 
 
 @dataclasses.dataclass(frozen=True)

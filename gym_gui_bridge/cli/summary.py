@@ -17,9 +17,14 @@ from gym_gui_bridge.store.summary import RECENT_EPISODES, run_summary
 __all__ = ["main"]
 
 _SLOT_COLUMNS = (
-    "slot", "episodes", "mean_return", "recent_return", "best_return", "mean_length",
+    "slot",
+    "episodes",
+    "mean_return",
+    "recent_return",
+    "best_return",
+    "mean_length",
     "steps_recorded",
-)  # fmt: skip
+)
 _SCALAR_COLUMNS = ("tag", "points", "last", "last_step")
 
 

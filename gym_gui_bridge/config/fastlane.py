@@ -39,17 +39,21 @@ class RingConfig:
     """The ring a worker writes (:class:`~gym_gui_bridge.fastlane.FastLaneWriter`)."""
 
     capacity: int = tunable(
-        "FASTLANE_CAPACITY", 3,
+        "FASTLANE_CAPACITY",
+        3,
         "Frames held by one ring (count). Two would do for a single reader; three gives a slow "
         "reader a whole extra publish period before the slot it is copying is overwritten.",
-        minimum=2, maximum=_max_capacity,
-    )  # fmt: skip
+        minimum=2,
+        maximum=_max_capacity,
+    )
     rate_smoothing: float = tunable(
-        "FASTLANE_RATE_SMOOTHING", 0.1,
+        "FASTLANE_RATE_SMOOTHING",
+        0.1,
         "Smoothing of the writer's publish-rate estimate shown by viewers and `fastlanes` "
         "(weight of the newest interval, 0..1).",
-        above=0.0, maximum=1.0,
-    )  # fmt: skip
+        above=0.0,
+        maximum=1.0,
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -64,56 +68,69 @@ class FrameConfig:
     """
 
     fps: float = tunable(
-        "FASTLANE_FPS", 30.0,
+        "FASTLANE_FPS",
+        30.0,
         "Frames per second the wrapper may render while watched (Hz). 30 is smooth to a person.",
         above=0.0,
-    )  # fmt: skip
+    )
     budget: float = tunable(
-        "FASTLANE_BUDGET", 0.03,
+        "FASTLANE_BUDGET",
+        0.03,
         "Share of wall time the wrapper may spend rendering and publishing (fraction). "
         "Rendering a CartPole frame is ~1.7 ms against ~50 us per 4-env step: 3% keeps training "
         "within its budget.",
-        above=0.0, maximum=1.0,
-    )  # fmt: skip
+        above=0.0,
+        maximum=1.0,
+    )
     max_dim: int = tunable(
-        "FASTLANE_MAX_DIM", 0,
+        "FASTLANE_MAX_DIM",
+        0,
         "Longest edge of a published frame (pixels); larger renders are downscaled by an "
         "integer stride. 0 = no limit.",
-        minimum=0, maximum=_max_edge,
-    )  # fmt: skip
+        minimum=0,
+        maximum=_max_edge,
+    )
     grid: int = tunable(
-        "FASTLANE_GRID_DEFAULT", 4,
+        "FASTLANE_GRID_DEFAULT",
+        4,
         "Tiles a grid-mode frame shows when FASTLANE_GRID is not given (count of vector-env "
         "slots).",
-        minimum=1, maximum=_max_grid,
-    )  # fmt: skip
+        minimum=1,
+        maximum=_max_grid,
+    )
     return_smoothing: float = tunable(
-        "FASTLANE_RETURN_SMOOTHING", 0.05,
+        "FASTLANE_RETURN_SMOOTHING",
+        0.05,
         "Weight of the newest finished episode's return in the HUD's rolling return (0..1): "
         "rolling += FASTLANE_RETURN_SMOOTHING * (episode_return - rolling). 0.05 averages ~20 "
         "episodes.",
-        above=0.0, maximum=1.0,
-    )  # fmt: skip
+        above=0.0,
+        maximum=1.0,
+    )
     step_rate_window_s: float = tunable(
-        "FASTLANE_STEP_RATE_WINDOW_S", 1.0,
+        "FASTLANE_STEP_RATE_WINDOW_S",
+        1.0,
         "Window over which the HUD's env steps/s is measured (seconds). PPO alternates "
         "rollouts (fast stepping) with updates (no stepping); a one-second window shows the "
         "rate training really gets instead of flickering between the two.",
         above=0.0,
-    )  # fmt: skip
+    )
     watch_poll_s: float = tunable(
-        "FASTLANE_WATCH_POLL_S", 0.05,
+        "FASTLANE_WATCH_POLL_S",
+        0.05,
         "How often the wrapper asks the ring whether a reader is watching (seconds). The check "
         "reads shared memory; doing it every step would cost more than the step itself for "
         "cheap envs.",
         above=0.0,
-    )  # fmt: skip
+    )
     render_cost_smoothing: float = tunable(
-        "FASTLANE_RENDER_COST_SMOOTHING", 0.2,
+        "FASTLANE_RENDER_COST_SMOOTHING",
+        0.2,
         "Weight of the newest measurement in the wrapper's render-cost estimate (0..1), which "
         "spaces frames under FASTLANE_BUDGET.",
-        above=0.0, maximum=1.0,
-    )  # fmt: skip
+        above=0.0,
+        maximum=1.0,
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -20,19 +20,21 @@ class RecorderConfig:
     """The embedded recorder (:class:`~cleanrl_worker.slowlane.recorder.Recorder`)."""
 
     buffer_limit: int = tunable(
-        "RECORDER_BUFFER_LIMIT", 262144,
+        "RECORDER_BUFFER_LIMIT",
+        262144,
         "Records the recorder's hand-off queue (training thread -> writer thread) may hold "
         "(records); beyond it new records are refused and counted. Only reached if the writer "
         "cannot keep up for a long time (a database locked by another process, a very slow "
         "disk).",
         minimum=1,
-    )  # fmt: skip
+    )
     close_timeout_s: float = tunable(
-        "RECORDER_CLOSE_TIMEOUT_S", 10.0,
+        "RECORDER_CLOSE_TIMEOUT_S",
+        10.0,
         "Longest the recorder waits at exit for recorded records to reach the database or the "
         "bridge's spool (seconds).",
         minimum=0.0,
-    )  # fmt: skip
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -44,84 +46,97 @@ class EmitterConfig:
     disk spool and gRPC stream to the bridge."""
 
     batch_size: int = tunable(
-        "EMITTER_BATCH_SIZE", 1024,
+        "EMITTER_BATCH_SIZE",
+        1024,
         "Records per gRPC batch sent to the bridge (records). Per-message costs (gRPC on both "
         "sides, the bridge's decode call and ack) are paid once per batch: 1024 takes ~2 us of "
         "CPU per record off the bridge compared with 256 (docs/BENCHMARKS.md); ~220 KB of JSONL.",
         minimum=1,
-    )  # fmt: skip
+    )
     batch_max_bytes: int = tunable(
-        "EMITTER_BATCH_MAX_BYTES", 4 * 1024 * 1024,
+        "EMITTER_BATCH_MAX_BYTES",
+        4 * 1024 * 1024,
         "JSONL bytes the emitter puts in one batch at most (bytes); with one maximal line on "
         "top it stays under the gRPC message limit (GRPC_MAX_MESSAGE_BYTES, 16 MiB).",
-        minimum=1, maximum=GRPC_MAX_MESSAGE_BYTES - JSONL_MAX_LINE_BYTES,
-    )  # fmt: skip
+        minimum=1,
+        maximum=GRPC_MAX_MESSAGE_BYTES - JSONL_MAX_LINE_BYTES,
+    )
     queue_size: int = tunable(
-        "EMITTER_QUEUE_SIZE", 65536,
+        "EMITTER_QUEUE_SIZE",
+        65536,
         "Records the training thread may hand to the emitter before it writes them to its spool "
         "(records). The hand-off is RAM; past this the newest are dropped and counted (a disk "
         "that stalls for seconds at full training speed). ~64k records is ~20 MB.",
         minimum=1,
-    )  # fmt: skip
+    )
     segment_bytes: int = tunable(
-        "EMITTER_SEGMENT_BYTES", 8 * 1024 * 1024,
+        "EMITTER_SEGMENT_BYTES",
+        8 * 1024 * 1024,
         "Size at which the emitter starts a new spool segment file (bytes). Acknowledged "
         "segments are deleted whole, so this is also the granularity at which disk is given "
         "back.",
         minimum=1,
-    )  # fmt: skip
+    )
     spool_max_bytes: int = tunable(
-        "EMITTER_SPOOL_MAX_BYTES", 2 * 1024 * 1024 * 1024,
+        "EMITTER_SPOOL_MAX_BYTES",
+        2 * 1024 * 1024 * 1024,
         "Most disk one run's spool may use (bytes). Past it the newest records are dropped and "
         "counted (bridge down for hours at full speed): bounded disk, as RAM.",
         minimum=1,
-    )  # fmt: skip
+    )
     fsync_interval_s: float = tunable(
-        "EMITTER_FSYNC_INTERVAL_S", 1.0,
+        "EMITTER_FSYNC_INTERVAL_S",
+        1.0,
         "The spooler fsyncs the current segment at most this often (seconds), and always when a "
         "segment is closed and at exit. A power cut can lose at most this much; a crash of the "
         "process loses nothing already written (the page cache survives it).",
         minimum=0.0,
-    )  # fmt: skip
+    )
     flush_interval_s: float = tunable(
-        "EMITTER_FLUSH_INTERVAL_S", 0.25,
+        "EMITTER_FLUSH_INTERVAL_S",
+        0.25,
         "Longest a half-full batch waits in the spooler before it is written and shipped "
         "(seconds). Also how often the spooler and the shipper look for work when idle: each "
         "look wakes a thread in the training process, so this trades latency for training cost; "
         "0.25 s, like DB_SINK_FLUSH_INTERVAL_S, keeps live views within a quarter second.",
         above=0.0,
-    )  # fmt: skip
+    )
     max_in_flight: int = tunable(
-        "EMITTER_MAX_IN_FLIGHT", 32,
+        "EMITTER_MAX_IN_FLIGHT",
+        32,
         "Batches sent and not yet acknowledged, per stream (batches). The bridge acknowledges "
         "after its SQLite commit (up to DB_SINK_FLUSH_INTERVAL_S later); 32 x 1024 records keep "
         "the pipe full.",
         minimum=1,
-    )  # fmt: skip
+    )
     reconnect_min_s: float = tunable(
-        "EMITTER_RECONNECT_MIN_S", 0.1,
+        "EMITTER_RECONNECT_MIN_S",
+        0.1,
         "First pause before reconnecting to an unreachable bridge (seconds); doubled per "
         "failure. Also the pause after a failed spool write.",
         above=0.0,
-    )  # fmt: skip
+    )
     reconnect_max_s: float = tunable(
-        "EMITTER_RECONNECT_MAX_S", 2.0,
+        "EMITTER_RECONNECT_MAX_S",
+        2.0,
         "Longest pause between two reconnection attempts (seconds).",
         above=0.0,
-    )  # fmt: skip
+    )
     close_timeout_s: float = tunable(
-        "EMITTER_CLOSE_TIMEOUT_S", 5.0,
+        "EMITTER_CLOSE_TIMEOUT_S",
+        5.0,
         "Longest the emitter waits at exit for the bridge to acknowledge the spool (seconds); "
         "what is left stays on disk for `gym-gui-bridge ingest` or the bridge's start-up.",
         minimum=0.0,
-    )  # fmt: skip
+    )
     log_interval_s: float = tunable(
-        "EMITTER_LOG_INTERVAL_S", 5.0,
+        "EMITTER_LOG_INTERVAL_S",
+        5.0,
         "Least interval between two repeated warnings of the emitter (seconds): a recurring "
         "problem (bridge unreachable, records dropped) is logged, with its totals, at most this "
         "often.",
         minimum=0.0,
-    )  # fmt: skip
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)

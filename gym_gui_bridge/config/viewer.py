@@ -23,47 +23,53 @@ class ViewerConfig:
     """
 
     fps: float = tunable(
-        "VIEWER_FPS", 60.0,
+        "VIEWER_FPS",
+        60.0,
         "Display rate the viewer polls the ring at (Hz). 60 matches common monitors; a poll "
         "that finds no newer frame copies and paints nothing, so a higher rate costs little "
         "while idle.",
         above=0.0,
-    )  # fmt: skip
+    )
     attach_retry_s: float = tunable(
-        "VIEWER_ATTACH_RETRY_S", 0.5,
-        "How often a viewer without a ring retries attaching (seconds): slow, it waits for a "
-        "run.",
+        "VIEWER_ATTACH_RETRY_S",
+        0.5,
+        "How often a viewer without a ring retries attaching (seconds): slow, it waits for a run.",
         above=0.0,
-    )  # fmt: skip
+    )
     liveness_interval_s: float = tunable(
-        "VIEWER_LIVENESS_INTERVAL_S", 0.25,
+        "VIEWER_LIVENESS_INTERVAL_S",
+        0.25,
         "How often the viewer checks that the writer process is alive (seconds). Reads /proc, "
         "so a few times a second at most.",
         above=0.0,
-    )  # fmt: skip
+    )
     rate_window_s: float = tunable(
-        "VIEWER_RATE_WINDOW_S", 1.0,
+        "VIEWER_RATE_WINDOW_S",
+        1.0,
         "Window over which frames shown per second are counted (seconds).",
         above=0.0,
-    )  # fmt: skip
+    )
     picker_refresh_s: float = tunable(
-        "VIEWER_PICKER_REFRESH_S", 1.0,
+        "VIEWER_PICKER_REFRESH_S",
+        1.0,
         "How often the run picker re-lists the fast lanes (seconds).",
         above=0.0,
-    )  # fmt: skip
+    )
     snapshot_timeout_s: float = tunable(
-        "VIEWER_SNAPSHOT_TIMEOUT_S", 10.0,
+        "VIEWER_SNAPSHOT_TIMEOUT_S",
+        10.0,
         "Longest `--snapshot` waits for a first frame before failing (seconds).",
         above=0.0,
-    )  # fmt: skip
+    )
     snapshot_settle_s: float = tunable(
-        "VIEWER_SNAPSHOT_SETTLE_S", 1.5,
+        "VIEWER_SNAPSHOT_SETTLE_S",
+        1.5,
         "How long `--snapshot` keeps the window live after the first frame before saving "
         "(seconds): long enough for the writer to notice it is watched (it renders only then) "
         "and for the live panel's first database poll, so the picture is what a person would "
         "see.",
         minimum=0.0,
-    )  # fmt: skip
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -79,48 +85,55 @@ class LivePanelConfig:
     """
 
     poll_interval_s: float = tunable(
-        "LIVE_DB_POLL_INTERVAL_S", 0.5,
+        "LIVE_DB_POLL_INTERVAL_S",
+        0.5,
         "How often the live panel's background thread tails the database (seconds).",
         above=0.0,
-    )  # fmt: skip
+    )
     batch_rows: int = tunable(
-        "LIVE_DB_BATCH_ROWS", 5000,
+        "LIVE_DB_BATCH_ROWS",
+        5000,
         "Most rows one tail query reads per table (rows): bounds one poll's time on a large "
         "backlog.",
         minimum=1,
-    )  # fmt: skip
+    )
     busy_timeout_s: float = tunable(
-        "LIVE_DB_BUSY_TIMEOUT_S", 1.0,
+        "LIVE_DB_BUSY_TIMEOUT_S",
+        1.0,
         "How long one tail query waits on a locked database before giving up until the next "
         "poll (seconds). Runs on the panel's own thread, so it never delays frames.",
         minimum=0.0,
-    )  # fmt: skip
+    )
     return_history: int = tunable(
-        "LIVE_RETURN_HISTORY", 2000,
+        "LIVE_RETURN_HISTORY",
+        2000,
         "Episodic-return points kept per env slot for the live curve (points).",
         minimum=1,
-    )  # fmt: skip
+    )
     scalar_history: int = tunable(
-        "LIVE_SCALAR_HISTORY", 256,
+        "LIVE_SCALAR_HISTORY",
+        256,
         "Points kept per scalar tag for the live scalar sparklines (points).",
         minimum=1,
-    )  # fmt: skip
+    )
     max_scalar_tags: int = tunable(
-        "LIVE_MAX_SCALAR_TAGS", 32,
+        "LIVE_MAX_SCALAR_TAGS",
+        32,
         "Scalar tags the live panel keeps at most (tags); more are ignored, oldest tags kept.",
         minimum=0,
-    )  # fmt: skip
+    )
     thread_join_timeout_s: float = tunable(
-        "LIVE_THREAD_JOIN_TIMEOUT_S", 2.0,
-        "How long stopping the live panel's thread waits for it (seconds); one poll's worst "
-        "case.",
+        "LIVE_THREAD_JOIN_TIMEOUT_S",
+        2.0,
+        "How long stopping the live panel's thread waits for it (seconds); one poll's worst case.",
         minimum=0.0,
-    )  # fmt: skip
+    )
     refresh_s: float = tunable(
-        "LIVE_PANEL_REFRESH_S", 0.5,
+        "LIVE_PANEL_REFRESH_S",
+        0.5,
         "How often the live panel repaints from the controller's buffers (seconds).",
         above=0.0,
-    )  # fmt: skip
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -195,8 +195,22 @@ def read_static_header(segment: Segment) -> tuple[FastLaneConfig, str]:
             f"{name}: {segment.size} bytes, smaller than a fast-lane header ({layout.HEADER_SIZE})"
         )
     fields = layout.STATIC_STRUCT.unpack_from(segment.buf, 0)
-    (magic, version, header_size, generation, _pid, width, height, channels, pixel_format,
-     capacity, env_slot, stride, frame_bytes, _created) = fields  # fmt: skip
+    (
+        magic,
+        version,
+        header_size,
+        generation,
+        _pid,
+        width,
+        height,
+        channels,
+        pixel_format,
+        capacity,
+        env_slot,
+        stride,
+        frame_bytes,
+        _created,
+    ) = fields
     if magic == bytes(len(layout.MAGIC)):
         # a writer has sized the segment but not yet written the header (microseconds)
         raise FastLaneNotFoundError(f"{name}: being created (no header yet)")

@@ -203,9 +203,17 @@ class FastLaneWriter:
         _TWO_WORDS(buf, start + 8, seq, now)
         m = metrics or _EMPTY_METRICS
         _METRICS_PACK(
-            buf, start + layout.METRICS_OFFSET, m.last_reward, m.rolling_return, m.step_rate_hz,
-            m.frame_rate_hz, m.episode, m.episode_step, m.global_step, m.source_step,
-        )  # fmt: skip
+            buf,
+            start + layout.METRICS_OFFSET,
+            m.last_reward,
+            m.rolling_return,
+            m.step_rate_hz,
+            m.frame_rate_hz,
+            m.episode,
+            m.episode_step,
+            m.global_step,
+            m.source_step,
+        )
         np.copyto(pixels, frame, casting="no")
         _WORD(buf, start, 2 * seq)  # even: complete
         _TWO_WORDS(buf, layout.FRAMES_PUBLISHED_OFFSET, seq, now)
