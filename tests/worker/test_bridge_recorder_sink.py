@@ -6,12 +6,15 @@ import os
 import uuid
 from pathlib import Path
 
+import pytest
 from bridge_helpers import free_port, row_counts, start_bridge, stop_bridge
 
 from cleanrl_worker.emitter.bridge_sink import EmitterSink
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.records import EpisodeRollup
 from gym_gui_bridge.server.client import connect
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 
 def test_recorder_surface_ships_records_to_a_bridge(tmp_path: Path) -> None:
