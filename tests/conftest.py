@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy.testing  # noqa: F401  # numpy 1.x runs lscpu once on this import: not in a test
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # the shared helper modules
