@@ -24,7 +24,8 @@ VENV="${VENV:-.venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV with $("$PYTHON" --version)"
   "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 \
+    | { grep -v "^WARNING: Location" || true; }
 fi
 echo "setup: installing cleanrl-fastlane[all] into $VENV (first time: a few minutes)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check '.[all]' 2>&1 \

@@ -21,8 +21,13 @@ if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
-    "$venv/bin/pip" install --quiet -e '.[train,test,viewer]' \
-        'gymnasium[classic-control]==0.29.1' 'numpy<2'
+    # the same pip warnings scripts/setup.sh filters (configured index folders that are absent)
+    if ! "$venv/bin/pip" install --quiet --disable-pip-version-check -e '.[train,test,viewer]' \
+        'gymnasium[classic-control]==0.29.1' 'numpy<2' 2>&1 \
+        | { grep -v "^WARNING: Location" || true; }; then
+        echo "gym029: installing into $venv failed (see the pip output above)" >&2
+        exit 1
+    fi
     echo "$wanted" > "$stamp"
 fi
 

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Set everything up and run the whole test suite: lint, format check, type check, tests.
+# Set everything up and run the whole check: lint, format check, type check, then the test suite
+# twice: under the gymnasium of .venv, and under gymnasium 0.29.1 (CleanRL's pin, .venv-gym029).
+# Both test passes always run; a summary of both comes last, and the exit status is non-zero if
+# either failed (pytest's "no tests collected" counts as a failure).
 # Usage: bash scripts/test.sh [extra pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +16,33 @@ echo "== ruff"
 "$VENV/bin/ruff" format --check .
 echo "== mypy"
 "$VENV/bin/mypy"
-echo "== pytest (gymnasium $("$VENV/bin/python" -c 'import gymnasium; print(gymnasium.__version__)'))"
-"$VENV/bin/pytest" -q "$@"
+
+# pytest's exit status in words (https://docs.pytest.org/en/stable/reference/exit-codes.html)
+outcome() {
+  case "$1" in
+    0) echo "passed" ;;
+    1) echo "FAILED: tests failed, or an error shown above" ;;
+    2) echo "FAILED: interrupted" ;;
+    3) echo "FAILED: internal error" ;;
+    4) echo "FAILED: usage error" ;;
+    5) echo "FAILED: no tests were collected" ;;
+    *) echo "FAILED: exit status $1" ;;
+  esac
+}
+
+main_name="gymnasium $("$VENV/bin/python" -c 'import gymnasium; print(gymnasium.__version__)') ($VENV)"
+echo "== pytest, $main_name"
+main_status=0
+"$VENV/bin/pytest" -q "$@" || main_status=$?
 
 # CleanRL pins gymnasium 0.29.1: the worker and the slow lane run again under it (the viewer
 # does not touch gymnasium and runs once, above).
-echo "== pytest (gymnasium 0.29.1, .venv-gym029)"
-bash scripts/test-gym029.sh -q --ignore=tests/viewer "$@"
+gym029_name="gymnasium 0.29.1 (${GYM029_VENV:-.venv-gym029})"
+echo "== pytest, $gym029_name"
+gym029_status=0
+bash scripts/test-gym029.sh -q --ignore=tests/viewer "$@" || gym029_status=$?
+
+echo "== summary"
+echo "pytest, $main_name: $(outcome "$main_status")"
+echo "pytest, $gym029_name: $(outcome "$gym029_status")"
+[ "$main_status" -eq 0 ] && [ "$gym029_status" -eq 0 ]

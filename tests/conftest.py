@@ -1,4 +1,10 @@
-"""Fixtures shared by the whole suite; helpers for worker tests live in worker_helpers.py."""
+"""Fixtures and checks shared by the whole suite; helper modules live in tests/support/.
+
+Two checks run for every session (tests/support/session_guards.py): a test that starts a child
+process must be marked ``slow``, and the session fails if anything under the checkout's
+``runs/`` (or the invoking directory's) was created or changed: tests write into temporary
+folders only.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy.testing  # noqa: F401  # numpy 1.x runs lscpu once on this import: not in a test
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # the shared helper modules
 
+import session_guards
 from worker_helpers import RANDOM_AGENT, WAIT_S, clean_env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(session_guards, "session_guards")
 
 
 @pytest.fixture

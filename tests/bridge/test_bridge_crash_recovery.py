@@ -10,23 +10,27 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
+import pytest
 from bridge_helpers import (
-    WAIT_S,
     free_port,
     row_counts,
+    rows_stored,
     run_worker,
+    spooled_segments,
     start_bridge,
     stop_bridge,
     wait_healthy,
 )
+from waits import WAIT_S, wait_until
 from worker_helpers import SUPPORT
 
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.server.client import connect
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 STEPS = 3000
 
@@ -52,14 +56,20 @@ def test_bridge_killed_mid_run_and_restarted(tmp_path: Path) -> None:
         tmp_path / "spool",
     )
     bridge = start_bridge(db, port, tmp_path / "bridge-spool")
-    worker = run_worker(run_id, port, spool, STEPS, 1000.0, wait=False)
-    time.sleep(1.0)  # the worker is mid-run: some records stored, some in flight
-    stop_bridge(bridge, signal.SIGKILL)
-    time.sleep(0.5)
-    bridge = start_bridge(db, port, tmp_path / "bridge-spool")
+    worker = run_worker(run_id, port, spool, STEPS, 1000.0, wait=False, pause_at=STEPS // 2)
     try:
+        assert worker.stdout is not None and worker.stdin is not None
+        line = worker.stdout.readline()
+        assert line == b"paused\n", f"the worker did not pause: {line!r}"
+        # mid-run: the first half is streaming to the bridge, which has stored some of it
+        wait_until(lambda: rows_stored(db, run_id) > 0, what="the first records stored")
+        stop_bridge(bridge, signal.SIGKILL)
+        worker.stdin.write(b"go\n")  # the second half is put while no bridge listens
+        worker.stdin.flush()
+        bridge = start_bridge(db, port, tmp_path / "bridge-spool")
         out = _finish(worker)
     finally:
+        worker.kill()  # a no-op once it finished
         assert stop_bridge(bridge) == 0
     stats = dict(item.split("=") for item in out.split())
     assert stats["done"] == "True" and stats["dropped"] == "0"
@@ -76,7 +86,7 @@ def test_bridge_started_after_the_worker(tmp_path: Path) -> None:
         tmp_path / "spool",
     )
     worker = run_worker(run_id, port, spool, STEPS, 1500.0, wait=False)
-    time.sleep(1.0)
+    wait_until(lambda: spooled_segments(spool), what="the worker's first records in its spool")
     bridge = start_bridge(db, port, tmp_path / "bridge-spool")
     try:
         out = _finish(worker)
@@ -167,7 +177,7 @@ def test_emitter_resumes_a_spool_left_by_an_earlier_process(tmp_path: Path) -> N
     for start in range(0, 3000, 300):  # rounds the spooler writes one by one: one segment each
         for record in scalars(range(start, start + 300)):
             first.put(record)
-        time.sleep(0.2)
+        wait_until(lambda end=start + 300: first.stats().spooled == end, what="a round spooled")
     assert not first.close(timeout=0.5)  # no bridge yet: the spool stays
     segments = list(spool.glob("*/seg-*.jsonl"))
     assert len(segments) >= 5

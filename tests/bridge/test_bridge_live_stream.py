@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from bridge_helpers import (
-    WAIT_S,
     bridge_log,
     free_port,
     row_counts,
@@ -21,11 +21,14 @@ from bridge_helpers import (
     stop_bridge,
     wait_healthy,
 )
+from waits import WAIT_S, wait_until
 
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.jsonl import encode_lines
 from gym_gui_bridge.protocol.records import StepRecord
 from gym_gui_bridge.server.client import connect
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 
 def _steps(run_id: str, seqs: range) -> list[StepRecord]:
@@ -80,9 +83,9 @@ def test_stuck_subscriber_is_throttled_and_never_slows_ingestion(tmp_path: Path)
     # the call starts at once; this client never reads from it
     stuck = stub.StreamRunSteps(pb.StreamRequest(run_id=run_id), timeout=WAIT_S * 3)
     try:
-        deadline = time.monotonic() + WAIT_S
-        while wait_healthy(f"127.0.0.1:{port}").subscribers < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(
+            lambda: wait_healthy(f"127.0.0.1:{port}").subscribers >= 1, what="the subscriber"
+        )
         worker = run_worker(run_id, port, tmp_path / "worker-spool", 60000, 0.0, wait=False)
         out, err = worker.communicate(timeout=WAIT_S * 3)
         assert b"done=True" in out, err.decode()

@@ -19,6 +19,8 @@ from gym_gui_bridge.protocol.records import ScalarRecord
 from gym_gui_bridge.protocol.wire import PUBLISH_METHOD, auth_metadata, channel_options
 from gym_gui_bridge.server.client import connect
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 
 def _serve(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(

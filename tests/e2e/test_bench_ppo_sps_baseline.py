@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_ppo_sps.py"
 
 

@@ -7,10 +7,11 @@ own summary line says how many episodes it finished: the database must hold exac
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from e2e_helpers import (
     ppo_args,
     start_ppo,
 )
-from worker_helpers import WAIT_S, wait_for
+from waits import WAIT_S, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,27 @@ def _finish(ppo: subprocess.Popen[str]) -> int:
     match = SUMMARY.search(out)
     assert match, out[-2000:]
     return int(match.group(1))
+
+
+@contextlib.contextmanager
+def _paused(proc: subprocess.Popen[str]) -> Iterator[None]:
+    """Stop ``proc`` (SIGSTOP) for the block: it cannot race ahead of the test's next step.
+
+    Its threads stop too; nothing it shipped is lost, the gRPC stream only waits."""
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGCONT)
+
+
+def _spooled_bytes(workdir: Path) -> int:
+    """Bytes in the script's spool segments (``runs/spool`` of its working directory)."""
+    total = 0
+    for segment in (workdir / "runs" / "spool").glob("*/seg-*.jsonl"):
+        with contextlib.suppress(FileNotFoundError):  # acknowledged and deleted meanwhile
+            total += segment.stat().st_size
+    return total
 
 
 def _check_all_stored(db: Path, run_id: str, finished: int) -> None:
@@ -60,12 +82,16 @@ def test_bridge_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
         FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_BRIDGE=f"127.0.0.1:{port}",
     )  # fmt: skip
     try:
-        assert wait_for(lambda: episodes_stored(db, run_id) >= 20, timeout=WAIT_S * 2)
-        bridge.send_signal(signal.SIGKILL)
-        bridge.wait(timeout=WAIT_S)
-        assert ppo.poll() is None, "the run ended before the bridge was killed"
-        time.sleep(1.0)  # the worker keeps training and spooling meanwhile
-        bridge = start_bridge(db, port, spool)
+        wait_until(lambda: episodes_stored(db, run_id) >= 20, WAIT_S * 2, "20 stored episodes")
+        with _paused(ppo):  # however fast it trains, the bridge dies in the middle of the run
+            assert ppo.poll() is None, "the run ended before the bridge was killed"
+            bridge.send_signal(signal.SIGKILL)
+            bridge.wait(timeout=WAIT_S)
+            at_kill = _spooled_bytes(tmp_path)
+        # the worker keeps training and spooling while the bridge is down
+        wait_until(lambda: _spooled_bytes(tmp_path) > at_kill, what="records spooled meanwhile")
+        with _paused(ppo):  # the bridge is back before the script's exit waits for it
+            bridge = start_bridge(db, port, spool)
         finished = _finish(ppo)
         assert stop_bridge(bridge) == 0
     finally:
@@ -85,9 +111,10 @@ def test_bridge_started_after_the_worker_began_receives_everything(
     )  # fmt: skip
     bridge: subprocess.Popen[bytes] | None = None
     try:
-        spooled = tmp_path / "runs" / "spool"
-        assert wait_for(lambda: spooled.exists() and any(spooled.rglob("*")), timeout=WAIT_S)
-        bridge = start_bridge(db, port, spool)
+        wait_until(lambda: _spooled_bytes(tmp_path) > 0, what="records in the worker's spool")
+        with _paused(ppo):  # the bridge is up before the script's exit waits for it
+            assert ppo.poll() is None, "the run ended before the bridge started"
+            bridge = start_bridge(db, port, spool)
         finished = _finish(ppo)
         assert stop_bridge(bridge) == 0
     finally:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from e2e_helpers import ppo_args, run_ppo, start_ppo
-from worker_helpers import WAIT_S, attach_when_ready, segment_exists, wait_for, watch_until
+from waits import WAIT_S, wait_until
+from worker_helpers import attach_when_ready, segment_exists, watch_until
 
 from cleanrl_worker.testing.envs import decode_slot, slot_level
 from gym_gui_bridge.fastlane import FastLaneReader, list_segments
@@ -103,7 +104,7 @@ def test_async_vector_env_streams_the_watched_slot_from_its_worker(
             assert reader.status().writer_pid != proc.pid  # the slot's worker process writes
     finally:
         _stop(proc)
-    assert wait_for(lambda: not segment_exists(run_id)), "ring left behind after Ctrl-C"
+    wait_until(lambda: not segment_exists(run_id), what="the ring's removal after Ctrl-C")
 
 
 def test_grid_mode_tiles_the_first_slots(run_id: str, tmp_path: Path) -> None:
@@ -119,4 +120,4 @@ def test_grid_mode_tiles_the_first_slots(run_id: str, tmp_path: Path) -> None:
             assert reader.status().env_slot == -1
     finally:
         _stop(proc)
-    assert wait_for(lambda: not segment_exists(run_id))
+    wait_until(lambda: not segment_exists(run_id), what="the ring's removal after Ctrl-C")

@@ -25,7 +25,8 @@ from e2e_helpers import (
     slot_length,
     start_ppo,
 )
-from worker_helpers import WAIT_S, segment_exists, wait_for
+from waits import WAIT_S, wait_until
+from worker_helpers import segment_exists
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +95,7 @@ def test_sigterm_mid_run_keeps_everything_and_closes_the_run(run_id: str, tmp_pa
         FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
     )  # fmt: skip
     try:
-        assert wait_for(lambda: episodes_stored(db, run_id) >= 40, timeout=WAIT_S * 2)
+        wait_until(lambda: episodes_stored(db, run_id) >= 40, WAIT_S * 2, "40 stored episodes")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=WAIT_S)
@@ -103,7 +104,7 @@ def test_sigterm_mid_run_keeps_everything_and_closes_the_run(run_id: str, tmp_pa
     check_watched_steps(db, run_id, episodes)
     (run,) = [r for r in bridge_cli("runs", "--db", str(db)) if r["run_id"] == run_id]
     assert run["status"] == "failed" and run["exit_code"] == 143
-    assert wait_for(lambda: not segment_exists(run_id)), "ring left behind after SIGTERM"
+    wait_until(lambda: not segment_exists(run_id), what="the ring's removal after SIGTERM")
 
 
 def test_an_exception_mid_run_keeps_everything_and_fails_the_run(

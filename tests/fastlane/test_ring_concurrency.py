@@ -8,9 +8,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+from waits import WAIT_S
 from worker_helpers import SUPPORT
 
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneReader, FastLaneWriter
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 PEERS = str(SUPPORT / "ring_peers.py")
 
@@ -22,17 +26,19 @@ def _peer(*args: str) -> subprocess.Popen[str]:
 
 
 def test_no_torn_frames_over_100k_reads_while_the_writer_races(run_id: str) -> None:
-    writer = _peer("writer", run_id, "60")
-    assert writer.stdout is not None
-    assert writer.stdout.readline().strip() == "ready"
-    readers = [_peer("reader", run_id, "50000") for _ in range(2)]
-    reports = []
-    for proc in readers:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        reports.append(json.loads(out))
-    writer.terminate()
-    writer.wait(timeout=30)
+    writer = _peer("writer", run_id, "600")  # publishes until terminated below
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "ready"
+        readers = [_peer("reader", run_id, "50000") for _ in range(2)]
+        reports = []
+        for proc in readers:
+            out, err = proc.communicate(timeout=WAIT_S * 2)
+            assert proc.returncode == 0, err
+            reports.append(json.loads(out))
+    finally:
+        writer.terminate()
+        writer.wait(timeout=WAIT_S)
     total = sum(r["good"] + r["torn"] + r["mismatched"] for r in reports)
     assert total >= 100_000
     assert sum(r["torn"] for r in reports) == 0

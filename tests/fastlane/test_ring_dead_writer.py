@@ -39,6 +39,7 @@ def _entry(run_id: str):  # type: ignore[no-untyped-def]
     return next(e for e in list_segments() if e.run_id == run_id)
 
 
+@pytest.mark.slow
 def test_dead_writer_is_detected_and_its_last_frame_still_readable(run_id: str) -> None:
     pid = _killed_writer(run_id)
     entry = _entry(run_id)
@@ -50,6 +51,7 @@ def test_dead_writer_is_detected_and_its_last_frame_still_readable(run_id: str) 
         assert frame is not None and int(frame.data[0, 0, 0]) == 9
 
 
+@pytest.mark.slow
 def test_cleanup_removes_dead_writers_segments_only(run_id: str) -> None:
     _killed_writer(run_id)
     live_id = run_id + "-live"
@@ -63,6 +65,7 @@ def test_cleanup_removes_dead_writers_segments_only(run_id: str) -> None:
         assert os.path.exists(f"/dev/shm/mosaic.fastlane.{live_id}")
 
 
+@pytest.mark.slow
 def test_cleanup_command_reports_what_it_removes(
     run_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -75,6 +78,7 @@ def test_cleanup_command_reports_what_it_removes(
     assert not os.path.exists(f"/dev/shm/mosaic.fastlane.{run_id}")
 
 
+@pytest.mark.slow
 def test_new_writer_replaces_a_dead_ones_segment(run_id: str) -> None:
     _killed_writer(run_id)
     with FastLaneWriter.create(run_id, FastLaneConfig(width=4, height=4)) as writer:
@@ -86,6 +90,7 @@ def test_new_writer_replaces_a_dead_ones_segment(run_id: str) -> None:
             assert reader.writer_alive()
 
 
+@pytest.mark.slow
 def test_new_writer_refuses_to_hijack_a_live_one(run_id: str) -> None:
     proc = subprocess.Popen(
         [sys.executable, PEERS, "hold", run_id], stdout=subprocess.PIPE, text=True

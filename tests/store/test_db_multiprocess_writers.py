@@ -9,6 +9,10 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 TIMEOUT_S = 120.0
 
 WRITER = textwrap.dedent(

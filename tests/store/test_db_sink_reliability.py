@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
 from record_factory import episode, run, scalar, step
+from waits import wait_until
 
 from gym_gui_bridge.bus.run_bus import RunBus
 from gym_gui_bridge.config.store import SinkConfig
@@ -107,7 +107,8 @@ def test_a_database_locked_by_another_connection_delays_but_loses_nothing(tmp_pa
     blocker.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
     bus.publish_many(_records(run_id + "-b", 200))  # type: ignore[arg-type]
     assert not sink.flush(timeout=0.5)  # cannot write while the lock is held ...
-    assert sink.is_alive and sink.stats().failed_batches >= 1
+    wait_until(lambda: sink.stats().failed_batches >= 1, TIMEOUT_S, "a batch failing on the lock")
+    assert sink.is_alive
     blocker.execute("ROLLBACK")
     blocker.close()
     assert sink.flush(TIMEOUT_S)  # ... and writes everything once it is released
@@ -157,13 +158,7 @@ def test_half_full_batches_are_written_after_the_flush_interval(tmp_path: Path) 
     sink = TelemetryDBSink(bus, path, config=SinkConfig(batch_size=10_000, flush_interval_s=0.05))
     sink.start()
     bus.publish(scalar(run_id=run_id, seq=0))
-    written = threading.Event()
-    for _ in range(int(TIMEOUT_S / 0.05)):
-        if sink.stats().written == 1:
-            written.set()
-            break
-        written.wait(0.05)
-    assert written.is_set()
+    wait_until(lambda: sink.stats().written == 1, TIMEOUT_S, "the half-full batch written")
     assert sink.stop(TIMEOUT_S)
 
 

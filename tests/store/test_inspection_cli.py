@@ -16,6 +16,8 @@ from gym_gui_bridge.protocol.jsonl import JsonlDecoder
 from gym_gui_bridge.store.schema import open_writer
 from gym_gui_bridge.store.writes import write_batch
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 RUN = f"cli-{uuid.uuid4().hex[:8]}"
 
 

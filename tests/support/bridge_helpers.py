@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import grpc
+from waits import WAIT_S
 
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.wire import auth_metadata
 from gym_gui_bridge.server.client import connect
 
-WAIT_S = 60.0  # upper bound of every wait in these tests
 HERE = Path(__file__).parent
 
 
@@ -86,12 +86,46 @@ def row_counts(db: Path, run_id: str) -> dict[str, tuple[int, int]]:
         conn.close()
 
 
+def rows_stored(db: Path, run_id: str, table: str = "steps") -> int:
+    """Rows of ``run_id`` in ``table`` right now, read-only; 0 while there is no such table."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            query = f"SELECT COUNT(*) FROM {table} WHERE run_id = ?"
+            return int(conn.execute(query, (run_id,)).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def spooled_segments(spool: Path) -> list[Path]:
+    """The spool segments under ``spool`` (one folder per run) that hold at least one byte."""
+    found = []
+    for path in spool.glob("*/seg-*.jsonl"):
+        try:
+            if path.stat().st_size > 0:
+                found.append(path)
+        except FileNotFoundError:  # acknowledged and deleted meanwhile
+            continue
+    return found
+
+
 def run_worker(
-    run_id: str, port: int, spool: Path, steps: int, rate_hz: float, *, wait: bool = True
+    run_id: str,
+    port: int,
+    spool: Path,
+    steps: int,
+    rate_hz: float,
+    *,
+    wait: bool = True,
+    pause_at: int = -1,
+    close_timeout: float = WAIT_S,
 ) -> subprocess.Popen:
+    """``bridge_worker.py`` (see there) in a subprocess; its stdin is a pipe when it pauses."""
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "bridge_worker.py"), run_id, f"127.0.0.1:{port}", str(spool),
-         str(steps), str(rate_hz)],
+         str(steps), str(rate_hz), str(close_timeout), "--pause-at", str(pause_at)],
+        stdin=subprocess.PIPE if pause_at >= 0 else subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     if wait:

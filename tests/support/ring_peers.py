@@ -18,6 +18,7 @@ import sys
 import time
 
 import numpy as np
+from waits import WAIT_S
 
 from gym_gui_bridge.fastlane import (
     FastLaneConfig,
@@ -56,7 +57,7 @@ def hold(run_id: str) -> None:
 
 
 def reader(run_id: str, reads: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + WAIT_S
     while True:
         try:
             source = FastLaneReader.attach(run_id)

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from waits import POLL_S, WAIT_S
+
 from gym_gui_bridge.errors import FastLaneNotFoundError
 from gym_gui_bridge.fastlane import FastLaneFrame, FastLaneReader, create_fastlane_name
 
@@ -17,8 +19,6 @@ SUPPORT = Path(__file__).resolve().parent  # tests/support: helper modules and s
 REPO = SUPPORT.parents[1]
 SCRIPTS = SUPPORT / "scripts"
 RANDOM_AGENT = SCRIPTS / "random_agent.py"
-WAIT_S = 60.0  # bound on every wait for a subprocess (the machine is shared and slow)
-POLL_S = 0.02
 
 _FASTLANE_VARS = ("FASTLANE", "FASTLANE_ACTIVE_PID", "FASTLANE_RUN_ID", "FASTLANE_SLOT")
 
@@ -37,15 +37,6 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def segment_exists(run_id: str) -> bool:
     return os.path.exists(f"/dev/shm/{create_fastlane_name(run_id)}")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(POLL_S)
-    return predicate()
 
 
 def attach_when_ready(run_id: str, timeout: float = WAIT_S) -> FastLaneReader:

@@ -15,14 +15,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from waits import WAIT_S
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 from gym_gui_bridge.fastlane import _shm, create_fastlane_name
 
 WRITER_SCRIPT = Path(__file__).with_name("writer_process.py")
-REPO_ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 
 
@@ -45,7 +44,7 @@ def run_id() -> str:
 
 
 @pytest.fixture
-def spawn_writer() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+def spawn_writer(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """Start ``writer_process.py`` in a child process; wait until it published its first frame.
 
     Every child still running at teardown is killed, and the segments of killed writers are
@@ -59,10 +58,10 @@ def spawn_writer() -> Iterator[Callable[..., subprocess.Popen[str]]]:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=REPO_ROOT,
+            cwd=tmp_path,
         )
         children.append((child, run))
-        line = read_line(child.stdout, READY_TIMEOUT_S)
+        line = read_line(child.stdout, WAIT_S)
         assert line.startswith("ready"), f"writer for {run} did not start: {line!r}"
         return child
 
@@ -84,8 +83,3 @@ def _child_env(**extra: str) -> dict[str, str]:
 def child_env() -> Callable[..., dict[str, str]]:
     """``child_env(NAME=value, ...)``: this process's environment plus ``extra``, for children."""
     return _child_env
-
-
-@pytest.fixture
-def repo_root() -> Path:
-    return REPO_ROOT

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from pytestqt.qtbot import QtBot
+from waits import WAIT_MS
 
 from gym_gui_bridge.config.viewer import LivePanelConfig
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneWriter
@@ -17,7 +18,6 @@ from gym_gui_bridge.viewer.live_panel import LivePanel
 from gym_gui_bridge.viewer.main_window import ViewerWindow
 from gym_gui_bridge.viewer.telemetry_source import SqliteTelemetrySource
 
-WAIT_MS = 5000
 POLL_S = 0.05
 SCALAR_HISTORY = LivePanelConfig().scalar_history
 

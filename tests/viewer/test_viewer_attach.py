@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from pytestqt.qtbot import QtBot
+from waits import WAIT_MS
 
 from gym_gui_bridge.config.viewer import ViewerConfig
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
-from gym_gui_bridge.fastlane.layout import FASTLANE_STALE_PUBLISH_S
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.frame_widget import FrameWidget
-
-WAIT_MS = 5000
 
 
 def _frame(value: int) -> np.ndarray:
@@ -54,8 +52,13 @@ def test_repaints_and_converts_only_when_a_newer_frame_exists(qtbot: QtBot, run_
             writer.publish(_frame(n * 10))
             qtbot.waitUntil(lambda n=n: consumer.frames_shown == n, timeout=WAIT_MS)
         assert consumer.conversions == 5
-        # idle: let the HUD's rates settle to zero, then nothing may be copied or painted
-        qtbot.wait(round((FASTLANE_STALE_PUBLISH_S + ViewerConfig().rate_window_s) * 1000) + 500)
+        # idle: once the HUD's rates settled to zero (FASTLANE_STALE_PUBLISH_S and
+        # VIEWER_RATE_WINDOW_S after the last frame) nothing may be copied or painted
+        qtbot.waitUntil(
+            lambda: consumer.hud.publish_rate_hz == 0.0 and consumer.hud.frames_shown_hz == 0.0,
+            timeout=WAIT_MS,
+        )
+        qtbot.wait(100)  # runs the event loop: the repaint of that last HUD change happens now
         paints, conversions = widget.paint_count, consumer.conversions
         qtbot.wait(1000)  # ~60 polls of an unchanged ring
         assert consumer.conversions == conversions == 5

@@ -9,12 +9,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
+from waits import WAIT_MS
 
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.main_window import ViewerWindow
-
-WAIT_MS = 5000
 
 
 def test_keys_pause_save_toggle_and_quit(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from pytestqt.qtbot import QtBot
+from waits import WAIT_MS
 
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
 from gym_gui_bridge.viewer.main_window import ViewerWindow
 from gym_gui_bridge.viewer.telemetry_source import SqliteTelemetrySource
-
-WAIT_MS = 5000
 
 
 def test_picker_lists_runs_and_switches_between_them(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
+from waits import WAIT_MS
 
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.frame_widget import FrameWidget
 from gym_gui_bridge.viewer.image import frame_to_qimage
-
-WAIT_MS = 5000
 
 
 def _two_tone(channels: int) -> tuple[np.ndarray, tuple[int, int, int], tuple[int, int, int]]:

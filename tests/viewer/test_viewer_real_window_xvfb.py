@@ -18,10 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
+from waits import WAIT_S
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 SCREEN = (1280, 800)
-START_TIMEOUT_S = 20.0
-SHOT_TIMEOUT_S = 30.0
+START_TIMEOUT_S = WAIT_S
+SHOT_TIMEOUT_S = WAIT_S
 RED, BLUE = (250, 0, 0), (0, 0, 250)
 FRAME_W, FRAME_H = 600, 400
 

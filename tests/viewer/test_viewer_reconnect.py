@@ -7,12 +7,12 @@ import subprocess
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 from pytestqt.qtbot import QtBot
+from waits import WAIT_MS
 
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneReader, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
-
-WAIT_MS = 8000
 
 
 def _shown_red(consumer: FastLaneConsumer, seen: list[object]) -> int:
@@ -66,6 +66,7 @@ def test_follows_a_geometry_change_to_the_new_generation(qtbot: QtBot, run_id: s
         writer.close()
 
 
+@pytest.mark.slow
 def test_notices_a_killed_writer_and_recovers_when_it_comes_back(
     qtbot: QtBot, run_id: str, spawn_writer: Callable[..., subprocess.Popen[str]]
 ) -> None:

@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
+from waits import WAIT_S
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 CLI = [sys.executable, "-m", "gym_gui_bridge.cli"]
-TIMEOUT_S = 60
+TIMEOUT_S = WAIT_S * 2  # above the snapshot's own timeout
 
 
 @pytest.fixture
 def view(
-    repo_root: Path, child_env: Callable[..., dict[str, str]]
+    tmp_path: Path, child_env: Callable[..., dict[str, str]]
 ) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``gym-gui-bridge view ARGS`` offscreen in a child process."""
 
@@ -26,7 +29,7 @@ def view(
             capture_output=True,
             text=True,
             timeout=TIMEOUT_S,
-            cwd=repo_root,
+            cwd=tmp_path,
             env=child_env(QT_QPA_PLATFORM="offscreen"),
         )
 
@@ -41,7 +44,15 @@ def test_snapshot_saves_the_window_with_the_frame(
 ) -> None:
     spawn_writer(run_id, "--width", "600", "--height", "400", "--color", "255,0,255")
     target = tmp_path / "shot.png"
-    done = view(run_id, "--snapshot", str(target), "--db", str(tmp_path / "none.sqlite"))
+    done = view(
+        run_id,
+        "--snapshot",
+        str(target),
+        "--snapshot-timeout",
+        str(WAIT_S),
+        "--db",
+        str(tmp_path / "none.sqlite"),
+    )
     assert done.returncode == 0, done.stderr
     assert f"saved {target}" in done.stdout
     image = QImage(str(target))
@@ -91,7 +102,7 @@ def test_without_a_display_it_explains_the_two_ways_out(
 
 
 def test_missing_pyside6_gives_the_install_command(
-    repo_root: Path, child_env: Callable[..., dict[str, str]]
+    tmp_path: Path, child_env: Callable[..., dict[str, str]]
 ) -> None:
     code = (
         "import sys; sys.modules['PySide6'] = None\n"
@@ -103,7 +114,7 @@ def test_missing_pyside6_gives_the_install_command(
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
-        cwd=repo_root,
+        cwd=tmp_path,
         env=child_env(),
     )
     assert done.returncode == 1
@@ -111,7 +122,7 @@ def test_missing_pyside6_gives_the_install_command(
 
 
 def test_importing_the_package_and_its_cli_does_not_import_qt(
-    repo_root: Path, child_env: Callable[..., dict[str, str]]
+    tmp_path: Path, child_env: Callable[..., dict[str, str]]
 ) -> None:
     code = (
         "import sys\n"
@@ -126,7 +137,7 @@ def test_importing_the_package_and_its_cli_does_not_import_qt(
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
-        cwd=repo_root,
+        cwd=tmp_path,
         env=child_env(),
     )
     assert done.returncode == 0, done.stderr

@@ -25,10 +25,12 @@ CLI = str(Path(sys.executable).parent / "cleanrl-worker")
 HEAVY = ("numpy", "gymnasium", "dataclasses", "typing", "cleanrl_worker.settings.model")
 
 
-def _python(code: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _python(code: str, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE ARGS`` in ``cwd`` (a run it starts records into ``cwd``/runs/)."""
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         env=clean_env(**env),
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=WAIT_S,
@@ -53,9 +55,10 @@ def test_pth_and_start_files_sit_at_the_root_of_site_packages():
     assert callable(pkgutil.resolve_name(entries[0]))  # what Python 3.15+ calls
 
 
-def test_hook_is_inert_and_imports_nothing_without_fastlane():
+@pytest.mark.slow
+def test_hook_is_inert_and_imports_nothing_without_fastlane(tmp_path):
     code = "import sys, json; print(json.dumps(sorted(sys.modules)))"
-    result = _python(code, "--seed", "1")
+    result = _python(code, "--seed", "1", cwd=tmp_path)
     loaded = set(json.loads(result.stdout))
     assert not {m for m in loaded if m.startswith(("cleanrl_worker", "_cleanrl"))}
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
@@ -102,23 +105,34 @@ def test_startup_prefilters_agree_and_never_hide_a_request(monkeypatch, env, arg
     assert wanted or not settings.requested()  # never filters out what the settings want
 
 
-def test_hook_runs_once_even_when_the_pth_line_runs_twice():
+@pytest.mark.slow
+def test_hook_runs_once_even_when_the_pth_line_runs_twice(tmp_path):
     code = "import cleanrl_worker.activation as a; a.activate_at_startup(); import sys; print(sys.argv)"
     result = _python(
-        code, "--fastlane-slot", "1", "--keep", FASTLANE="1", FASTLANE_RUN_ID=f"once-{os.getpid()}"
+        code,
+        "--fastlane-slot",
+        "1",
+        "--keep",
+        cwd=tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=f"once-{os.getpid()}",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['-c', '--keep']"
     assert result.stderr.count("cleanrl-fastlane: run") == 1
 
 
-def test_child_of_an_active_run_does_not_start_a_run():
+@pytest.mark.slow
+def test_child_of_an_active_run_does_not_start_a_run(tmp_path):
     code = "import cleanrl_worker.activation as a, sys; print(a.active_settings(), sys.argv)"
-    result = _python(code, "--fastlane-slot", "1", FASTLANE="1", FASTLANE_ACTIVE_PID="1")
+    result = _python(
+        code, "--fastlane-slot", "1", cwd=tmp_path, FASTLANE="1", FASTLANE_ACTIVE_PID="1"
+    )
     assert result.stdout.strip().startswith("None")
     assert "cleanrl-fastlane" not in result.stderr
 
 
+@pytest.mark.slow
 def test_sitecustomize_chains_to_the_one_it_shadows_and_activates_once(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
@@ -131,6 +145,7 @@ def test_sitecustomize_chains_to_the_one_it_shadows_and_activates_once(tmp_path)
     )
     result = _python(
         code,
+        cwd=tmp_path,
         PYTHONPATH=os.pathsep.join([str(PACKAGE_DIR), str(other)]),
         FASTLANE="1",
         FASTLANE_RUN_ID=f"sitecustomize-{os.getpid()}",
@@ -140,7 +155,8 @@ def test_sitecustomize_chains_to_the_one_it_shadows_and_activates_once(tmp_path)
     assert result.stderr.count("cleanrl-fastlane: run") == 1
 
 
-def test_import_auto_activates_like_the_hook():
+@pytest.mark.slow
+def test_import_auto_activates_like_the_hook(tmp_path):
     run_id = f"auto-{os.getpid()}"
     code = textwrap.dedent(
         """
@@ -151,23 +167,26 @@ def test_import_auto_activates_like_the_hook():
         print(active_settings().slot, active_settings().run_id)
         """
     )
-    result = _python(code, FASTLANE_SLOT="1", FASTLANE_RUN_ID=run_id)
+    result = _python(code, cwd=tmp_path, FASTLANE_SLOT="1", FASTLANE_RUN_ID=run_id)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", run_id]
     assert result.stderr.count("cleanrl-fastlane: run") == 1
 
 
-def test_activate_with_settings_in_code():
+@pytest.mark.slow
+def test_activate_with_settings_in_code(tmp_path):
     code = "from cleanrl_worker.activation import activate; print(activate(slot=2, fps=5).fps)"
-    result = _python(code, FASTLANE_RUN_ID=f"code-{os.getpid()}")
+    result = _python(code, cwd=tmp_path, FASTLANE_RUN_ID=f"code-{os.getpid()}")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "5.0"
 
 
-def test_cli_settings_prints_resolved_values_and_errors():
+@pytest.mark.slow
+def test_cli_settings_prints_resolved_values_and_errors(tmp_path):
     result = subprocess.run(
         [CLI, "settings", "--json", "--fastlane-slot", "3"],
         env=clean_env(CLEANRL_FASTLANE_INTERVAL_MS="50"),
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=WAIT_S,
@@ -178,6 +197,7 @@ def test_cli_settings_prints_resolved_values_and_errors():
     bad = subprocess.run(
         [CLI, "settings"],
         env=clean_env(FASTLANE_GRID="many"),
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=WAIT_S,
@@ -186,8 +206,11 @@ def test_cli_settings_prints_resolved_values_and_errors():
     assert "FASTLANE_GRID: expected an integer" in bad.stderr
 
 
-def test_cli_help_describes_the_variables():
-    result = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=WAIT_S)
+@pytest.mark.slow
+def test_cli_help_describes_the_variables(tmp_path):
+    result = subprocess.run(
+        [CLI, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=WAIT_S
+    )
     assert result.returncode == 0
     for name in ("FASTLANE_SLOT", "--fastlane-slot", "FASTLANE_VIDEO_MODE", "CLEANRL_RUN_ID"):
         assert name in result.stdout

@@ -6,24 +6,19 @@ from __future__ import annotations
 import signal
 
 import pytest
-from worker_helpers import (
-    WAIT_S,
-    attach_when_ready,
-    run_script,
-    segment_exists,
-    wait_for,
-    watch_until,
-)
+from waits import WAIT_S, wait_until
+from worker_helpers import attach_when_ready, run_script, segment_exists, watch_until
 
 pytestmark = pytest.mark.slow
 
 SEED = 10
-#: Keep the script stepping (its own duration bound) while the test watches it.
-LONG_RUN = ("--min-seconds", "60", "--step-sleep", "0.001", "--seed", str(SEED))
+#: Keep the script stepping while the test watches it; the test stops it with Ctrl-C (SIGINT),
+#: so the bound is only a backstop for a test that dies without its fixture's clean-up.
+LONG_RUN = ("--min-seconds", "600", "--step-sleep", "0.001", "--seed", str(SEED))
 
 
 def _watch_slot_frames(proc, run_id: str, seed: int = SEED):
-    assert wait_for(lambda: segment_exists(run_id) or proc.poll() is not None), "no ring appeared"
+    wait_until(lambda: segment_exists(run_id) or proc.poll() is not None, what="the ring")
     assert proc.poll() is None, proc.communicate()[1]
     reader = attach_when_ready(run_id)
     try:
@@ -79,7 +74,7 @@ def test_async_vector_env_slot_publishes_from_its_worker_process(start_script, r
     _, _, err = _stop(proc)
     # spawned workers re-run the .pth line; they must not announce (or start) runs of their own
     assert err.count("cleanrl-fastlane: run") == 1, err
-    assert wait_for(lambda: not segment_exists(run_id), timeout=10), "ring left behind"
+    wait_until(lambda: not segment_exists(run_id), what="the ring's removal (left behind?)")
 
 
 def test_grid_mode_tiles_the_first_slots(start_script, run_id):
@@ -194,7 +189,7 @@ def test_grid_mode_with_async_vector_env_falls_back_to_the_slot(start_script, ru
 
 def test_a_run_id_in_use_by_a_live_run_is_refused_before_training(start_script, run_id):
     first = start_script(*LONG_RUN, FASTLANE="1", FASTLANE_RUN_ID=run_id)
-    assert wait_for(lambda: segment_exists(run_id) or first.poll() is not None)
+    wait_until(lambda: segment_exists(run_id) or first.poll() is not None, what="the first ring")
     second = run_script("--total-timesteps", "40", FASTLANE="1", FASTLANE_RUN_ID=run_id)
     assert second.returncode == 2
     assert f"run id {run_id!r} is being written by live process {first.pid}" in second.stderr

@@ -16,6 +16,8 @@ from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
 from gym_gui_bridge.server.client import connect
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 
 def test_the_emitter_is_a_record_sink_that_ships_to_a_bridge(tmp_path: Path) -> None:
     run_id, port, db = (

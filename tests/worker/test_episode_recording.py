@@ -121,7 +121,7 @@ def test_an_episode_cut_short_by_reset_is_not_a_finished_episode() -> None:
     assert env.abandoned == 1
 
 
-@pytest.mark.parametrize("vector", ["sync", "async"])
+@pytest.mark.parametrize("vector", ["sync", pytest.param("async", marks=pytest.mark.slow)])
 def test_embedded_recorder_stores_every_episode_in_sqlite(tmp_path: Path, vector: str) -> None:
     path, run_id = tmp_path / "rec.sqlite", f"rec-{uuid.uuid4().hex[:8]}"
     recorder = slowlane.start(
@@ -194,6 +194,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_spawned_workers_record_their_own_slots(tmp_path: Path) -> None:
     import subprocess
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from worker_helpers import SUPPORT
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 TIMEOUT_S = 120.0
 TESTS = str(SUPPORT)  # fixed_length_env.py
 

@@ -42,8 +42,12 @@ def test_a_full_hand_off_queue_refuses_counts_and_reports_at_close(
     )
     recorder._open()
     # far faster than the sink's 0.25 s wake-up, and below its batch-size wake: most refused
-    for seq in range(200):
-        recorder.emit(ScalarRecord(run_id, -1, "default", seq, 1.0, "loss", 0.5, seq))
+    # (a machine stalled for that long lets the sink drain it: then emit on until one is refused)
+    emitted = 0
+    while emitted < 200 or not recorder.stats()["feed"].dropped:
+        recorder.emit(ScalarRecord(run_id, -1, "default", emitted, 1.0, "loss", 0.5, emitted))
+        emitted += 1
+        assert emitted < 1_000_000, "the hand-off queue never refused a record"
     assert recorder.flush(WAIT_S)  # drained: the closing lifecycle record finds room
     dropped = recorder.stats()["dropped"]
     assert dropped > 0
@@ -52,4 +56,4 @@ def test_a_full_hand_off_queue_refuses_counts_and_reports_at_close(
     assert LOG_RECORDER_RECORDS_DROPPED in caplog.text and f" {dropped} records" in caplog.text
     with sqlite3.connect(db) as conn:
         stored = conn.execute("SELECT COUNT(*) FROM scalars WHERE run_id = ?", (run_id,))
-        assert stored.fetchone()[0] == 200 - dropped  # the accepted ones, each once
+        assert stored.fetchone()[0] == emitted - dropped  # the accepted ones, each once

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here starts processes
+
 TIMEOUT_S = 240.0
 
 SCRIPT = textwrap.dedent(

@@ -46,6 +46,7 @@ def test_module_doctests_pass() -> None:
     assert result.failed == 0
 
 
+@pytest.mark.slow
 def test_module_colon_id_registers_in_a_fresh_interpreter() -> None:
     code = (
         "import gymnasium as gym\n"

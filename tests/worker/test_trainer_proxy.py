@@ -11,10 +11,13 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from bridge_helpers import WAIT_S, free_port, row_counts, start_bridge, stop_bridge
 from worker_helpers import SUPPORT
 
 from gym_gui_bridge.protocol.jsonl import decode_record
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 CHILD = str(SUPPORT / "proxy_child.py")
 RECORDS, HUGE = 1000, 5 * 1024 * 1024
