@@ -125,10 +125,19 @@ def test_spool_left_at_exit_is_ingested_by_the_next_bridge(tmp_path: Path) -> No
         tmp_path / "spool",
     )
     worker = subprocess.run(
-        [sys.executable, str(SUPPORT / "bridge_worker.py"), run_id,
-         f"127.0.0.1:{port}", str(spool), "500", "0", "0.5"],
-        capture_output=True, timeout=WAIT_S,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(SUPPORT / "bridge_worker.py"),
+            run_id,
+            f"127.0.0.1:{port}",
+            str(spool),
+            "500",
+            "0",
+            "0.5",
+        ],
+        capture_output=True,
+        timeout=WAIT_S,
+    )
     assert b"done=False" in worker.stdout  # no bridge: everything stays on disk
     assert list(spool.glob("*/seg-*.jsonl"))
     bridge = start_bridge(db, port, spool)  # start-up ingests orphaned spools
@@ -140,15 +149,26 @@ def test_spool_left_at_exit_is_ingested_by_the_next_bridge(tmp_path: Path) -> No
 def test_ingest_command_loads_a_spool_into_a_database(tmp_path: Path) -> None:
     run_id, spool, db = f"ingest-{os.getpid()}", tmp_path / "spool", tmp_path / "i.sqlite"
     subprocess.run(
-        [sys.executable, str(SUPPORT / "bridge_worker.py"), run_id,
-         f"127.0.0.1:{free_port()}", str(spool), "200", "0", "0.2"],
-        capture_output=True, timeout=WAIT_S, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(SUPPORT / "bridge_worker.py"),
+            run_id,
+            f"127.0.0.1:{free_port()}",
+            str(spool),
+            "200",
+            "0",
+            "0.2",
+        ],
+        capture_output=True,
+        timeout=WAIT_S,
+        check=True,
+    )
     for _ in range(2):  # twice: re-ingesting stores nothing twice
         result = subprocess.run(
             [sys.executable, "-m", "gym_gui_bridge.cli", "ingest", str(spool), "--db", str(db)],
-            capture_output=True, timeout=WAIT_S,
-        )  # fmt: skip
+            capture_output=True,
+            timeout=WAIT_S,
+        )
         assert result.returncode == 0, result.stderr.decode()
         assert b"240 records stored, 0 lines rejected" in result.stderr
     _expect_exactly_once(db, run_id, 200)
@@ -212,10 +232,19 @@ def test_ingest_command_sends_files_to_a_running_bridge(tmp_path: Path) -> None:
     bridge = start_bridge(db, port, tmp_path / "bridge-spool")
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "gym_gui_bridge.cli", "ingest", str(file), "--bridge",
-             f"127.0.0.1:{port}", "--remove"],
-            capture_output=True, timeout=WAIT_S,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gym_gui_bridge.cli",
+                "ingest",
+                str(file),
+                "--bridge",
+                f"127.0.0.1:{port}",
+                "--remove",
+            ],
+            capture_output=True,
+            timeout=WAIT_S,
+        )
     finally:
         assert stop_bridge(bridge) == 0
     assert result.returncode == 0, result.stderr.decode()

@@ -24,9 +24,19 @@ pytestmark = pytest.mark.slow  # every test here starts processes
 
 def _serve(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(tmp_path / "b.sqlite"), *args],
-        capture_output=True, timeout=WAIT_S, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gym_gui_bridge.cli",
+            "serve",
+            "--db",
+            str(tmp_path / "b.sqlite"),
+            *args,
+        ],
+        capture_output=True,
+        timeout=WAIT_S,
+        env=env,
+    )
 
 
 def test_non_loopback_listen_without_token_is_refused_at_start_up(tmp_path: Path) -> None:

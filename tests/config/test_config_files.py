@@ -36,8 +36,11 @@ def test_committed_defaults_toml_is_the_generated_one() -> None:
 def test_python_m_gym_gui_bridge_config_prints_it() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gym_gui_bridge.config"],
-        capture_output=True, text=True, timeout=WAIT_S, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        check=True,
+    )
     assert result.stdout == render_defaults()
 
 
@@ -99,20 +102,50 @@ def test_an_integer_is_accepted_for_a_float_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[sink]\nDB_SINK_BATCH_SIZE = 'big'\n", "DB_SINK_BATCH_SIZE: expected an integer >= 1, got 'big'"),
-        ("[sink]\nDB_SINK_BATCH_SIZE = 1.5\n", "DB_SINK_BATCH_SIZE: expected an integer >= 1, got 1.5"),
+        (
+            "[sink]\nDB_SINK_BATCH_SIZE = 'big'\n",
+            "DB_SINK_BATCH_SIZE: expected an integer >= 1, got 'big'",
+        ),
+        (
+            "[sink]\nDB_SINK_BATCH_SIZE = 1.5\n",
+            "DB_SINK_BATCH_SIZE: expected an integer >= 1, got 1.5",
+        ),
         ("[sink]\nDB_SINK_BATCH_SIZE = 0\n", "DB_SINK_BATCH_SIZE: expected an integer >= 1, got 0"),
-        ("[sink]\nDB_SINK_FLUSH_INTERVAL_S = true\n", "DB_SINK_FLUSH_INTERVAL_S: expected a number > 0, got True"),
-        ("[credits]\nMIN_CREDITS_THRESHOLD = 300\n", "MIN_CREDITS_THRESHOLD: expected <= INITIAL_CREDITS (200), got 300"),
-        ("[sink]\nDB_SINK_BATCH_SZE = 4\n", "DB_SINK_BATCH_SZE: unknown key (did you mean DB_SINK_BATCH_SIZE?)"),
-        ("[x]\nNOT_A_KEY = 1\n", "NOT_A_KEY: unknown key; the keys are listed in configs/defaults.toml"),
-        ("[bridge]\nGRPC_MAX_MESSAGE_BYTES = 1\n", "GRPC_MAX_MESSAGE_BYTES is a fixed limit of the record formats"),
-        ("[x]\nDEFAULT_DB_PATH = 'a.sqlite'\n", "DEFAULT_DB_PATH is a path, not a tunable: give FASTLANE_DB"),
-        ("[x]\nLIVE_STEP_QUEUE_SIZE = 8\n", "LIVE_STEP_QUEUE_SIZE is no longer a tunable: nothing used it"),
-        ("[sink]\nDB_SINK_BATCH_SIZE = 8\n[db_sink]\nDB_SINK_BATCH_SIZE = 9\n", "DB_SINK_BATCH_SIZE: given twice"),
+        (
+            "[sink]\nDB_SINK_FLUSH_INTERVAL_S = true\n",
+            "DB_SINK_FLUSH_INTERVAL_S: expected a number > 0, got True",
+        ),
+        (
+            "[credits]\nMIN_CREDITS_THRESHOLD = 300\n",
+            "MIN_CREDITS_THRESHOLD: expected <= INITIAL_CREDITS (200), got 300",
+        ),
+        (
+            "[sink]\nDB_SINK_BATCH_SZE = 4\n",
+            "DB_SINK_BATCH_SZE: unknown key (did you mean DB_SINK_BATCH_SIZE?)",
+        ),
+        (
+            "[x]\nNOT_A_KEY = 1\n",
+            "NOT_A_KEY: unknown key; the keys are listed in configs/defaults.toml",
+        ),
+        (
+            "[bridge]\nGRPC_MAX_MESSAGE_BYTES = 1\n",
+            "GRPC_MAX_MESSAGE_BYTES is a fixed limit of the record formats",
+        ),
+        (
+            "[x]\nDEFAULT_DB_PATH = 'a.sqlite'\n",
+            "DEFAULT_DB_PATH is a path, not a tunable: give FASTLANE_DB",
+        ),
+        (
+            "[x]\nLIVE_STEP_QUEUE_SIZE = 8\n",
+            "LIVE_STEP_QUEUE_SIZE is no longer a tunable: nothing used it",
+        ),
+        (
+            "[sink]\nDB_SINK_BATCH_SIZE = 8\n[db_sink]\nDB_SINK_BATCH_SIZE = 9\n",
+            "DB_SINK_BATCH_SIZE: given twice",
+        ),
         ("[sink\n", "expected TOML, got: "),
     ],
-)  # fmt: skip
+)
 def test_a_refused_file_names_itself_and_the_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -135,9 +168,12 @@ def test_the_worker_stops_before_the_script_with_one_line_and_status_2(tmp_path:
     bad.write_text("[viewer]\nVIEWER_FPS = 30.0\n")
     result = subprocess.run(
         [sys.executable, "-c", "print('the script ran')"],
-        env=clean_env(FASTLANE="1", FASTLANE_CONFIG=str(bad)), cwd=tmp_path,
-        capture_output=True, text=True, timeout=WAIT_S,
-    )  # fmt: skip
+        env=clean_env(FASTLANE="1", FASTLANE_CONFIG=str(bad)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"cleanrl-fastlane: error: FASTLANE_CONFIG: {bad}: VIEWER_FPS is not read by the worker "
@@ -152,9 +188,12 @@ def test_serve_and_view_refuse_with_one_line_and_status_2(tmp_path: Path, comman
     bad.write_text("[recorder]\nRECORDER_BUFFER_LIMIT = 10\n")
     result = subprocess.run(
         [sys.executable, "-m", "gym_gui_bridge.cli", command, "--config", str(bad)],
-        env=clean_env(QT_QPA_PLATFORM="offscreen"), cwd=tmp_path,
-        capture_output=True, text=True, timeout=WAIT_S,
-    )  # fmt: skip
+        env=clean_env(QT_QPA_PLATFORM="offscreen"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and f"{bad}: RECORDER_BUFFER_LIMIT is not read by" in lines[0]

@@ -41,9 +41,13 @@ def test_every_worker_key_reaches_the_component_that_uses_it(tmp_path: Path) -> 
     jobs = [[KEYS[key].table, str(path)] for key, (path, _) in files.items()]
     result = subprocess.run(
         [sys.executable, str(SUPPORT / "config_probe.py"), str(tmp_path)],
-        input=json.dumps(jobs), env=clean_env(), cwd=tmp_path, capture_output=True, text=True,
+        input=json.dumps(jobs),
+        env=clean_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
         timeout=WAIT_S * 4,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     for key, (path, value) in files.items():
@@ -112,9 +116,15 @@ def _bridge_values(bridge: Any) -> dict[str, Any]:
 
 def _serve_args(tmp_path: Path, config: Path) -> serve.ServeArgs:
     argv = [
-        "--config", str(config), "--db", str(tmp_path / "bridge.sqlite"),
-        "--listen", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
-    ]  # fmt: skip
+        "--config",
+        str(config),
+        "--db",
+        str(tmp_path / "bridge.sqlite"),
+        "--listen",
+        "127.0.0.1:0",
+        "--spool-dir",
+        str(tmp_path / "spool"),
+    ]
     return tyro.cli(serve.ServeArgs, args=argv)
 
 

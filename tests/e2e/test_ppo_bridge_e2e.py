@@ -78,9 +78,12 @@ def test_bridge_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
     db, spool, port = tmp_path / "bridge.sqlite", tmp_path / "bridge-spool", free_port()
     bridge = start_bridge(db, port, spool)
     ppo = start_ppo(
-        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=STEPS), tmp_path,
-        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_BRIDGE=f"127.0.0.1:{port}",
-    )  # fmt: skip
+        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=STEPS),
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=run_id,
+        FASTLANE_BRIDGE=f"127.0.0.1:{port}",
+    )
     try:
         wait_until(lambda: episodes_stored(db, run_id) >= 20, WAIT_S * 2, "20 stored episodes")
         with _paused(ppo):  # however fast it trains, the bridge dies in the middle of the run
@@ -106,9 +109,12 @@ def test_bridge_started_after_the_worker_began_receives_everything(
 ) -> None:
     db, spool, port = tmp_path / "bridge.sqlite", tmp_path / "bridge-spool", free_port()
     ppo = start_ppo(
-        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=STEPS), tmp_path,
-        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_BRIDGE=f"127.0.0.1:{port}",
-    )  # fmt: skip
+        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=STEPS),
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=run_id,
+        FASTLANE_BRIDGE=f"127.0.0.1:{port}",
+    )
     bridge: subprocess.Popen[bytes] | None = None
     try:
         wait_until(lambda: _spooled_bytes(tmp_path) > 0, what="records in the worker's spool")

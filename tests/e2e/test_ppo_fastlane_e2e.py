@@ -95,8 +95,10 @@ def test_async_vector_env_streams_the_watched_slot_from_its_worker(
 ) -> None:
     proc = start_ppo(
         ppo_args("--async-envs", "--fastlane-slot", "1", steps=LONG),
-        tmp_path, FASTLANE="1", FASTLANE_RUN_ID=run_id,
-    )  # fmt: skip
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=run_id,
+    )
     try:
         with _attach(run_id) as reader:
             frame = watch_until(reader, lambda f: True)
@@ -109,9 +111,13 @@ def test_async_vector_env_streams_the_watched_slot_from_its_worker(
 
 def test_grid_mode_tiles_the_first_slots(run_id: str, tmp_path: Path) -> None:
     proc = start_ppo(
-        ppo_args(steps=LONG), tmp_path,
-        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_VIDEO_MODE="grid", FASTLANE_GRID="4",
-    )  # fmt: skip
+        ppo_args(steps=LONG),
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=run_id,
+        FASTLANE_VIDEO_MODE="grid",
+        FASTLANE_GRID="4",
+    )
     wanted = {slot_level(k) for k in range(4)}
     try:
         with _attach(run_id) as reader:

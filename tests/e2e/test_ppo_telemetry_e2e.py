@@ -34,9 +34,12 @@ pytestmark = pytest.mark.slow
 def test_every_episode_step_and_scalar_is_stored_exactly_once(run_id: str, tmp_path: Path) -> None:
     db = tmp_path / "telemetry.sqlite"
     done = run_ppo(
-        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=1024), tmp_path,
-        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
-    )  # fmt: skip
+        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=1024),
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=run_id,
+        FASTLANE_DB=str(db),
+    )
     assert done.returncode == 0, done.stderr
     episodes = check_episodes(db, run_id)
     check_watched_steps(db, run_id, episodes)
@@ -81,9 +84,12 @@ def test_default_database_is_runs_fastlane_sqlite_in_the_working_directory(
 def test_fastlane_only_records_nothing(run_id: str, tmp_path: Path) -> None:
     db = tmp_path / "telemetry.sqlite"
     done = run_ppo(
-        ppo_args("--fastlane-only", steps=256), tmp_path,
-        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
-    )  # fmt: skip
+        ppo_args("--fastlane-only", steps=256),
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=run_id,
+        FASTLANE_DB=str(db),
+    )
     assert done.returncode == 0, done.stderr
     assert not db.exists()
 
@@ -91,9 +97,12 @@ def test_fastlane_only_records_nothing(run_id: str, tmp_path: Path) -> None:
 def test_sigterm_mid_run_keeps_everything_and_closes_the_run(run_id: str, tmp_path: Path) -> None:
     db = tmp_path / "telemetry.sqlite"
     proc = start_ppo(
-        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=10_000_000), tmp_path,
-        FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
-    )  # fmt: skip
+        ppo_args("--fastlane-slot", str(WATCHED), num_envs=NUM_ENVS, steps=10_000_000),
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=run_id,
+        FASTLANE_DB=str(db),
+    )
     try:
         wait_until(lambda: episodes_stored(db, run_id) >= 40, WAIT_S * 2, "40 stored episodes")
     finally:
@@ -112,10 +121,18 @@ def test_an_exception_mid_run_keeps_everything_and_fails_the_run(
 ) -> None:
     db = tmp_path / "telemetry.sqlite"
     done = run_ppo(
-        ppo_args("--fastlane-slot", str(WATCHED), env_id=SLOT_SIGNAL_CRASH, num_envs=NUM_ENVS,
-                 steps=100_000),
-        tmp_path, FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_DB=str(db),
-    )  # fmt: skip
+        ppo_args(
+            "--fastlane-slot",
+            str(WATCHED),
+            env_id=SLOT_SIGNAL_CRASH,
+            num_envs=NUM_ENVS,
+            steps=100_000,
+        ),
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_RUN_ID=run_id,
+        FASTLANE_DB=str(db),
+    )
     assert done.returncode == 1
     assert "crash after 200 steps" in done.stderr
     episodes = check_episodes(db, run_id)

@@ -34,10 +34,23 @@ def start_bridge(
     goes to ``bridge_log(db, port)`` (appended: a restarted bridge adds to the same file)."""
     with open(bridge_log(db, port), "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gym_gui_bridge.cli", "serve", "--db", str(db),
-             "--listen", f"127.0.0.1:{port}", "--spool-dir", str(spool), *extra],
-            stdout=subprocess.DEVNULL, stderr=log, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gym_gui_bridge.cli",
+                "serve",
+                "--db",
+                str(db),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--spool-dir",
+                str(spool),
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+        )
     wait_healthy(f"127.0.0.1:{port}", proc, token=(env or {}).get("FASTLANE_BRIDGE_TOKEN"))
     return proc
 
@@ -123,11 +136,23 @@ def run_worker(
 ) -> subprocess.Popen:
     """``bridge_worker.py`` (see there) in a subprocess; its stdin is a pipe when it pauses."""
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "bridge_worker.py"), run_id, f"127.0.0.1:{port}", str(spool),
-         str(steps), str(rate_hz), str(close_timeout), "--pause-at", str(pause_at)],
+        [
+            sys.executable,
+            str(HERE / "bridge_worker.py"),
+            run_id,
+            f"127.0.0.1:{port}",
+            str(spool),
+            str(steps),
+            str(rate_hz),
+            str(close_timeout),
+            "--pause-at",
+            str(pause_at),
+        ],
         stdin=subprocess.PIPE if pause_at >= 0 else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     if wait:
         proc.wait(WAIT_S * 3)
     return proc

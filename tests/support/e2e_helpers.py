@@ -37,31 +37,48 @@ def ppo_args(
     *extra: str, env_id: str = SLOT_SIGNAL, num_envs: int = 4, steps: int = 512
 ) -> list[str]:
     return [
-        sys.executable, str(PPO), f"--env-id={env_id}", f"--seed={BASE_SEED}",
-        f"--num-envs={num_envs}", "--num-steps=32", f"--total-timesteps={steps}", *extra,
-    ]  # fmt: skip
+        sys.executable,
+        str(PPO),
+        f"--env-id={env_id}",
+        f"--seed={BASE_SEED}",
+        f"--num-envs={num_envs}",
+        "--num-steps=32",
+        f"--total-timesteps={steps}",
+        *extra,
+    ]
 
 
 def start_ppo(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        args, cwd=str(cwd), env=clean_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        args,
+        cwd=str(cwd),
+        env=clean_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
 
 
 def run_ppo(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, cwd=str(cwd), env=clean_env(**env), capture_output=True, text=True,
+        args,
+        cwd=str(cwd),
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
         timeout=RUN_TIMEOUT_S,
-    )  # fmt: skip
+    )
 
 
 def bridge_cli(*args: str) -> Any:
     """``gym-gui-bridge ARGS --json`` parsed, or the failed process."""
     proc = subprocess.run(
         [sys.executable, "-m", "gym_gui_bridge.cli", *args, "--json"],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

@@ -151,8 +151,12 @@ def test_real_window_under_xvfb_shows_the_frame_and_obeys_real_keys(
         assert xdotool, "xdotool is missing: apt-get install -y $(cat scripts/apt-packages.txt)"
         found = subprocess.run(
             [xdotool, "search", "--name", "gym-gui-bridge view"],
-            env=env, capture_output=True, text=True, timeout=SHOT_TIMEOUT_S, check=True,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SHOT_TIMEOUT_S,
+            check=True,
+        )
         window = found.stdout.split()[0]
         subprocess.run([xdotool, "windowfocus", "--sync", window], env=env, timeout=10, check=True)
         subprocess.run([xdotool, "key", "s"], env=env, timeout=10, check=True)

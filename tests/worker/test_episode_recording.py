@@ -40,9 +40,13 @@ def _run_vector(envs: Any, steps: int) -> np.ndarray:
 def _make(slot: int, records: list[TelemetryEvent], watched: int, truncate: bool = False) -> Any:
     def thunk() -> gym.Env:  # type: ignore[type-arg]
         return EpisodeRecorderWrapper(
-            FixedLengthEnv(LENGTHS[slot], truncate=truncate), records.append, run_id="rec",
-            slot=slot, record_steps=slot == watched, num_envs=len(LENGTHS),
-        )  # fmt: skip
+            FixedLengthEnv(LENGTHS[slot], truncate=truncate),
+            records.append,
+            run_id="rec",
+            slot=slot,
+            record_steps=slot == watched,
+            num_envs=len(LENGTHS),
+        )
 
     return thunk
 
@@ -125,9 +129,13 @@ def test_an_episode_cut_short_by_reset_is_not_a_finished_episode() -> None:
 def test_embedded_recorder_stores_every_episode_in_sqlite(tmp_path: Path, vector: str) -> None:
     path, run_id = tmp_path / "rec.sqlite", f"rec-{uuid.uuid4().hex[:8]}"
     recorder = slowlane.start(
-        run_id, db_path=str(path), watched_slot=2, argv=["test"], mirror_scalars=False,
+        run_id,
+        db_path=str(path),
+        watched_slot=2,
+        argv=["test"],
+        mirror_scalars=False,
         install_handlers=False,
-    )  # fmt: skip
+    )
 
     def make(slot: int) -> Any:
         return lambda: recorder.wrap(FixedLengthEnv(LENGTHS[slot]), slot, num_envs=len(LENGTHS))
@@ -203,8 +211,11 @@ def test_spawned_workers_record_their_own_slots(tmp_path: Path) -> None:
     path, run_id = tmp_path / "spawn.sqlite", f"spawn-{uuid.uuid4().hex[:8]}"
     result = subprocess.run(
         [sys.executable, str(script), run_id, str(path)],
-        capture_output=True, text=True, timeout=240, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
     finished = [int(x) for x in result.stdout.split()]
     conn = open_reader(path)
     episodes = list_episodes(conn, run_id)

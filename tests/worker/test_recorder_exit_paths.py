@@ -55,16 +55,21 @@ def _start(tmp_path: Path, mode: str) -> tuple[subprocess.Popen[str], str, Path]
     run_id, db = f"exit-{mode}-{uuid.uuid4().hex[:8]}", tmp_path / "runs.sqlite"
     proc = subprocess.Popen(
         [sys.executable, str(script), run_id, str(db), mode],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return proc, run_id, db
 
 
 def _cli_json(*args: str) -> list[dict[str, object]]:
     result = subprocess.run(
         [sys.executable, "-m", "gym_gui_bridge.cli", *args, "--json"],
-        capture_output=True, text=True, timeout=TIMEOUT_S, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=True,
+    )
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 

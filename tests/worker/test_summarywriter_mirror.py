@@ -51,12 +51,17 @@ def test_add_scalar_calls_land_in_the_scalars_table(tmp_path: Path, order: str) 
     script.write_text(SCRIPT)
     subprocess.run(
         [sys.executable, str(script), run_id, str(db), str(tmp_path / "tb"), order],
-        check=True, timeout=TIMEOUT_S, capture_output=True,
-    )  # fmt: skip
+        check=True,
+        timeout=TIMEOUT_S,
+        capture_output=True,
+    )
     result = subprocess.run(
         [sys.executable, "-m", "gym_gui_bridge.cli", "scalars", run_id, "--db", str(db), "--json"],
-        check=True, timeout=TIMEOUT_S, capture_output=True, text=True,
-    )  # fmt: skip
+        check=True,
+        timeout=TIMEOUT_S,
+        capture_output=True,
+        text=True,
+    )
     scalars = [(s["tag"], s["value"], s["step"]) for s in json.loads(result.stdout)]
     assert scalars == [("charts/SPS", 100.0 + i, 2 * i) for i in range(5)] + [
         ("losses/value_loss", 0.5 * i, i) for i in range(5)

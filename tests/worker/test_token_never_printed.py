@@ -51,9 +51,12 @@ def test_settings_show_an_absent_token_as_unset(tmp_path: Path) -> None:
 def test_error_lines_never_hold_the_token(tmp_path: Path, bad: dict[str, str]) -> None:
     settings = _run([CLI, "settings"], tmp_path, FASTLANE_BRIDGE_TOKEN=SECRET, **bad)
     script = _run(
-        [sys.executable, "-c", "print('the script ran')"], tmp_path,
-        FASTLANE="1", FASTLANE_BRIDGE_TOKEN=SECRET, **bad,
-    )  # fmt: skip
+        [sys.executable, "-c", "print('the script ran')"],
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_BRIDGE_TOKEN=SECRET,
+        **bad,
+    )
     for result in (settings, script):
         assert result.returncode == 2
         assert "error: " in result.stderr and SECRET not in result.stdout + result.stderr
@@ -64,10 +67,13 @@ def test_a_run_shipping_to_an_unreachable_bridge_never_prints_the_token(tmp_path
     config = tmp_path / "quick.toml"  # no bridge answers: give up on the spool quickly at exit
     config.write_text("[emitter]\nEMITTER_CLOSE_TIMEOUT_S = 0.5\nEMITTER_LOG_INTERVAL_S = 0.0\n")
     result = _run(
-        [sys.executable, str(RANDOM_AGENT), "--total-timesteps", "200"], tmp_path,
-        FASTLANE="1", FASTLANE_BRIDGE=f"127.0.0.1:{_closed_port()}",
-        FASTLANE_BRIDGE_TOKEN=SECRET, FASTLANE_CONFIG=str(config),
-    )  # fmt: skip
+        [sys.executable, str(RANDOM_AGENT), "--total-timesteps", "200"],
+        tmp_path,
+        FASTLANE="1",
+        FASTLANE_BRIDGE=f"127.0.0.1:{_closed_port()}",
+        FASTLANE_BRIDGE_TOKEN=SECRET,
+        FASTLANE_CONFIG=str(config),
+    )
     assert result.returncode == 0, result.stderr
     assert "cleanrl-fastlane: run " in result.stderr and "telemetry to bridge" in result.stderr
     assert "kept in" in result.stderr  # the spool warning at exit was printed, without the token

@@ -26,10 +26,25 @@ RECORDS, HUGE = 1000, 5 * 1024 * 1024
 def _proxy(tmp_path: Path, run_id: str, *options: str) -> tuple[subprocess.CompletedProcess, bytes]:
     copy = tmp_path / "child-stdout"
     result = subprocess.run(
-        [sys.executable, "-m", "cleanrl_worker.proxy", "--run-id", run_id, *options, "--",
-         sys.executable, CHILD, run_id, str(RECORDS), str(HUGE), str(copy)],
-        capture_output=True, timeout=WAIT_S * 2, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cleanrl_worker.proxy",
+            "--run-id",
+            run_id,
+            *options,
+            "--",
+            sys.executable,
+            CHILD,
+            run_id,
+            str(RECORDS),
+            str(HUGE),
+            str(copy),
+        ],
+        capture_output=True,
+        timeout=WAIT_S * 2,
+        cwd=tmp_path,
+    )
     return result, copy.read_bytes()
 
 
@@ -79,10 +94,20 @@ def test_proxy_into_a_bridge(tmp_path: Path) -> None:
 
 def test_proxy_forwards_sigterm_and_reports_128_plus_signal(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cleanrl_worker.proxy", "--db", str(tmp_path / "s.sqlite"), "--",
-         sys.executable, "-c", "import time, sys; print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cleanrl_worker.proxy",
+            "--db",
+            str(tmp_path / "s.sqlite"),
+            "--",
+            sys.executable,
+            "-c",
+            "import time, sys; print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline() == b"ready\n"
     proc.send_signal(signal.SIGTERM)
