@@ -33,6 +33,7 @@ def test_committed_defaults_toml_is_the_generated_one() -> None:
     )
 
 
+@pytest.mark.slow
 def test_python_m_gym_gui_bridge_config_prints_it() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gym_gui_bridge.config"],
@@ -163,6 +164,7 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
 # --- the programs' exits on a refused file ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_worker_stops_before_the_script_with_one_line_and_status_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[viewer]\nVIEWER_FPS = 30.0\n")
@@ -182,6 +184,7 @@ def test_the_worker_stops_before_the_script_with_one_line_and_status_2(tmp_path:
     assert result.stdout == ""  # the script never ran
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["serve", "view"])
 def test_serve_and_view_refuse_with_one_line_and_status_2(tmp_path: Path, command: str) -> None:
     bad = tmp_path / "bad.toml"

@@ -88,6 +88,7 @@ def test_hooks_run_in_order_once_per_execution_and_stop_when_discarded(module_na
     assert calls == ["first", "second"]
 
 
+@pytest.mark.slow
 def test_the_finder_leaves_sys_meta_path_with_the_last_hook() -> None:
     code = (
         "import sys\n"

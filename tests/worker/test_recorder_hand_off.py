@@ -44,7 +44,7 @@ def test_a_full_hand_off_queue_refuses_counts_and_reports_at_close(
     # far faster than the sink's 0.25 s wake-up, and below its batch-size wake: most refused
     # (a machine stalled for that long lets the sink drain it: then emit on until one is refused)
     emitted = 0
-    while emitted < 200 or not recorder.stats()["feed"].dropped:
+    while emitted < 200 or not recorder.stats()["dropped"]:
         recorder.emit(ScalarRecord(run_id, -1, "default", emitted, 1.0, "loss", 0.5, emitted))
         emitted += 1
         assert emitted < 1_000_000, "the hand-off queue never refused a record"

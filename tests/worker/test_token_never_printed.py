@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from worker_helpers import RANDOM_AGENT, WAIT_S, clean_env
 
+pytestmark = pytest.mark.slow  # every test runs cleanrl-worker or a script
+
 CLI = str(Path(sys.executable).parent / "cleanrl-worker")
 SECRET = "s3cret-Token-4f9a"
 
@@ -62,7 +64,6 @@ def test_error_lines_never_hold_the_token(tmp_path: Path, bad: dict[str, str]) -
         assert "error: " in result.stderr and SECRET not in result.stdout + result.stderr
 
 
-@pytest.mark.slow
 def test_a_run_shipping_to_an_unreachable_bridge_never_prints_the_token(tmp_path: Path) -> None:
     config = tmp_path / "quick.toml"  # no bridge answers: give up on the spool quickly at exit
     config.write_text("[emitter]\nEMITTER_CLOSE_TIMEOUT_S = 0.5\nEMITTER_LOG_INTERVAL_S = 0.0\n")
