@@ -3,7 +3,7 @@
 Two checks run for every session (tests/support/session_guards.py): a test that starts a child
 process must be marked ``slow``, and the session fails if anything under the checkout's
 ``runs/`` (or the invoking directory's) was created or changed: tests write into temporary
-folders only.
+folders only. Hypothesis runs without deadlines and keeps its caches outside the checkout.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # the shared helper modules
 
 import session_guards
+from hypothesis import settings
 from worker_helpers import RANDOM_AGENT, WAIT_S, clean_env
+
+# Property tests: no per-example deadline (on a loaded machine any example can be slow), no
+# example database (a failure prints its falsifying example) and Hypothesis's caches outside
+# the checkout.
+settings.register_profile("suite", deadline=None, database=None)
+settings.load_profile("suite")
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "cleanrl-fastlane-hypothesis")
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
