@@ -64,6 +64,18 @@ def _spooled_bytes(workdir: Path) -> int:
     return total
 
 
+def _patient_exit(workdir: Path) -> str:
+    """A config file for the script: at exit it waits up to WAIT_S for the bridge's
+    acknowledgements (the defaults' few seconds can pass on a loaded machine while the bridge
+    restarts and the worker reconnects). Returns its path, for FASTLANE_CONFIG."""
+    path = workdir / "patient-exit.toml"
+    path.write_text(
+        f"[recorder]\nRECORDER_CLOSE_TIMEOUT_S = {WAIT_S}\n"
+        f"[emitter]\nEMITTER_CLOSE_TIMEOUT_S = {WAIT_S}\n"
+    )
+    return str(path)
+
+
 def _check_all_stored(db: Path, run_id: str, finished: int) -> None:
     episodes = check_episodes(db, run_id)
     assert len(episodes) == finished
@@ -83,6 +95,7 @@ def test_bridge_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
         FASTLANE="1",
         FASTLANE_RUN_ID=run_id,
         FASTLANE_BRIDGE=f"127.0.0.1:{port}",
+        FASTLANE_CONFIG=_patient_exit(tmp_path),
     )
     try:
         wait_until(lambda: episodes_stored(db, run_id) >= 20, WAIT_S * 2, "20 stored episodes")
@@ -114,6 +127,7 @@ def test_bridge_started_after_the_worker_began_receives_everything(
         FASTLANE="1",
         FASTLANE_RUN_ID=run_id,
         FASTLANE_BRIDGE=f"127.0.0.1:{port}",
+        FASTLANE_CONFIG=_patient_exit(tmp_path),
     )
     bridge: subprocess.Popen[bytes] | None = None
     try:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 from pytestqt.qtbot import QtBot
+from waits import WAIT_MS
 
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneWriter
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.hud import format_hud_lines
 from gym_gui_bridge.viewer.main_window import ViewerWindow
-
-WAIT_MS = 5000
 
 
 def _window(qtbot: QtBot, run_id: str) -> ViewerWindow:
