@@ -36,6 +36,13 @@ os.environ.setdefault(
 )
 
 
+# A suite started from a background job of a script (`cmd &`, nohup) inherits SIGINT ignored, and
+# so would every process it starts: the Ctrl-C tests need children with the default disposition
+# (a handler set here is reset to the default in an exec'd child; an ignored signal is not).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(session_guards, "session_guards")
 
