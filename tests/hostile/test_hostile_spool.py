@@ -198,14 +198,16 @@ def test_disk_full_until_close_flush_returns_and_close_counts_the_rest(tmp_path:
         worker.wait(lambda s: s["spooled"] == 1000, "the first 1000 records spooled")
         worker("fill", path=str(root / "filler"), leave=0)
         worker("put", n=1000)
-        blocked = worker.wait(lambda s: s["held"] > 0 and s["problem"], "the spool blocked")
+        worker.wait(
+            lambda s: s["held"] > 0 and "No space left on device" in s["problem"],
+            "the spool blocked by the full disk",
+        )
         idle = worker("idle", seconds=1.0)
         flushed = worker("flush", timeout=0.5)
         closed = worker("close", timeout=1.0)
         worker("copy", dest=str(tmp_path / "left"))
     finally:
         log = worker.end()
-    assert "No space left on device" in blocked["problem"]
     assert idle["cpu_share"] < 0.2, f"retrying a full disk in a busy loop: {idle}"
     assert not flushed["ok"] and flushed["elapsed"] < WAIT_S / 4
     assert "No space left on device" in flushed["problem"]
@@ -308,19 +310,25 @@ def test_spool_folder_read_only_holds_records_then_counts_them_at_close(tmp_path
             ]  # segment 1 is full: the next write rotates
             worker("chmod", path=folder, mode=0o555)
             worker("put", n=2000)
-            blocked = worker.wait(lambda s: s["held"] > 0, "records held by a read-only spool")
+            blocked = worker.wait(
+                lambda s: s["held"] > 0 and "Permission denied" in s["problem"],
+                "records held by a read-only spool",
+            )
             worker("chmod", path=folder, mode=0o755)
             assert worker("flush", timeout=WAIT_S)["ok"]
             worker("chmod", path=folder, mode=0o555)
             worker("put", n=2000)
-            worker.wait(lambda s: s["held"] > 0, "records held again")
+            worker.wait(
+                lambda s: s["held"] > 0 and "Permission denied" in s["problem"],
+                "records held again",
+            )
             closed = worker("close", timeout=1.0)
         finally:
             worker.end()
     finally:
         shutil.rmtree(root, ignore_errors=True)
         assert stop_bridge(bridge) == 0
-    assert "Permission denied" in blocked["problem"]
+    assert blocked["put"] == 2200
     assert closed["dropped"] == 2000 and closed["rejected"] == 0
     seqs = stored_seqs(db, run_id)
     assert sorted(seqs) == list(range(2200))
