@@ -365,7 +365,7 @@ def test_one_cap_for_the_spool_root_across_two_processes(tmp_path: Path) -> None
         first("put", n=2500)  # the first run finds the root full
         first.wait(at_cap, "the first run held at the root's cap")
         assert _segment_bytes(root) <= cap
-        closed = [w("close", timeout=1.0) for w in workers]
+        closed = [w("close", timeout=0.3) for w in workers]
     finally:
         for worker in workers:
             worker.end()
