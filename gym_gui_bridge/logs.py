@@ -19,9 +19,12 @@ __all__ = [
     "LOG_BRIDGE_SPOOL_INGESTED",
     "LOG_BRIDGE_STATUS",
     "LOG_CREDIT_STARVED",
+    "LOG_EMITTER_ACKS_MISSING",
     "LOG_EMITTER_BRIDGE_UNREACHABLE",
     "LOG_EMITTER_CONNECTED",
+    "LOG_EMITTER_FLUSH_TIMEOUT",
     "LOG_EMITTER_RECORDS_DROPPED",
+    "LOG_EMITTER_SPOOL_BLOCKED",
     "LOG_EMITTER_SPOOL_LEFT",
     "LOG_PROXY_RECORD_REJECTED",
     "LOG_RECORDER_CLOSE_TIMEOUT",
@@ -82,8 +85,17 @@ LOG_RECORDER_SCALAR_MIRROR_FAILED = "LOG_RECORDER_SCALAR_MIRROR_FAILED"
 LOG_EMITTER_BRIDGE_UNREACHABLE = "LOG_EMITTER_BRIDGE_UNREACHABLE"
 #: The emitter (re)connected to the bridge and resumes from the first unacknowledged record.
 LOG_EMITTER_CONNECTED = "LOG_EMITTER_CONNECTED"
-#: The emitter's RAM hand-off or disk spool was full: the newest records were dropped (counted).
+#: The emitter lost records, each counted in ``dropped``: its RAM hand-off was full, a record
+#: could not be encoded, the spool could not take them by close, or a spool file vanished.
 LOG_EMITTER_RECORDS_DROPPED = "LOG_EMITTER_RECORDS_DROPPED"
+#: The emitter's spool takes no records (disk full, write error, spool root at its cap): they
+#: wait in memory and the write is retried with backoff.
+LOG_EMITTER_SPOOL_BLOCKED = "LOG_EMITTER_SPOOL_BLOCKED"
+#: The bridge ended a publishing stream without acknowledging every batch, or acknowledged one
+#: that does not match what was sent: the emitter sends them again.
+LOG_EMITTER_ACKS_MISSING = "LOG_EMITTER_ACKS_MISSING"
+#: ``flush`` on the emitter timed out (how many records wait and why).
+LOG_EMITTER_FLUSH_TIMEOUT = "LOG_EMITTER_FLUSH_TIMEOUT"
 #: The emitter exited with unacknowledged records left in its spool (path and count given).
 LOG_EMITTER_SPOOL_LEFT = "LOG_EMITTER_SPOOL_LEFT"
 #: A request to the bridge lacked the shared token or had a wrong one (UNAUTHENTICATED).

@@ -16,11 +16,21 @@ to a bounded deque:
   backoff and resumes from the first unacknowledged line. Re-sent lines are harmless: the store
   ignores a record it already holds.
 
-At exit, :meth:`BridgeEmitter.close` waits a bounded time for the acknowledgements; what is left
-stays in the spool (logged with ``LOG_EMITTER_SPOOL_LEFT``) for the bridge's start-up or
-``gym-gui-bridge ingest``. Memory is bounded by ``EMITTER_QUEUE_SIZE`` records, disk by
-``EMITTER_SPOOL_MAX_BYTES``; past either bound the newest records are dropped and counted. Every
-``EMITTER_*`` value comes from the emitter's :class:`~gym_gui_bridge.config.slowlane.EmitterConfig`.
+Every record put is, in the end, either acknowledged by the bridge, left in the spool (counted
+in ``pending``) or counted in ``dropped``, never lost unseen:
+
+- Memory is bounded by ``EMITTER_QUEUE_SIZE`` records, queued or held by the spooler while the
+  spool cannot take them (disk full, write errors, the spool root at its cap
+  ``EMITTER_SPOOL_MAX_BYTES``, shared by every emitter under the root); past it the newest
+  records are dropped and counted.
+- Spool lines whose file vanished before the bridge had them are counted as dropped.
+- At exit, :meth:`BridgeEmitter.close` first lets the spooler write what was put (within its
+  timeout); what it could not write is counted as dropped. It then waits the rest of the
+  timeout for the acknowledgements; what is left stays in the spool (logged with
+  ``LOG_EMITTER_SPOOL_LEFT``) for the bridge's start-up or ``gym-gui-bridge ingest``.
+
+Every ``EMITTER_*`` value comes from the emitter's
+:class:`~gym_gui_bridge.config.slowlane.EmitterConfig`.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from cleanrl_worker.emitter.shipper import Shipper
 from cleanrl_worker.emitter.spooler import Spooler
 from gym_gui_bridge.config.paths import EMITTER_SPOOL_DIR
 from gym_gui_bridge.config.slowlane import EmitterConfig
-from gym_gui_bridge.logs import LOG_EMITTER_SPOOL_LEFT
+from gym_gui_bridge.logs import LOG_EMITTER_FLUSH_TIMEOUT, LOG_EMITTER_SPOOL_LEFT
 from gym_gui_bridge.protocol.records import TelemetryEvent
 from gym_gui_bridge.protocol.spool import SpoolLock, list_segments, run_spool_dir
 from gym_gui_bridge.protocol.wire import auth_metadata
@@ -77,8 +87,9 @@ class BridgeEmitter:
         self._queue: deque[TelemetryEvent | bytes] = deque()  # training thread -> spooler
         self._ledger = SpoolLedger(name, self.spool_dir, config.log_interval_s)
         self._lock_file = SpoolLock(self.spool_dir)
-        self._spooler = Spooler(self._ledger, self._queue, config)
+        self._spooler = Spooler(self._ledger, self._queue, config, self._reclaim)
         self._shipper = Shipper(self._ledger, address, auth_metadata(token), config)
+        self._limit = config.queue_size  # 0 once closed: every later put is dropped, counted
         self._started = False
 
     def start(self) -> None:
@@ -95,47 +106,93 @@ class BridgeEmitter:
 
     def put(self, record: TelemetryEvent | bytes) -> None:
         """Hand over a record (or an already validated JSONL line). Never blocks."""
-        self._ledger.put += 1
+        ledger = self._ledger
+        ledger.put += 1
         queue = self._queue
         depth = len(queue)
-        if depth >= self.config.queue_size:
-            self._ledger.drop(1, "hand-off queue full")
+        if depth + ledger.held >= self._limit:
+            self._refuse()
             return
         queue.append(record)
         if depth == _WAKE_DEPTH:  # a burst: spool now rather than at the spooler's interval
             self._spooler.wake()
 
+    def _refuse(self) -> None:
+        """Count the record just put as dropped, saying why."""
+        if not self._limit:
+            why = "put after the emitter was closed"
+        else:
+            why = f"hand-off queue full (EMITTER_QUEUE_SIZE {self.config.queue_size})"
+            problem = self._ledger.spool_problem
+            if problem:
+                why += f" while the spool takes nothing: {problem}"
+        self._ledger.drop(1, why)
+
     def backlog(self) -> int:
-        """Records put and not yet written to the spool (the RAM hand-off's depth)."""
-        return len(self._queue)
+        """Records put and not yet written to the spool (queued or held in RAM)."""
+        return len(self._queue) + self._ledger.held
 
     def flush(self, timeout: float | None) -> bool:
-        """Wait until every record put so far is acknowledged by the bridge (``timeout`` None:
-        as long as it takes). False on timeout."""
+        """Wait until every record put so far is acknowledged by the bridge or counted as
+        dropped (``timeout`` None: as long as it takes). False on timeout; the reason records
+        are waiting (spool full, bridge unreachable, ...) is logged and in ``stats().problem``.
+        """
         self._spooler.wake()
-        with self._ledger.changed:
-            return self._ledger.changed.wait_for(self._ledger.all_acked, timeout)
+        ledger = self._ledger
+        with ledger.changed:
+            if ledger.changed.wait_for(ledger.all_acked, timeout):
+                return True
+            waiting = ledger.unacked_lines() + max(0, ledger.put - ledger.spooled - ledger.dropped)
+            problem = ledger.problem() or "the bridge has not acknowledged them yet"
+        _log.warning(
+            "%s %s: flush timed out after %.1f s: %d records not stored yet (%s)",
+            LOG_EMITTER_FLUSH_TIMEOUT,
+            self.name,
+            timeout,
+            waiting,
+            problem,
+        )
+        return False
+
+    def _reclaim(self) -> bool:
+        """Make the spool folder and its lock again (removed while running); False if the
+        folder cannot be made or another process took it meanwhile."""
+        lock = self._lock_file
+        if lock.still_held():
+            return True
+        lock.release()
+        try:
+            return lock.acquire()
+        except OSError:
+            return False
 
     def close(self, timeout: float | None = None) -> bool:
         """Spool what was put, wait up to ``timeout`` s (default ``EMITTER_CLOSE_TIMEOUT_S``) for
         the bridge to acknowledge it all, stop both threads. True if nothing is left in the
-        spool."""
+        spool.
+
+        The spooler gets the timeout first: every record put is either written to the spool or,
+        if it could not be written by then (disk full, spool unwritable, time up), counted in
+        ``dropped`` before this returns. Later puts are dropped and counted."""
         if timeout is None:
             timeout = self.config.close_timeout_s
         deadline = time.monotonic() + timeout
+        self._limit = 0
         if not self._started:
+            self._ledger.drop(len(self._queue), "put before the emitter was started")
+            self._queue.clear()
             return True
-        spooled = self._spooler.stop(max(0.0, deadline - time.monotonic()))
+        self._spooler.stop(max(0.0, deadline - time.monotonic()))
+        self._spooler.seal()  # what the spooler could not write is counted as dropped
         ledger = self._ledger
         with ledger.changed:
             ledger.changed.wait_for(ledger.all_acked, max(0.0, deadline - time.monotonic()))
-            done = spooled and ledger.all_acked()
+            done = ledger.all_acked()
         # joined before the spool's lock is released (it sees the stop within a poll interval),
         # so it can never ship, and delete, a spool another process took over
         self._shipper.stop(max(deadline - time.monotonic(), self.config.reconnect_max_s))
         if done:
-            for _, path in list_segments(self.spool_dir):
-                path.unlink(missing_ok=True)
+            ledger.delete([number for number, _ in list_segments(self.spool_dir)])
         else:
             _log.warning(
                 "%s %s: %d records not acknowledged by the bridge at %s are kept in %s; "
@@ -149,8 +206,8 @@ class BridgeEmitter:
             )
         self._lock_file.release()
         if done:
-            (self.spool_dir / ".lock").unlink(missing_ok=True)
-            with contextlib.suppress(OSError):  # not empty: someone else's files
+            with contextlib.suppress(OSError):  # not empty (someone else's files), read-only
+                (self.spool_dir / ".lock").unlink(missing_ok=True)
                 self.spool_dir.rmdir()
         return done
 
@@ -159,5 +216,6 @@ class BridgeEmitter:
 
     @property
     def dropped(self) -> int:
-        """Records refused (hand-off queue or spool full): lost."""
+        """Records lost, each counted once: refused by the full hand-off, not encodable, not
+        written to the spool by close, or in a spool file that vanished before it was sent."""
         return self._ledger.dropped

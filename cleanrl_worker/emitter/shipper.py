@@ -4,10 +4,20 @@ Thread ``<name>-ship`` connects to the bridge (interruptible, with backoff from
 ``EMITTER_RECONNECT_MIN_S`` to ``EMITTER_RECONNECT_MAX_S``, reset after a stream that made
 progress), opens one ``PublishRecords`` stream and sends the spool's lines from the first
 unacknowledged one, in batches of ``EMITTER_BATCH_SIZE`` lines (at most
-``EMITTER_BATCH_MAX_BYTES``), with up to ``EMITTER_MAX_IN_FLIGHT`` batches unacknowledged. Acks arrive in order; each moves
-the acknowledged offset of its segment, and a closed segment acknowledged to its end is deleted.
-A broken stream, an unexpected ack or an ack with ``dropped`` records ends the stream; the next
-one starts again from the first unacknowledged line (the store ignores what it already holds).
+``EMITTER_BATCH_MAX_BYTES``), with up to ``EMITTER_MAX_IN_FLIGHT`` batches unacknowledged. It
+sends only batches of at least one line, and waits (for the spooler, or an ack) when there is
+nothing to send.
+
+Only an acknowledgement settles lines: acks arrive in order, and one whose ``accepted`` (stored)
+and ``rejected`` (invalid, never storable) add up to the batch's lines moves the acknowledged
+point of its segment; a closed segment settled to its end is deleted. Anything else ends the
+stream and the next one starts again from the first unacknowledged line (the store ignores what
+it already holds): a broken stream, an ack for another batch, an ack with ``dropped`` records or
+counts that do not add up, and a stream the bridge ends while batches wait for their acks
+(``LOG_EMITTER_ACKS_MISSING``). A stream that ended in such a protocol fault does not reset the
+reconnection backoff, so a bridge that keeps failing a batch is retried at most every
+``EMITTER_RECONNECT_MAX_S``. A segment file that vanished (or was cut short) before its lines
+were sent: the lines not sent are counted as dropped.
 """
 
 from __future__ import annotations
@@ -23,8 +33,13 @@ import numpy as np
 
 from cleanrl_worker.emitter.ledger import SpoolLedger
 from gym_gui_bridge.config.slowlane import EmitterConfig
-from gym_gui_bridge.logs import LOG_EMITTER_BRIDGE_UNREACHABLE, LOG_EMITTER_CONNECTED
+from gym_gui_bridge.logs import (
+    LOG_EMITTER_ACKS_MISSING,
+    LOG_EMITTER_BRIDGE_UNREACHABLE,
+    LOG_EMITTER_CONNECTED,
+)
 from gym_gui_bridge.proto import trainer_pb2 as pb
+from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES
 from gym_gui_bridge.protocol.spool import segment_path
 from gym_gui_bridge.protocol.wire import PUBLISH_METHOD, channel_options
 
@@ -62,8 +77,9 @@ class Shipper:
         self._metadata, self._config = metadata, config
         self._batch_size = config.batch_size
         self._stop = threading.Event()
-        # guarded by ledger.lock: batches sent and not acknowledged, as (batch, seg, end, lines)
-        self._in_flight: deque[tuple[int, int, int, int]] = deque()
+        # guarded by ledger.lock: batches sent and not acknowledged, as
+        # (batch id, segment, end offset, end line, lines)
+        self._in_flight: deque[tuple[int, int, int, int, int]] = deque()
         self._epoch = 0  # guarded by ledger.lock; bumped to end the current request iterator
         self._next_batch = 1
         self._call: grpc.Future | None = None
@@ -86,6 +102,8 @@ class Shipper:
         while not self._stop.is_set():
             channel = grpc.insecure_channel(self._address, options=channel_options())
             if not self._wait_ready(channel, max(backoff, _CONNECT_TIMEOUT_MIN_S)):
+                with ledger.lock:
+                    ledger.bridge_problem = f"bridge {self._address} unreachable"
                 if ledger.throttle.ready("unreachable"):
                     _log.warning(
                         "%s %s: bridge %s unreachable; spooling to %s, retrying",
@@ -101,7 +119,11 @@ class Shipper:
             if self._stop.is_set():  # stopped while connecting: the spool is no longer ours
                 channel.close()
                 break
-            progressed = self._stream(channel)
+            try:
+                progressed = self._stream(channel)
+            except Exception:  # the thread's boundary: report, reconnect after the backoff
+                _log.exception("%s: shipping to %s failed", ledger.name, self._address)
+                progressed = False
             channel.close()
             backoff = config.reconnect_min_s if progressed else backoff
             self._stop.wait(backoff)
@@ -121,7 +143,8 @@ class Shipper:
         return False
 
     def _stream(self, channel: grpc.Channel) -> bool:
-        """One PublishRecords stream until it breaks; True if any batch was acknowledged."""
+        """One PublishRecords stream until it ends; True if it settled batches and ended in no
+        protocol fault (the reconnection backoff then starts again from its minimum)."""
         ledger = self._ledger
         with ledger.changed:
             self._epoch += 1
@@ -142,15 +165,24 @@ class Shipper:
         )
         call = publish(self._requests(epoch), metadata=self._metadata)
         self._call = call
-        progressed = False
+        progressed, fault = False, ""
         try:
             for ack in call:
-                if not self._on_ack(ack):
+                fault = self._on_ack(ack)
+                if fault:
                     break
                 progressed = True
+            else:
+                with ledger.lock:
+                    waiting = len(self._in_flight)
+                if waiting and not self._stop.is_set():
+                    fault = f"the bridge ended the stream with {waiting} batches unacknowledged"
         except grpc.RpcError as error:
+            code = error.code() if hasattr(error, "code") else error
+            if not self._stop.is_set():
+                with ledger.lock:
+                    ledger.bridge_problem = f"stream to {self._address} ended ({code})"
             if not self._stop.is_set() and ledger.throttle.ready("stream"):
-                code = error.code() if hasattr(error, "code") else error
                 _log.warning(
                     "%s %s: stream to %s ended (%s); reconnecting",
                     LOG_EMITTER_BRIDGE_UNREACHABLE,
@@ -163,7 +195,17 @@ class Shipper:
             call.cancel()
             with ledger.changed:
                 ledger.connected = False
-        return progressed
+        if fault:
+            with ledger.lock:
+                ledger.bridge_problem = fault
+            if ledger.throttle.ready("acks"):
+                _log.warning(
+                    "%s %s: %s; sending again from the first unacknowledged record",
+                    LOG_EMITTER_ACKS_MISSING,
+                    ledger.name,
+                    fault,
+                )
+        return progressed and not fault
 
     def _end_stream(self) -> None:
         with self._ledger.changed:
@@ -173,84 +215,103 @@ class Shipper:
         if call is not None:
             call.cancel()
 
-    # --- one stream -------------------------------------------------------------------------------
+    # --- one stream's requests (gRPC's thread) and acks (this thread) -----------------------------
+    def _resume_point(self) -> tuple[int, int, int]:
+        """(segment, offset, line) of the first line not acknowledged. Caller holds the lock."""
+        segments = self._ledger.segments
+        unsettled = [n for n, s in segments.items() if not s.settled]
+        number = min(unsettled) if unsettled else max(segments, default=0)
+        segment = segments.get(number)
+        return (number, segment.acked, segment.acked_lines) if segment else (number, 0, 0)
+
     def _requests(self, epoch: int) -> Iterator[pb.RecordBatch]:
         """The request iterator of one stream (run by gRPC's own thread)."""
-        ledger = self._ledger
+        ledger, config = self._ledger, self._config
         with ledger.lock:
-            unacked = sorted(n for n, s in ledger.sizes.items() if ledger.acked[n] < s)
-            number = unacked[0] if unacked else max(ledger.sizes, default=0)
-            offset = ledger.acked.get(number, 0)
+            number, offset, line = self._resume_point()
         while True:
             with ledger.changed:
                 while True:
                     if self._epoch != epoch or self._stop.is_set():
                         return
-                    size = ledger.sizes.get(number, 0)
-                    if len(self._in_flight) < self._config.max_in_flight:
-                        if offset < size:
+                    segment = ledger.segments.get(number)
+                    if len(self._in_flight) < config.max_in_flight:
+                        if segment is not None and line < segment.end_line:
                             break
-                        later = [n for n in ledger.sizes if n > number]
+                        later = [n for n in ledger.segments if n > number]
                         if later and number != ledger.open_segment:
-                            number, offset = min(later), ledger.acked[min(later)]
+                            number = min(later)
+                            offset = ledger.segments[number].acked
+                            line = ledger.segments[number].acked_lines
                             continue
-                    ledger.changed.wait(self._config.flush_interval_s)
+                    ledger.changed.wait(config.flush_interval_s)
+                size = segment.size
             try:
                 data = self._read(number, offset, size)
-            except FileNotFoundError:  # removed by hand: nothing left to send from it
-                _log.warning(
-                    "%s: spool segment %d vanished from %s", ledger.name, number, ledger.spool_dir
-                )
-                with ledger.changed:
-                    if number in ledger.sizes:
-                        ledger.acked[number] = ledger.sizes[number]
-                    ledger.changed.notify_all()
-                offset = size
+            except FileNotFoundError:
+                data = b""
+            except OSError as error:  # unreadable for now (EIO, EACCES): try again later
+                with ledger.lock:
+                    ledger.bridge_problem = f"cannot read spool segment {number}: {error}"
+                self._stop.wait(config.reconnect_max_s)
                 continue
             end, lines = _whole_lines(data, self._batch_size)
+            if not lines:  # the file vanished or was cut short: its unsent lines are lost
+                self._lose(number, line)
+                continue
             with ledger.changed:
                 batch_id = self._next_batch
                 self._next_batch += 1
                 offset += end
-                self._in_flight.append((batch_id, number, offset, lines))
+                line += lines
+                self._in_flight.append((batch_id, number, offset, line, lines))
+                ledger.batches += 1
             yield pb.RecordBatch(batch_id=batch_id, jsonl=data[:end])
 
+    def _lose(self, number: int, line: int) -> None:
+        """Segment ``number`` has no readable line at ``line``: count the rest as dropped."""
+        ledger = self._ledger
+        path = segment_path(ledger.spool_dir, number)
+        with ledger.changed:
+            lost = ledger.lose(number, line)
+            done = ledger.retire()
+            ledger.changed.notify_all()
+        ledger.delete(done)
+        ledger.report_drop(lost, f"spool segment {path} vanished or was cut short before sent")
+
     def _read(self, number: int, offset: int, size: int) -> bytes:
-        """Bytes of segment ``number`` from ``offset`` holding about one batch of whole lines."""
+        """Bytes of segment ``number`` from ``offset`` holding about one batch of whole lines
+        (at least one line, however long, if the file holds it)."""
         most = self._config.batch_max_bytes
         guess = min(size - offset, most, self._batch_size * _LINE_BYTES_GUESS)
         with open(segment_path(self._ledger.spool_dir, number), "rb") as handle:
             handle.seek(offset)
             data = handle.read(guess)
-            if b"\n" not in data:  # longer lines than guessed: read up to the batch limit
-                data += handle.read(min(size - offset, most) - len(data))
+            if b"\n" not in data and len(data) == guess:  # longer lines than guessed
+                longest = max(most, JSONL_MAX_LINE_BYTES + 1)
+                data += handle.read(min(size - offset, longest) - len(data))
         return data
 
-    def _on_ack(self, ack: pb.BatchAck) -> bool:
-        """Apply one ack; False if the stream must restart (re-send from the cursor)."""
+    def _on_ack(self, ack: pb.BatchAck) -> str:
+        """Apply one ack; returns "" or the fault that ends the stream (lines sent again)."""
         ledger = self._ledger
         with ledger.changed:
             if not self._in_flight or self._in_flight[0][0] != ack.batch_id:
-                _log.warning(
-                    "%s: unexpected ack %d; re-sending from the last acknowledged record",
-                    ledger.name,
-                    ack.batch_id,
-                )
-                return False
+                return f"unexpected ack for batch {ack.batch_id}"
+            batch_id, number, end, end_line, lines = self._in_flight[0]
             if ack.dropped:
-                return False  # the bridge did not store it: re-send it on a new stream
-            _, number, end, _ = self._in_flight.popleft()
-            ledger.acked[number] = end
+                return f"the bridge did not store {ack.dropped} records of batch {batch_id}"
+            if ack.accepted + ack.rejected != lines:
+                return (
+                    f"ack of batch {batch_id} settles {ack.accepted} stored + {ack.rejected} "
+                    f"rejected records, expected {lines}"
+                )
+            self._in_flight.popleft()
+            ledger.acknowledge(number, end, end_line)
             ledger.accepted += ack.accepted
             ledger.rejected += ack.rejected
-            done = [
-                n
-                for n, size in ledger.sizes.items()
-                if n != ledger.open_segment and (n < number or (n == number and end >= size))
-            ]
-            for n in done:
-                del ledger.sizes[n], ledger.acked[n]
+            ledger.bridge_problem = ""
+            done = ledger.retire()
             ledger.changed.notify_all()
-        for n in done:
-            segment_path(ledger.spool_dir, n).unlink(missing_ok=True)
-        return True
+        ledger.delete(done)
+        return ""

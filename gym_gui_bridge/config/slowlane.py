@@ -64,9 +64,10 @@ class EmitterConfig:
     queue_size: int = tunable(
         "EMITTER_QUEUE_SIZE",
         65536,
-        "Records the training thread may hand to the emitter before it writes them to its spool "
-        "(records). The hand-off is RAM; past this the newest are dropped and counted (a disk "
-        "that stalls for seconds at full training speed). ~64k records is ~20 MB.",
+        "Records the training thread may hand to the emitter before they are written to its "
+        "spool (records): queued, or held while the spool takes nothing (disk full, write "
+        "errors, EMITTER_SPOOL_MAX_BYTES reached; the write is retried). The hand-off is RAM; "
+        "past this the newest are dropped and counted. ~64k records is ~20 MB.",
         minimum=1,
     )
     segment_bytes: int = tunable(
@@ -80,8 +81,11 @@ class EmitterConfig:
     spool_max_bytes: int = tunable(
         "EMITTER_SPOOL_MAX_BYTES",
         2 * 1024 * 1024 * 1024,
-        "Most disk one run's spool may use (bytes). Past it the newest records are dropped and "
-        "counted (bridge down for hours at full speed): bounded disk, as RAM.",
+        "Most disk the whole spool root may use (bytes): every run's spool under it, of every "
+        "process, orphans included. Each emitter measures the others' segments at start, at "
+        "each new segment and near the cap, so N emitters writing at once can pass it by at "
+        "most N x EMITTER_SEGMENT_BYTES. At the cap new records wait in RAM (then "
+        "EMITTER_QUEUE_SIZE applies) until acknowledged segments are deleted.",
         minimum=1,
     )
     fsync_interval_s: float = tunable(
@@ -113,7 +117,8 @@ class EmitterConfig:
         "EMITTER_RECONNECT_MIN_S",
         0.1,
         "First pause before reconnecting to an unreachable bridge (seconds); doubled per "
-        "failure. Also the pause after a failed spool write.",
+        "failure. Also the first pause before a failed spool write is tried again (doubled "
+        "per failure up to EMITTER_RECONNECT_MAX_S).",
         above=0.0,
     )
     reconnect_max_s: float = tunable(

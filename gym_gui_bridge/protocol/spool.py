@@ -13,6 +13,14 @@ readers skip it. Segments are deleted once every line in them is acknowledged by
 A directory whose ``.lock`` nobody holds is an *orphan* (its emitter exited or died): the
 bridge ingests it at start-up, ``gym-gui-bridge ingest DIR`` does so on demand.
 
+The spool root has one size cap (``EMITTER_SPOOL_MAX_BYTES``) shared by every emitter writing
+under it, whatever its run or process. There is no shared accounting file: the files are the
+truth. Each emitter measures what the others hold (:func:`spool_root_bytes`) when it starts, at
+each new segment and whenever its own count says the cap is near, and adds its own bytes, which
+it knows exactly. Another emitter's growth is seen at the latest when the measuring one starts
+its next segment, so with N emitters writing at once the root can pass the cap by at most N
+segments (``EMITTER_SEGMENT_BYTES`` each); orphan spools count until they are ingested.
+
 >>> import tempfile
 >>> root = Path(tempfile.mkdtemp())
 >>> d = run_spool_dir(root, "run/1")
@@ -36,6 +44,7 @@ __all__ = [
     "list_segments",
     "run_spool_dir",
     "segment_path",
+    "spool_root_bytes",
 ]
 
 _SEGMENT = re.compile(r"^seg-(\d{12})\.jsonl$")
@@ -64,6 +73,41 @@ def list_segments(directory: Path) -> list[tuple[int, Path]]:
         return []
     found = [(int(m.group(1)), directory / name) for name in names if (m := _SEGMENT.match(name))]
     return sorted(found)
+
+
+def spool_root_bytes(root: str | Path, exclude: Path | None = None) -> int:
+    """Bytes of every segment under ``root`` (one folder per run), but those in ``exclude``.
+    Files and folders that vanish while it looks are skipped; a missing root holds 0.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("a", "b"):
+    ...     (root / name).mkdir()
+    ...     _ = segment_path(root / name, 1).write_bytes(b"x" * 10)
+    >>> spool_root_bytes(root), spool_root_bytes(root, exclude=root / "a")
+    (20, 10)
+    """
+    total = 0
+    try:
+        folders = list(os.scandir(root))
+    except OSError:
+        return 0
+    for folder in folders:
+        if exclude is not None and folder.name == exclude.name and Path(root) == exclude.parent:
+            continue
+        try:
+            if not folder.is_dir(follow_symlinks=False):
+                continue
+            entries = list(os.scandir(folder.path))
+        except OSError:
+            continue
+        for entry in entries:
+            if _SEGMENT.match(entry.name):
+                try:
+                    total += entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+    return total
 
 
 def iter_complete_lines(
@@ -109,6 +153,16 @@ class SpoolLock:
             return False
         self._fd = fd
         return True
+
+    def still_held(self) -> bool:
+        """False if the lock file was removed (with its directory, say) since it was taken:
+        the lock then guards nothing and must be taken again."""
+        if self._fd is None:
+            return False
+        try:
+            return os.fstat(self._fd).st_nlink > 0
+        except OSError:
+            return False
 
     def release(self) -> None:
         if self._fd is not None:
