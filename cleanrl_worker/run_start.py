@@ -30,6 +30,7 @@ import atexit
 import os
 import shlex
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from cleanrl_worker import settings as worker_settings
@@ -89,6 +90,7 @@ class PendingRun:
         self.state = "pending"
         self.recorder: Recorder | None = None
         self._pid = os.getpid()
+        self._lock = threading.Lock()  # guards starting: a vector env and a scalar thread may race
 
     def start(self) -> Recorder | None:
         """Start the run now unless it is started; return its recorder (None: frames only).
@@ -96,8 +98,12 @@ class PendingRun:
         Raises:
             SystemExit: the run cannot start as asked (after one line on stderr).
         """
-        if self.state != "pending" or os.getpid() != self._pid:
-            return self.recorder if self.state == "started" else None
+        with self._lock:
+            if self.state != "pending" or os.getpid() != self._pid:
+                return self.recorder if self.state == "started" else None
+            return self._start()
+
+    def _start(self) -> Recorder | None:
         s = self.settings
         self._refuse_a_live_run_id()
         viewer_db: str | None = None
