@@ -10,10 +10,14 @@ lookups and one argv scan and returns: nothing else is imported. When requested 
 1. removes every ``--fastlane*`` flag from ``sys.argv`` (the script's parser never sees them),
 2. resolves :class:`~cleanrl_worker.settings.model.WorkerSettings` (bad values: one line on
    stderr naming the variable or flag, exit status 2, before the script runs),
-3. exports ``FASTLANE_ACTIVE_PID`` / ``FASTLANE_RUN_ID`` so child processes (AsyncVectorEnv
-   workers, multiprocessing) never start a run of their own,
-4. hooks ``SyncVectorEnv`` / ``AsyncVectorEnv`` (see :mod:`cleanrl_worker.patches.vector_env`),
-5. prints one line on stderr: run id, slot, frame budget and the command that opens the viewer.
+3. prepares the run (:func:`cleanrl_worker.run_start.prepare`): hooks ``SyncVectorEnv`` /
+   ``AsyncVectorEnv`` (:mod:`cleanrl_worker.patches.vector_env`) and ``SummaryWriter.add_scalar``
+   so that the script's first vector env (or first scalar) starts the run.
+
+Nothing is printed, created or recorded here: a process that never builds a vector env and
+never logs a scalar (``pip``, ``python -c 'import gymnasium'``) leaves no trace. The run's
+database, its ``started`` record, the exported ``FASTLANE_ACTIVE_PID`` / ``FASTLANE_RUN_ID``
+and the one line naming the run come when it starts (:mod:`cleanrl_worker.run_start`).
 
 Calling it again is a no-op, which matters: ``.pth`` lines run twice in some virtualenvs.
 """
@@ -90,66 +94,11 @@ def activate(**overrides: Any) -> WorkerSettings | None:
         _fail(str(error))
     if not resolved.enabled:
         return None
-    _refuse_a_live_run_id(resolved.run_id, dict(resolved.sources).get("run_id", "run id"))
-    from cleanrl_worker.patches import vector_env
+    from cleanrl_worker import run_start
 
-    settings.export_active_run(resolved.run_id)
-    recorder = _start_slow_lane(resolved, original_argv)
-    vector_env.install(resolved, recorder)
+    run_start.prepare(resolved, original_argv, asked=bool(flags or overrides))
     _active = resolved
-    print(_banner(resolved, recorder), file=sys.stderr, flush=True)
     return resolved
-
-
-def _start_slow_lane(resolved: WorkerSettings, argv: list[str]) -> Any:
-    """The recorder of the slow lane, or None with FASTLANE_ONLY (frames only).
-
-    A database that cannot be opened is a warning, not a failed run: frames still stream.
-    """
-    if resolved.fastlane_only:
-        return None
-    from cleanrl_worker.slowlane import recorder as slowlane
-    from gym_gui_bridge.errors import StoreError
-
-    try:
-        return slowlane.start(
-            resolved.run_id,
-            db_path=resolved.db,
-            steps=resolved.steps,
-            watched_slot=resolved.slot,
-            argv=argv,
-            bridge=resolved.bridge,
-            bridge_token=resolved.bridge_token,
-            config=resolved.tunables.recorder,
-            sink_config=resolved.tunables.sink,
-            emitter_config=resolved.tunables.emitter,
-        )
-    except StoreError as error:
-        print(
-            f"{_PREFIX}: warning: telemetry is not recorded: {error}", file=sys.stderr, flush=True
-        )
-        return None
-
-
-def _refuse_a_live_run_id(run_id: str, source: str) -> None:
-    """Stop now, not at the first reset, if another live process writes this run id."""
-    from gym_gui_bridge.errors import FastLaneError
-    from gym_gui_bridge.fastlane import FastLaneReader, SegmentState
-
-    try:
-        with FastLaneReader.attach(run_id, announce=False) as reader:
-            status = reader.status()
-    except (FastLaneError, OSError, ValueError):
-        return  # no segment, or a broken one the writer will replace
-    if (
-        status.writer_alive
-        and status.state == SegmentState.LIVE
-        and status.writer_pid != os.getpid()
-    ):
-        _fail(
-            f"{source}: run id {run_id!r} is being written by live process "
-            f"{status.writer_pid}; choose another run id"
-        )
 
 
 def _strip_or_exit() -> dict[str, str]:
@@ -162,23 +111,3 @@ def _strip_or_exit() -> dict[str, str]:
 def _fail(message: str) -> NoReturn:
     print(f"{_PREFIX}: error: {message}", file=sys.stderr, flush=True)
     raise SystemExit(EXIT_BAD_SETTINGS)
-
-
-def _banner(resolved: WorkerSettings, recorder: Any) -> str:
-    if resolved.video_mode == "grid":
-        what = f"grid of slots 0..{resolved.grid - 1}"
-    elif resolved.video_mode == "off":
-        what = "video off"
-    else:
-        what = f"slot {resolved.slot}"
-    budget = f"<= {resolved.fps:g} fps and <= {resolved.budget:.0%} of wall time"
-    if recorder is None:
-        telemetry = "no telemetry"
-    elif resolved.bridge is not None:
-        telemetry = f"telemetry to bridge {resolved.bridge}"
-    else:
-        telemetry = f"telemetry to {resolved.db}"
-    return (
-        f"{_PREFIX}: run {resolved.run_id}, {what}, frames {budget} while watched; "
-        f"{telemetry}; view with: gym-gui-bridge view {resolved.run_id}"
-    )

@@ -48,17 +48,23 @@ class _Hook:
     recorder: Any = (
         None  # the slow lane's recorder (cleanrl_worker.slowlane.recorder), if recording
     )
+    #: the pending run (cleanrl_worker.run_start.PendingRun): started by the claimed vector env
+    run: Any = None
     claimed = False
 
 
-def install(settings: WorkerSettings, recorder: Any = None) -> None:
+def install(settings: WorkerSettings, recorder: Any = None, run: Any = None) -> None:
     """Patch the vector envs now if gymnasium is imported, else as soon as it is.
 
     ``recorder`` (a :class:`cleanrl_worker.slowlane.recorder.Recorder` or anything with the same
-    ``wrap(env, slot, num_envs=...)``) wraps every slot of the watched vector env.
+    ``wrap(env, slot, num_envs=...)``) wraps every slot of the watched vector env. ``run`` (a
+    :class:`cleanrl_worker.run_start.PendingRun`) is started when the watched vector env is
+    claimed, once its slots are known to exist, and gives the recorder; a slot that does not
+    exist is then refused through it (one line, ``SystemExit(2)``) instead of raised.
     """
     _Hook.settings = settings
     _Hook.recorder = recorder
+    _Hook.run = run
     for module_name in _TARGETS:
         post_import.when_imported(module_name, _patch)
 
@@ -81,9 +87,10 @@ def plan_slots(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[list
             flush=True,
         )
     if settings.slot >= num_envs:
+        source = dict(settings.sources).get("slot", "FASTLANE_SLOT")
         raise FastLaneSlotError(
-            f"Expected a fast-lane slot in 0..{num_envs - 1} (the script's {kind} has "
-            f"num_envs={num_envs}), got slot {settings.slot} (FASTLANE_SLOT / --fastlane-slot)"
+            f"{source}: expected a slot in 0..{num_envs - 1} (the script's {kind} has "
+            f"num_envs={num_envs}), got {settings.slot}"
         )
     return [settings.slot], False
 
@@ -176,13 +183,25 @@ def render_mode_injected(render_mode: str) -> Iterator[None]:
         gymnasium.make = original
 
 
+def _plan_or_refuse(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[list[int], bool]:
+    try:
+        return plan_slots(settings, num_envs, kind)
+    except FastLaneSlotError as error:
+        if _Hook.run is None:
+            raise
+        _Hook.run.refuse(str(error))
+        raise  # not reached: refuse() raises SystemExit
+
+
 def _wrap_env_fns(kind: str, env_fns: Sequence[Callable[[], Any]]) -> list[Callable[[], Any]]:
     settings = _Hook.settings
     env_fns = list(env_fns)
     if settings is None or _Hook.claimed:
         return env_fns
     _Hook.claimed = True
-    slots, grid = plan_slots(settings, len(env_fns), kind)
+    slots, grid = _plan_or_refuse(settings, len(env_fns), kind)
+    if _Hook.run is not None:
+        _Hook.recorder = _Hook.run.start()  # before any slot is built or worker started
     sink = None
     if grid:
         from cleanrl_worker.fastlane.frame_targets import GridCompositor

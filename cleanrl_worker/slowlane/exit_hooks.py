@@ -28,13 +28,19 @@ EXIT_SIGTERM = 128 + signal.SIGTERM
 
 
 def install_exit_handlers(
-    close: Callable[[], Any], note_failure: Callable[[str, int], None], main: bool = True
+    close: Callable[[], Any],
+    note_failure: Callable[[str, int], None],
+    main: bool = True,
+    at_exit: bool = True,
 ) -> None:
     """Call ``close()`` at exit and ``note_failure(error, exit_code)`` when the script fails.
 
-    ``main=False`` (a worker process) skips the SIGTERM handler.
+    ``main=False`` (a worker process) skips the SIGTERM handler. ``at_exit=False`` leaves
+    calling ``close()`` at exit to the caller (who registered its own ``atexit`` function
+    earlier, so that it runs after the ones the script registered since).
     """
-    atexit.register(close)
+    if at_exit:
+        atexit.register(close)
     previous_hook = sys.excepthook
 
     def excepthook(

@@ -1,4 +1,4 @@
-"""The embedded slow lane: ``start(...) -> Recorder``, the one entry point activation calls.
+"""The embedded slow lane: ``start(...) -> Recorder``, the one entry point a run's start calls.
 
 The recorder hands every record to one record sink (:mod:`cleanrl_worker.slowlane.record_sink`).
 Without a bridge, a worker stores its own records (``EmbeddedSink``): the training thread
@@ -11,7 +11,7 @@ inserts). With a bridge, the sink is a :class:`~cleanrl_worker.emitter.emitter.B
 with its own spool per process (``<run_id>.<pid>``). The sink (``sqlite3``, or ``grpc``) is
 imported only here, when recording is started. The recorder, its sink and the emitter take
 their tunables from the worker's config (``[recorder]``, ``[sink]``, ``[emitter]``), passed down
-by activation and carried along when a recorder is pickled into a vector-env worker.
+by the start of the run and carried along when a recorder is pickled into a vector-env worker.
 
 Why no bus and no hand-off thread in the worker: every background wake-up in the training
 process takes the GIL from the training thread, and on a busy core it also takes the CPU; an
@@ -133,7 +133,7 @@ class Recorder:
         self.discarded = 0
         self._pid = os.getpid()
 
-    # --- what activation calls ------------------------------------------------------------------
+    # --- what the run's hooks call ---------------------------------------------------------------
     def wrap(self, env: Any, slot: int, num_envs: int = 1) -> EpisodeRecorderWrapper:
         """Wrap one slot's env (outermost, around any FastLaneEnvWrapper) to record it."""
         from cleanrl_worker.slowlane.episodes import EpisodeRecorderWrapper  # imports gymnasium
@@ -432,20 +432,20 @@ def start(
         sink_config=sink_config,
         emitter_config=emitter_config,
     )
-    _recorder = recorder
-    os.register_at_fork(after_in_child=recorder._after_fork_in_child)
     if role == "main":
         try:
             recorder._open()
         except BaseException as error:
             recorder._unusable = str(error)
-            _recorder = None
+            _recorder = None  # no recorder in this process: current() says so
             raise
         recorder._lifecycle(RUN_STARTED)
-        if mirror_scalars:
-            from cleanrl_worker.patches import summary_writer as scalars
+    _recorder = recorder
+    os.register_at_fork(after_in_child=recorder._after_fork_in_child)
+    if role == "main" and mirror_scalars:
+        from cleanrl_worker.patches import summary_writer as scalars
 
-            scalars.install(recorder.record_scalar)
+        scalars.install(recorder.record_scalar)
     if install_handlers:
         install_exit_handlers(recorder.close, recorder.note_failure, main=role == "main")
     return recorder

@@ -35,6 +35,14 @@ class RecorderConfig:
         "bridge's spool (seconds).",
         minimum=0.0,
     )
+    bridge_check_timeout_s: float = tunable(
+        "RECORDER_BRIDGE_CHECK_TIMEOUT_S",
+        2.0,
+        "Longest the start of a run waits for the bridge (FASTLANE_BRIDGE) to say whether the "
+        "run id is new (seconds). A bridge that does not answer in time is not asked: the run "
+        "spools as usual and the bridge stores it when it is back.",
+        above=0.0,
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)

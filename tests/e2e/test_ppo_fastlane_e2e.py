@@ -84,9 +84,13 @@ def test_nothing_happens_without_fastlane(tmp_path: Path) -> None:
 
 def test_a_slot_that_does_not_exist_is_refused_before_training(run_id: str, tmp_path: Path) -> None:
     done = run_ppo(ppo_args("--fastlane-slot", "9"), tmp_path, FASTLANE="1", FASTLANE_RUN_ID=run_id)
-    assert done.returncode != 0
-    assert "slot 9" in done.stderr and "num_envs=4" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "cleanrl-fastlane: error: --fastlane-slot: expected a slot in 0..3 (the script's "
+        "SyncVectorEnv has num_envs=4), got 9"
+    ]
     assert "SPS:" not in done.stdout
+    assert not (tmp_path / "runs" / "fastlane.sqlite").exists()
     assert not segment_exists(run_id)
 
 

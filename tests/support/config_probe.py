@@ -8,8 +8,8 @@ handlers and the SummaryWriter mirror, which must not leak into the test process
 Per table: ``ring`` / ``frames`` build the script's ``SyncVectorEnv`` through the vector-env
 hook and reset it, which creates the ring, once with a single watched slot and once in grid mode
 (values seen there are reported as ``"KEY (grid)"``);
-``recorder`` / ``sink`` start the embedded slow lane as activation does; ``emitter`` starts it
-with a bridge address (nothing listens there: the records stay in the spool).
+``recorder`` / ``sink`` start the embedded slow lane as the start of a run does; ``emitter``
+starts it with a bridge address (nothing listens there: the records stay in the spool).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from cleanrl_worker import activation, settings
+from cleanrl_worker import run_start, settings
 from cleanrl_worker.patches import vector_env
 from gym_gui_bridge.fastlane import FastLaneReader
 
@@ -80,13 +80,14 @@ def _watched_vector_env(path: str, **variables: str) -> dict[str, Any]:
 
 def _embedded(path: str, workdir: str) -> dict[str, Any]:
     resolved = _resolve(path, FASTLANE_DB=os.path.join(workdir, "probe.sqlite"))
-    recorder = activation._start_slow_lane(resolved, ["probe.py"])
+    recorder = run_start.start_recorder(resolved, ["probe.py"])
     try:
         sink, feed = recorder._sink.writer, recorder._sink.feed  # an EmbeddedSink
         pragma = lambda name: sink._conn.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
         return {
             "RECORDER_BUFFER_LIMIT": feed._limit,
             "RECORDER_CLOSE_TIMEOUT_S": recorder.config.close_timeout_s,
+            "RECORDER_BRIDGE_CHECK_TIMEOUT_S": recorder.config.bridge_check_timeout_s,
             "DB_SINK_BATCH_SIZE": sink._batch_size,
             "DB_SINK_FLUSH_INTERVAL_S": sink._flush_interval_s,
             "DB_SINK_CHECKPOINT_PAGES": pragma("wal_autocheckpoint"),
@@ -105,7 +106,7 @@ def _embedded(path: str, workdir: str) -> dict[str, Any]:
 def _emitter(path: str, workdir: str) -> dict[str, Any]:
     resolved = _resolve(path, FASTLANE_BRIDGE=f"127.0.0.1:{_closed_port()}")
     os.chdir(workdir)  # the spool goes to ./runs/spool
-    recorder = activation._start_slow_lane(resolved, ["probe.py"])
+    recorder = run_start.start_recorder(resolved, ["probe.py"])
     try:
         emitter = recorder._sink  # a BridgeEmitter
         spooler, shipper = emitter._spooler._config, emitter._shipper

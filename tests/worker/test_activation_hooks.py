@@ -105,9 +105,18 @@ def test_startup_prefilters_agree_and_never_hide_a_request(monkeypatch, env, arg
     assert wanted or not settings.requested()  # never filters out what the settings want
 
 
+#: Python code that builds a vector env, which starts the run (and prints the run's line)
+BUILD_A_VECTOR_ENV = (
+    "import gymnasium as gym; gym.vector.SyncVectorEnv([lambda: gym.make('CartPole-v1')] * 2)"
+)
+
+
 @pytest.mark.slow
 def test_hook_runs_once_even_when_the_pth_line_runs_twice(tmp_path):
-    code = "import cleanrl_worker.activation as a; a.activate_at_startup(); import sys; print(sys.argv)"
+    code = (
+        "import cleanrl_worker.activation as a; a.activate_at_startup(); import sys; "
+        f"print(sys.argv); {BUILD_A_VECTOR_ENV}"
+    )
     result = _python(
         code,
         "--fastlane-slot",
@@ -143,6 +152,7 @@ def test_sitecustomize_chains_to_the_one_it_shadows_and_activates_once(tmp_path)
         print(getattr(sys, "shadowed_sitecustomize_ran", False), sitecustomize.__name__)
         """
     )
+    code += BUILD_A_VECTOR_ENV
     result = _python(
         code,
         cwd=tmp_path,
@@ -167,6 +177,7 @@ def test_import_auto_activates_like_the_hook(tmp_path):
         print(active_settings().slot, active_settings().run_id)
         """
     )
+    code += BUILD_A_VECTOR_ENV
     result = _python(code, cwd=tmp_path, FASTLANE_SLOT="1", FASTLANE_RUN_ID=run_id)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", run_id]

@@ -125,8 +125,11 @@ def test_fastlane_0_forces_off_but_still_hides_the_flags(run_id):
 
 def test_a_slot_that_does_not_exist_is_an_error_before_training(run_id):
     result = run_script("--num-envs", "4", "--fastlane-slot", "9", FASTLANE_RUN_ID=run_id)
-    assert result.returncode != 0
-    assert "slot 9" in result.stderr and "num_envs=4" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "cleanrl-fastlane: error: --fastlane-slot: expected a slot in 0..3 (the script's "
+        "SyncVectorEnv has num_envs=4), got 9"
+    ]
     assert "done:" not in result.stdout
     assert not segment_exists(run_id)
 
