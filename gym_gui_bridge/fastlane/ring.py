@@ -142,7 +142,7 @@ class RingView:
             last_publish_ns=int(self.words[layout.W_LAST_PUBLISH_NS]),
             publish_rate_hz=float(self.floats[layout.W_PUBLISH_RATE]),
             watched=self.watched(),
-            created_ns=int(self.words[9]),
+            created_ns=int(self.words[layout.W_CREATED_NS]),
             size_bytes=self.segment.size,
         )
 

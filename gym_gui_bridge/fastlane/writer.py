@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import time
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
 from gym_gui_bridge.config.fastlane import RingConfig
-from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError, FastLaneNotFoundError
+from gym_gui_bridge.errors import (
+    FastLaneBusyError,
+    FastLaneCorruptError,
+    FastLaneForeignError,
+    FastLaneNotFoundError,
+)
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics
-from gym_gui_bridge.fastlane.layout import SegmentState, create_fastlane_name
+from gym_gui_bridge.fastlane.layout import (
+    SegmentState,
+    alternate_fastlane_name,
+    create_fastlane_name,
+)
 from gym_gui_bridge.fastlane.ring import (
     RingView,
     process_start_ticks,
@@ -31,18 +42,72 @@ _METRICS_PACK = layout.METRICS_STRUCT.pack_into
 _WORD = layout.WORD.pack_into
 _TWO_WORDS = layout.TWO_WORDS.pack_into
 _FLOAT = layout.FLOAT_WORD.pack_into
+#: Alternate names tried when a run's plain name is taken by something not this user's.
+_ALTERNATE_ATTEMPTS = 8
 
 
-def _finalize(name: str, owner_pid: int, view_ref: list[RingView | None]) -> None:
+@dataclass
+class _Current:
+    """The writer's segment now (the exit-time finalizer reads it: no reference to the writer)."""
+
+    view: RingView | None
+    name: str
+
+
+def _finalize(owner_pid: int, current: _Current) -> None:
     """Exit-time cleanup: unlink the segment, but only in the process that created it.
 
     A forked child inherits this finalizer; it must not remove its parent's live segment.
     """
     if os.getpid() != owner_pid:
         return
-    view = view_ref[0]
-    if view is not None:
-        view.words[layout.W_STATE] = SegmentState.CLOSED
+    if current.view is not None:
+        current.view.words[layout.W_STATE] = SegmentState.CLOSED
+    _shm.unlink(current.name)
+
+
+def _new_segment(run_id: str, size: int, preferred: str) -> tuple[_shm.Segment, str]:
+    """Create the run's segment under ``preferred`` or, when that name is taken by something
+    that is not this user's file, under a fresh alternate name.
+
+    Returns the segment and why ``preferred`` was not used ("" when it was). Raises
+    ``FastLaneBusyError`` when ``preferred`` is this user's file (another writer created it
+    at this moment) or no alternate name could be created.
+    """
+    try:
+        return _shm.create(preferred, size), ""
+    except FileExistsError:
+        pass
+    try:
+        reason = _shm.name_problem(preferred)
+    except FileNotFoundError:
+        reason = "gone again"
+    if not reason:
+        raise FastLaneBusyError(f"{preferred} is being created by another writer at this moment")
+    displaced = f"{_shm.path_of(preferred)} is {reason}"
+    for _ in range(_ALTERNATE_ATTEMPTS):
+        name = alternate_fastlane_name(run_id, secrets.token_hex(4))
+        try:
+            return _shm.create(name, size), displaced
+        except FileExistsError:
+            continue
+    raise FastLaneBusyError(f"{displaced}, and {_ALTERNATE_ATTEMPTS} alternate names were taken")
+
+
+def _mtime(name: str) -> float:
+    try:
+        return os.lstat(_shm.path_of(name)).st_mtime
+    except OSError:
+        return time.time()
+
+
+def _unlink_if_stale(name: str, mtime: float) -> None:
+    """Remove a segment no writer ever set up, once older than ``FASTLANE_CREATE_GRACE_S``;
+    a younger one may be a writer's between creating it and writing its header."""
+    age = time.time() - mtime
+    if age < layout.FASTLANE_CREATE_GRACE_S:
+        raise FastLaneBusyError(f"{name} is being created by another writer at this moment")
+    _log.warning("replacing fast-lane segment %s: never set up by a writer (%.0f s old)", name, age)
     _shm.unlink(name)
 
 
@@ -68,7 +133,6 @@ class FastLaneWriter:
         """Use :meth:`create`; this constructor expects the name to be free."""
         self.run_id = run_id
         self._rate_smoothing = rate_smoothing
-        self.name = create_fastlane_name(run_id)
         self._config = config
         self._generation = generation
         self._seq = 0
@@ -76,7 +140,13 @@ class FastLaneWriter:
         self._rate = 0.0
         self._view: RingView | None = None
         self._owner_pid = os.getpid()
-        segment = _shm.create(self.name, RingView.required_size(config))
+        segment, displaced = _new_segment(
+            run_id, RingView.required_size(config), create_fastlane_name(run_id)
+        )
+        #: the segment's name: ``mosaic.fastlane.<run_id>``, or an alternate name
+        self.name = segment.name
+        #: why the plain name was not used ("" when it was), e.g. another user's file holds it
+        self.displaced = displaced
         try:
             write_static_header(segment, config, run_id, generation)
             view = RingView(segment, config, run_id)
@@ -87,8 +157,8 @@ class FastLaneWriter:
             _shm.unlink(self.name)
             raise
         self._view = view
-        self._view_ref: list[RingView | None] = [view]
-        self._finalizer = weakref.finalize(self, _finalize, self.name, os.getpid(), self._view_ref)
+        self._current = _Current(view, self.name)
+        self._finalizer = weakref.finalize(self, _finalize, os.getpid(), self._current)
 
     # --- construction ------------------------------------------------------------------------
 
@@ -102,31 +172,48 @@ class FastLaneWriter:
     ) -> FastLaneWriter:
         """Create the ring of ``run_id``.
 
-        A segment left by a writer that is gone is replaced; one whose writer still runs is not
-        (``FastLaneBusyError``): two writers must never share a run id. ``rate_smoothing``
-        (``FASTLANE_RATE_SMOOTHING``) weighs the newest interval in the published rate.
+        A segment left by a writer that is gone, or never set up and older than
+        ``FASTLANE_CREATE_GRACE_S``, is replaced; one whose writer still runs is not
+        (``FastLaneBusyError``): two writers must never share a run id. When the run's name is
+        taken by something that is not this user's regular file, the ring gets an alternate
+        name (``writer.name``; ``writer.displaced`` says why) that readers find by run id.
+        ``rate_smoothing`` (``FASTLANE_RATE_SMOOTHING``) weighs the newest interval in the
+        published rate.
         """
-        name = create_fastlane_name(run_id)
-        generation = 1
-        if _shm.exists(name):
-            generation = cls._reclaim(name) + 1
-        return cls(run_id, config, generation, rate_smoothing)
+        return cls(run_id, config, cls._reclaim_run(run_id) + 1, rate_smoothing)
+
+    @classmethod
+    def _reclaim_run(cls, run_id: str) -> int:
+        """Remove this user's dead segments of ``run_id`` (plain and alternate names); return
+        the highest generation they had (0 if none). Others' names are left alone."""
+        plain = create_fastlane_name(run_id)
+        names = [plain, *_shm.list_names(plain + layout.RUN_NAME_SEPARATOR)]
+        generation = 0
+        for name in names:
+            if not _shm.exists(name):
+                continue
+            try:
+                generation = max(generation, cls._reclaim(name))
+            except FastLaneForeignError:
+                continue  # not this user's: never touched; the ring goes elsewhere
+        return generation
 
     @staticmethod
     def _reclaim(name: str) -> int:
         """Remove a dead writer's segment; return its generation (0 if unreadable)."""
         try:
             segment = _shm.attach(name)
-        except (FileNotFoundError, ValueError):
-            _shm.unlink(name)
+        except FileNotFoundError:
+            return 0
+        except ValueError:  # empty: a writer between creating and sizing it, or a stale one
+            _unlink_if_stale(name, _mtime(name))
             return 0
         try:
             try:
                 config, run_id = read_static_header(segment)
-            except FastLaneNotFoundError:
-                raise FastLaneBusyError(
-                    f"{name} is being created by another writer at this moment"
-                ) from None
+            except FastLaneNotFoundError:  # all zero: no header yet
+                _unlink_if_stale(name, segment.mtime)
+                return 0
             except FastLaneCorruptError:
                 _log.warning("replacing corrupt fast-lane segment %s", name)
                 _shm.unlink(name)
@@ -238,8 +325,9 @@ class FastLaneWriter:
         _shm.unlink(self.name)
         old.release()
         old.segment.close()
-        self._view = self._view_ref[0] = None
-        segment = _shm.create(self.name, RingView.required_size(config))
+        self._view = self._current.view = None
+        segment, _ = _new_segment(self.run_id, RingView.required_size(config), self.name)
+        self.name = self._current.name = segment.name
         generation = self._generation + 1
         try:
             write_static_header(segment, config, self.run_id, generation)
@@ -253,7 +341,7 @@ class FastLaneWriter:
             raise
         self._config = config
         self._generation = generation
-        self._view = self._view_ref[0] = view
+        self._view = self._current.view = view
 
     # --- closing ----------------------------------------------------------------------------
 
@@ -268,7 +356,7 @@ class FastLaneWriter:
             _shm.unlink(self.name)
         view.release()
         view.segment.close()
-        self._view = self._view_ref[0] = None
+        self._view = self._current.view = None
 
     def __enter__(self) -> FastLaneWriter:
         return self
