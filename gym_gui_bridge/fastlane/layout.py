@@ -30,6 +30,10 @@ Header (256 bytes, offset 0)::
     120  8     writer_start_ticks  writer      writer's start time from /proc, 0 unknown (u64)
     128  128   run_id              writer      UTF-8, NUL padded
 
+The writer fills the header with the magic zero and writes the magic last, with one 8-byte
+store: a segment whose magic is zero is being created (or was never set up by a writer), and a
+reader that sees the magic sees the whole header.
+
 Slot ``i`` (``capacity`` of them, offset ``256 + i * slot_stride``)::
 
     0    8     lock                writer      2n-1 while frame n is being written, 2n once complete

@@ -28,6 +28,7 @@ from gym_gui_bridge.fastlane.layout import (
 from gym_gui_bridge.fastlane.ring import (
     RingView,
     process_start_ticks,
+    publish_header,
     read_static_header,
     write_static_header,
 )
@@ -152,6 +153,7 @@ class FastLaneWriter:
             view = RingView(segment, config, run_id)
             view.words[layout.W_WRITER_START] = process_start_ticks(os.getpid())
             view.words[layout.W_STATE] = SegmentState.LIVE
+            publish_header(segment)
         except BaseException:
             segment.close()
             _shm.unlink(self.name)
@@ -335,6 +337,7 @@ class FastLaneWriter:
             view.words[layout.W_WRITER_START] = process_start_ticks(os.getpid())
             view.words[layout.W_FRAMES_PUBLISHED] = 0
             view.words[layout.W_STATE] = SegmentState.LIVE
+            publish_header(segment)
         except BaseException:
             segment.close()
             _shm.unlink(self.name)
