@@ -126,10 +126,10 @@ def name_problem(name: str) -> str:
 
 
 def create(name: str, size: int) -> Segment:
-    """Create ``name`` with ``size`` bytes, owner read/write only.
+    """Create ``name`` with ``size`` bytes, owner read/write only, its memory reserved.
 
     Raises ``FileExistsError`` if the name exists, whatever it is (a symbolic link included:
-    ``O_EXCL`` never follows one).
+    ``O_EXCL`` never follows one), and ``OSError`` (``ENOSPC``) if shared memory is full.
     """
     if size <= 0:
         raise ValueError(f"Expected a positive segment size, got {size}")
@@ -137,6 +137,9 @@ def create(name: str, size: int) -> Segment:
     fd = os.open(path, os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, _MODE_OWNER_ONLY)
     try:
         os.ftruncate(fd, size)
+        # Reserve the pages now: on a full /dev/shm this fails here (ENOSPC) instead of the
+        # first write to a missing page killing the writer with SIGBUS.
+        os.posix_fallocate(fd, 0, size)
         buf = mmap.mmap(fd, size)
     except BaseException:
         os.close(fd)

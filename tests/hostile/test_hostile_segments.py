@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
@@ -40,6 +41,7 @@ from gym_gui_bridge.fastlane import (
     FastLaneMetrics,
     FastLaneReader,
     FastLaneWriter,
+    _shm,
     cleanup_segments,
     create_fastlane_name,
     list_segments,
@@ -517,3 +519,68 @@ def test_scan_reports_skipped_names_and_keeps_own_alternates(
         own = [e for e in scan.entries if e.run_id == run]
         assert [e.name for e in own] == [writer.name] and not own[0].orphaned
         assert run not in {e.run_id for e in cleanup_segments(dry_run=True)}
+
+
+# --- shared memory full at ring creation --------------------------------------------------------
+
+
+class _BigFrames(gym.Env):  # type: ignore[type-arg]
+    """Renders 600x800 RGB frames: a 3-slot ring of them needs 4.3 MB."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+    render_mode = "rgb_array"
+    observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action: int):  # type: ignore[no-untyped-def]
+        return np.zeros(1, np.float32), 1.0, False, False, {}
+
+    def render(self) -> np.ndarray:
+        return np.zeros((600, 800, 3), np.uint8)
+
+
+@pytest.fixture
+def tiny_shm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A 1 MiB tmpfs standing in for /dev/shm (needs root and the right to mount)."""
+    where = tmp_path / "shm"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=1777", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    monkeypatch.setattr(_shm, "SHM_DIR", str(where))
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True, timeout=WAIT_S)
+
+
+@pytest.mark.slow
+def test_full_shared_memory_costs_the_worker_one_line_not_its_run(
+    tiny_shm: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
+
+    run = f"hostile-full-{uuid.uuid4().hex[:8]}"
+    env = FastLaneEnvWrapper(_BigFrames(), run_id=run, slot=0)
+    try:
+        env.reset(seed=0)  # would create the ring: no room for it
+        for _ in range(5):
+            env.step(0)
+        env.reset()
+    finally:
+        env.close()
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "cleanrl-fastlane" in line]
+    assert len(lines) == 1 and "No space left on device" in lines[0], err
+    assert "training continues" in lines[0] and "Traceback" not in err
+    assert env.writer is None
+    assert os.listdir(tiny_shm) == []  # nothing half-made left behind
