@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import secrets
 import time
 import weakref
 from dataclasses import dataclass
@@ -12,30 +10,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from gym_gui_bridge.config.fastlane import RingConfig
-from gym_gui_bridge.errors import (
-    FastLaneBusyError,
-    FastLaneCorruptError,
-    FastLaneForeignError,
-    FastLaneNotFoundError,
-)
 from gym_gui_bridge.fastlane import _shm, layout
+from gym_gui_bridge.fastlane.claim import new_segment, reclaim_run
 from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics
-from gym_gui_bridge.fastlane.layout import (
-    SegmentState,
-    alternate_fastlane_name,
-    create_fastlane_name,
-)
+from gym_gui_bridge.fastlane.layout import SegmentState, create_fastlane_name
 from gym_gui_bridge.fastlane.ring import (
     RingView,
     process_start_ticks,
     publish_header,
-    read_static_header,
     write_static_header,
 )
 
 __all__ = ["FastLaneWriter"]
 
-_log = logging.getLogger(__name__)
 _EMPTY_METRICS = FastLaneMetrics()
 _METRICS_PACK = layout.METRICS_STRUCT.pack_into
 # Native-order structs: CPython packs each native item with one 8-byte memcpy, i.e. one store,
@@ -43,8 +30,6 @@ _METRICS_PACK = layout.METRICS_STRUCT.pack_into
 _WORD = layout.WORD.pack_into
 _TWO_WORDS = layout.TWO_WORDS.pack_into
 _FLOAT = layout.FLOAT_WORD.pack_into
-#: Alternate names tried when a run's plain name is taken by something not this user's.
-_ALTERNATE_ATTEMPTS = 8
 
 
 @dataclass
@@ -65,51 +50,6 @@ def _finalize(owner_pid: int, current: _Current) -> None:
     if current.view is not None:
         current.view.words[layout.W_STATE] = SegmentState.CLOSED
     _shm.unlink(current.name)
-
-
-def _new_segment(run_id: str, size: int, preferred: str) -> tuple[_shm.Segment, str]:
-    """Create the run's segment under ``preferred`` or, when that name is taken by something
-    that is not this user's file, under a fresh alternate name.
-
-    Returns the segment and why ``preferred`` was not used ("" when it was). Raises
-    ``FastLaneBusyError`` when ``preferred`` is this user's file (another writer created it
-    at this moment) or no alternate name could be created.
-    """
-    try:
-        return _shm.create(preferred, size), ""
-    except FileExistsError:
-        pass
-    try:
-        reason = _shm.name_problem(preferred)
-    except FileNotFoundError:
-        reason = "gone again"
-    if not reason:
-        raise FastLaneBusyError(f"{preferred} is being created by another writer at this moment")
-    displaced = f"{_shm.path_of(preferred)} is {reason}"
-    for _ in range(_ALTERNATE_ATTEMPTS):
-        name = alternate_fastlane_name(run_id, secrets.token_hex(4))
-        try:
-            return _shm.create(name, size), displaced
-        except FileExistsError:
-            continue
-    raise FastLaneBusyError(f"{displaced}, and {_ALTERNATE_ATTEMPTS} alternate names were taken")
-
-
-def _mtime(name: str) -> float:
-    try:
-        return os.lstat(_shm.path_of(name)).st_mtime
-    except OSError:
-        return time.time()
-
-
-def _unlink_if_stale(name: str, mtime: float) -> None:
-    """Remove a segment no writer ever set up, once older than ``FASTLANE_CREATE_GRACE_S``;
-    a younger one may be a writer's between creating it and writing its header."""
-    age = time.time() - mtime
-    if age < layout.FASTLANE_CREATE_GRACE_S:
-        raise FastLaneBusyError(f"{name} is being created by another writer at this moment")
-    _log.warning("replacing fast-lane segment %s: never set up by a writer (%.0f s old)", name, age)
-    _shm.unlink(name)
 
 
 class FastLaneWriter:
@@ -141,7 +81,7 @@ class FastLaneWriter:
         self._rate = 0.0
         self._view: RingView | None = None
         self._owner_pid = os.getpid()
-        segment, displaced = _new_segment(
+        segment, displaced = new_segment(
             run_id, RingView.required_size(config), create_fastlane_name(run_id)
         )
         #: the segment's name: ``mosaic.fastlane.<run_id>``, or an alternate name
@@ -182,58 +122,7 @@ class FastLaneWriter:
         ``rate_smoothing`` (``FASTLANE_RATE_SMOOTHING``) weighs the newest interval in the
         published rate.
         """
-        return cls(run_id, config, cls._reclaim_run(run_id) + 1, rate_smoothing)
-
-    @classmethod
-    def _reclaim_run(cls, run_id: str) -> int:
-        """Remove this user's dead segments of ``run_id`` (plain and alternate names); return
-        the highest generation they had (0 if none). Others' names are left alone."""
-        plain = create_fastlane_name(run_id)
-        names = [plain, *_shm.list_names(plain + layout.RUN_NAME_SEPARATOR)]
-        generation = 0
-        for name in names:
-            if not _shm.exists(name):
-                continue
-            try:
-                generation = max(generation, cls._reclaim(name))
-            except FastLaneForeignError:
-                continue  # not this user's: never touched; the ring goes elsewhere
-        return generation
-
-    @staticmethod
-    def _reclaim(name: str) -> int:
-        """Remove a dead writer's segment; return its generation (0 if unreadable)."""
-        try:
-            segment = _shm.attach(name)
-        except FileNotFoundError:
-            return 0
-        except ValueError:  # empty: a writer between creating and sizing it, or a stale one
-            _unlink_if_stale(name, _mtime(name))
-            return 0
-        try:
-            try:
-                config, run_id = read_static_header(segment)
-            except FastLaneNotFoundError:  # all zero: no header yet
-                _unlink_if_stale(name, segment.mtime)
-                return 0
-            except FastLaneCorruptError:
-                _log.warning("replacing corrupt fast-lane segment %s", name)
-                _shm.unlink(name)
-                return 0
-            view = RingView(segment, config, run_id)
-            pid, generation, state = view.writer_pid, view.generation, view.state
-            alive = view.writer_alive()
-            view.release()
-        finally:
-            segment.close()
-        if alive and state == SegmentState.LIVE:
-            owner = "this process" if pid == os.getpid() else f"live process {pid}"
-            raise FastLaneBusyError(
-                f"run id {run_id!r} is already being written by {owner}; "
-                "choose another run id (FASTLANE_RUN_ID) or stop that writer"
-            )
-        _shm.unlink(name)
-        return generation
+        return cls(run_id, config, reclaim_run(run_id) + 1, rate_smoothing)
 
     # --- properties ------------------------------------------------------------------------
 
@@ -328,7 +217,7 @@ class FastLaneWriter:
         old.release()
         old.segment.close()
         self._view = self._current.view = None
-        segment, _ = _new_segment(self.run_id, RingView.required_size(config), self.name)
+        segment, _ = new_segment(self.run_id, RingView.required_size(config), self.name)
         self.name = self._current.name = segment.name
         generation = self._generation + 1
         try:
