@@ -7,6 +7,7 @@ __all__ = [
     "FastLaneBusyError",
     "FastLaneCorruptError",
     "FastLaneError",
+    "FastLaneForeignError",
     "FastLaneNotFoundError",
     "RecordDecodeError",
     "RecordEncodeError",
@@ -34,6 +35,11 @@ class FastLaneCorruptError(FastLaneError):
 
 class FastLaneBusyError(FastLaneError):
     """A live writer already owns the segment a new writer asked to create."""
+
+
+class FastLaneForeignError(FastLaneError):
+    """A name under the fast-lane prefix is not a regular file owned by this user (another
+    user's segment, a directory, a symbolic link, a FIFO): it is never read, written or removed."""
 
 
 class RecordError(BridgeError, ValueError):

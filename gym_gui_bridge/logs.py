@@ -26,6 +26,7 @@ __all__ = [
     "LOG_EMITTER_RECORDS_DROPPED",
     "LOG_EMITTER_SPOOL_BLOCKED",
     "LOG_EMITTER_SPOOL_LEFT",
+    "LOG_FASTLANE_SEGMENT_SKIPPED",
     "LOG_PROXY_RECORD_REJECTED",
     "LOG_RECORDER_CLOSE_TIMEOUT",
     "LOG_RECORDER_RECORDS_DROPPED",
@@ -79,6 +80,11 @@ LOG_RECORDER_CLOSE_TIMEOUT = "LOG_RECORDER_CLOSE_TIMEOUT"
 LOG_RECORDER_RECORDS_DROPPED = "LOG_RECORDER_RECORDS_DROPPED"
 #: Mirroring a ``SummaryWriter.add_scalar`` call failed (the script's call itself succeeded).
 LOG_RECORDER_SCALAR_MIRROR_FAILED = "LOG_RECORDER_SCALAR_MIRROR_FAILED"
+
+# --- fast lane -----------------------------------------------------------------------------
+#: A name under the fast-lane prefix is not a segment of this user (another user's, a
+#: directory, a link, a FIFO): skipped, never read or removed (once per name and process).
+LOG_FASTLANE_SEGMENT_SKIPPED = "LOG_FASTLANE_SEGMENT_SKIPPED"
 
 # --- gRPC bridge, emitter and proxy ------------------------------------------------------------
 #: The emitter cannot reach the bridge; it keeps spooling to disk and retries with backoff.

@@ -10,6 +10,7 @@ each slot, in the order the vector env steps them, and publishes the tiled image
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from cleanrl_worker.fastlane.budget import FrameBudget
 from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
+from gym_gui_bridge.errors import FastLaneError
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
 
 __all__ = ["GridCompositor", "SlotSink", "downscale"]
@@ -37,6 +39,10 @@ def downscale(frame: np.ndarray, max_dim: int) -> np.ndarray:
         return frame
     stride = math.ceil(longest / max_dim)
     return frame[::stride, ::stride]
+
+
+def _say(message: str) -> None:
+    print(f"cleanrl-fastlane: warning: {message}", file=sys.stderr, flush=True)
 
 
 class SlotSink:
@@ -70,6 +76,7 @@ class SlotSink:
         self._max_dim = frames.max_dim
         self._watch_poll_s = frames.watch_poll_s
         self._writer: FastLaneWriter | None = None
+        self._unavailable = False  # the ring could not be created: no frames for this run
         self._watched = False
         self._next_poll = 0.0
 
@@ -95,17 +102,35 @@ class SlotSink:
             return False
         return self.budget.due(now) or (terminal and self.budget.share_allows(now))
 
-    def open(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics) -> None:
-        """Create the ring with the first frame, so viewers can find the run before watching."""
+    def open(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics) -> bool:
+        """Create the ring with the first frame, so viewers can find the run before watching.
+
+        Returns False when the ring cannot be created (said once on stderr; training goes on
+        without frames). A run name held by another user's file is no such case: the ring gets
+        an alternate name that viewers find by run id, and one line says so.
+        """
         frame = downscale(frame, self._max_dim)
         if self._writer is None:
+            if self._unavailable:
+                return False
             config = FastLaneConfig.for_frame(
                 frame, capacity=self.ring.capacity, env_slot=self.env_slot
             )
-            self._writer = FastLaneWriter.create(
-                self.run_id, config, rate_smoothing=self.ring.rate_smoothing
-            )
+            try:
+                self._writer = FastLaneWriter.create(
+                    self.run_id, config, rate_smoothing=self.ring.rate_smoothing
+                )
+            except (FastLaneError, OSError) as error:
+                self._unavailable = True
+                _say(f"no fast lane for run {self.run_id!r}: {error}; training continues")
+                return False
+            if self._writer.displaced:
+                _say(
+                    f"{self._writer.displaced}; frames go to /dev/shm/{self._writer.name} "
+                    f"instead (gym-gui-bridge view {self.run_id} finds it)"
+                )
         self._writer.publish(frame, metrics)
+        return True
 
     def put(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics, start: float) -> None:
         """Publish a frame whose rendering began at ``start``; charge its cost to the budget."""
@@ -165,10 +190,10 @@ class GridCompositor(SlotSink):
         self._members.discard(slot)
         self._pending.discard(slot)
 
-    def open(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics) -> None:
+    def open(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics) -> bool:
         self._paste(slot, frame)
         assert self._canvas is not None
-        super().open(slot, self._canvas, metrics)
+        return super().open(slot, self._canvas, metrics)
 
     def put(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics, start: float) -> None:
         self._paste(slot, frame)

@@ -201,9 +201,12 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
             self._disable(f"render_mode is {mode!r}, not 'rgb_array'")
             return
         frame = self._render()
-        if frame is not None:
-            self._sink.open(self.slot, frame, self._metrics())
+        if frame is None:
+            return
+        if self._sink.open(self.slot, frame, self._metrics()):
             self.frames_rendered += 1
+        else:
+            self._enabled = False  # no ring (the sink said why, once): no frames for this run
 
     def _publish(self) -> None:
         start = self._clock()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import tyro
 
-from gym_gui_bridge.fastlane import cleanup_segments
+from gym_gui_bridge.fastlane import cleanup_segments, scan_segments
 
 __all__ = ["main"]
 
 
 @dataclasses.dataclass(frozen=True)
 class CleanupArgs:
-    """Remove fast-lane segments whose writer process is gone. Live runs are never touched."""
+    """Remove your fast-lane segments whose writer process is gone, and those never set up by a
+    writer. Live runs are never touched, nor anything under the prefix that is not your regular
+    file (skipped, one line each on stderr)."""
 
     dry_run: bool = False
     """Only list what would be removed."""
@@ -21,7 +24,10 @@ class CleanupArgs:
 
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(CleanupArgs, args=argv, prog=prog)
-    removed = cleanup_segments(dry_run=args.dry_run)
+    scan = scan_segments()
+    for skipped in scan.skipped:
+        print(f"{prog}: {skipped.note}", file=sys.stderr)
+    removed = cleanup_segments(dry_run=args.dry_run, scan=scan)
     verb = "would remove" if args.dry_run else "removed"
     for entry in removed:
         pid = entry.status.writer_pid if entry.status else "?"

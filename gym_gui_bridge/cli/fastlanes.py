@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from typing import Any
 
 import tyro
 
 from gym_gui_bridge.cli.table import print_json, print_table
-from gym_gui_bridge.fastlane import SegmentEntry, list_segments
+from gym_gui_bridge.fastlane import SegmentEntry, scan_segments
 
 __all__ = ["main", "segment_rows"]
 
@@ -29,8 +30,9 @@ _COLUMNS = (
 
 @dataclasses.dataclass(frozen=True)
 class FastlanesArgs:
-    """List live fast-lane segments (run id, writer pid and whether it is alive, frame size,
-    frames published, publish rate). Reading the list never counts as watching a run."""
+    """List your fast-lane segments (run id, writer pid and whether it is alive, frame size,
+    frames published, publish rate). Reading the list never counts as watching a run. Names
+    under the prefix that are not your regular files are skipped, one line each on stderr."""
 
     json: bool = False
     """Print a JSON array of objects instead of a table."""
@@ -44,7 +46,14 @@ def segment_rows(entries: list[SegmentEntry]) -> list[dict[str, Any]]:
     for entry in entries:
         s = entry.status
         if s is None:
-            rows.append({"run_id": entry.run_id, "state": "unreadable", "problem": entry.problem})
+            rows.append(
+                {
+                    "run_id": entry.run_id,
+                    "state": "unreadable",
+                    "problem": entry.problem,
+                    "segment": entry.name,
+                }
+            )
             continue
         rows.append(
             {
@@ -60,6 +69,7 @@ def segment_rows(entries: list[SegmentEntry]) -> list[dict[str, Any]]:
                 "watched": "yes" if s.watched else "no",
                 "generation": s.generation,
                 "bytes": s.size_bytes,
+                "segment": s.name,
             }
         )
     return rows
@@ -67,7 +77,10 @@ def segment_rows(entries: list[SegmentEntry]) -> list[dict[str, Any]]:
 
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(FastlanesArgs, args=argv, prog=prog)
-    entries = list_segments()
+    scan = scan_segments()
+    for skipped in scan.skipped:
+        print(f"{prog}: {skipped.note}", file=sys.stderr)
+    entries = scan.entries
     if not args.all:
         entries = [e for e in entries if not e.orphaned]
     rows = segment_rows(entries)

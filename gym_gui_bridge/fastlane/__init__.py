@@ -13,7 +13,15 @@ from gym_gui_bridge.fastlane.config import (
 )
 from gym_gui_bridge.fastlane.layout import SegmentState, create_fastlane_name, validate_run_id
 from gym_gui_bridge.fastlane.reader import FastLaneReader
-from gym_gui_bridge.fastlane.registry import SegmentEntry, cleanup_segments, list_segments
+from gym_gui_bridge.fastlane.registry import (
+    SegmentEntry,
+    SegmentScan,
+    SkippedName,
+    cleanup_segments,
+    list_segments,
+    log_skipped,
+    scan_segments,
+)
 from gym_gui_bridge.fastlane.writer import FastLaneWriter
 
 __all__ = [
@@ -24,9 +32,13 @@ __all__ = [
     "FastLaneStatus",
     "FastLaneWriter",
     "SegmentEntry",
+    "SegmentScan",
     "SegmentState",
+    "SkippedName",
     "cleanup_segments",
     "create_fastlane_name",
     "list_segments",
+    "log_skipped",
+    "scan_segments",
     "validate_run_id",
 ]

@@ -30,6 +30,10 @@ Header (256 bytes, offset 0)::
     120  8     writer_start_ticks  writer      writer's start time from /proc, 0 unknown (u64)
     128  128   run_id              writer      UTF-8, NUL padded
 
+The writer fills the header with the magic zero and writes the magic last, with one 8-byte
+store: a segment whose magic is zero is being created (or was never set up by a writer), and a
+reader that sees the magic sees the whole header.
+
 Slot ``i`` (``capacity`` of them, offset ``256 + i * slot_stride``)::
 
     0    8     lock                writer      2n-1 while frame n is being written, 2n once complete
@@ -50,6 +54,11 @@ weakly ordered CPUs the protocol relies on the interpreter's own barriers (see d
 A geometry change never reuses a header: the writer marks the old segment ``RETIRED``, unlinks
 its name and creates a fresh segment with ``generation + 1``; readers see ``RETIRED`` and attach
 to the new one.
+
+When ``mosaic.fastlane.<run_id>`` is taken by something that is not the writer's own regular
+file (another user's segment, a directory, a link), the writer uses an alternate name
+``mosaic.fastlane.<run_id>+<8 random hex digits>``; readers look a run up by its plain name
+first, then by its alternates (the header's run id says whose frames they are).
 """
 
 from __future__ import annotations
@@ -73,10 +82,15 @@ __all__ = [
     "LAYOUT_VERSION",
     "MAGIC",
     "METRICS_STRUCT",
+    "NAME_PREFIX",
+    "RUN_NAME_SEPARATOR",
     "SLOT_HEADER_SIZE",
     "PixelFormat",
     "SegmentState",
+    "alternate_fastlane_name",
     "create_fastlane_name",
+    "is_name_of_run",
+    "run_id_of_name",
     "slot_stride",
     "validate_run_id",
 ]
@@ -86,6 +100,9 @@ LAYOUT_VERSION = 1
 HEADER_SIZE = 256
 SLOT_HEADER_SIZE = 128
 NAME_PREFIX = "mosaic.fastlane."
+#: Separates a run id from the token of an alternate segment name. Run ids cannot hold it, so
+#: an alternate name never equals another run's plain name.
+RUN_NAME_SEPARATOR = "+"
 
 # --- Fixed limits and timings of the ring. Not tunables: writers, readers and the tools that
 # list and clean segments run in different processes and must agree on them. -----------------
@@ -120,6 +137,7 @@ RUN_ID_OFFSET = 128
 RUN_ID_BYTES = 128
 
 # Offsets of the 8-byte words that change while the segment lives (header, in words of 8).
+W_CREATED_NS = 72 // 8
 W_STATE = 80 // 8
 W_FRAMES_PUBLISHED = 88 // 8
 W_LAST_PUBLISH_NS = 96 // 8
@@ -195,6 +213,30 @@ def create_fastlane_name(run_id: str) -> str:
     'mosaic.fastlane.ppo-cartpole-1'
     """
     return NAME_PREFIX + validate_run_id(run_id)
+
+
+def alternate_fastlane_name(run_id: str, token: str) -> str:
+    """Alternate segment name of ``run_id``, used when its plain name is taken by something
+    that is not the writer's own file.
+
+    >>> alternate_fastlane_name("ppo-cartpole-1", "0a1b2c3d")
+    'mosaic.fastlane.ppo-cartpole-1+0a1b2c3d'
+    """
+    return create_fastlane_name(run_id) + RUN_NAME_SEPARATOR + token
+
+
+def run_id_of_name(name: str) -> str:
+    """The run id a segment name (plain or alternate) is for.
+
+    >>> run_id_of_name("mosaic.fastlane.ppo-cartpole-1+0a1b2c3d")
+    'ppo-cartpole-1'
+    """
+    return name[len(NAME_PREFIX) :].split(RUN_NAME_SEPARATOR, 1)[0]
+
+
+def is_name_of_run(name: str, run_id: str) -> bool:
+    """Whether ``name`` is the plain or an alternate segment name of ``run_id``."""
+    return name.startswith(NAME_PREFIX) and run_id_of_name(name) == run_id
 
 
 def slot_stride(frame_bytes: int) -> int:

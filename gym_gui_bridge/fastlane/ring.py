@@ -16,7 +16,14 @@ from gym_gui_bridge.fastlane._shm import Segment
 from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneStatus
 from gym_gui_bridge.fastlane.layout import PixelFormat, SegmentState
 
-__all__ = ["RingView", "process_alive", "process_start_ticks"]
+__all__ = [
+    "RingView",
+    "process_alive",
+    "process_start_ticks",
+    "publish_header",
+    "read_static_header",
+    "write_static_header",
+]
 
 
 def process_start_ticks(pid: int) -> int:
@@ -142,7 +149,7 @@ class RingView:
             last_publish_ns=int(self.words[layout.W_LAST_PUBLISH_NS]),
             publish_rate_hz=float(self.floats[layout.W_PUBLISH_RATE]),
             watched=self.watched(),
-            created_ns=int(self.words[9]),
+            created_ns=int(self.words[layout.W_CREATED_NS]),
             size_bytes=self.segment.size,
         )
 
@@ -157,12 +164,16 @@ class RingView:
 def write_static_header(
     segment: Segment, config: FastLaneConfig, run_id: str, generation: int
 ) -> None:
-    """Fill the fixed part of a fresh header (the writer, before anyone can see frames)."""
+    """Fill the fixed part of a fresh header, all but the magic (see :func:`publish_header`)."""
     buf = segment.buf
+    encoded = run_id.encode("utf-8")
+    buf[layout.RUN_ID_OFFSET : layout.RUN_ID_OFFSET + layout.RUN_ID_BYTES] = encoded.ljust(
+        layout.RUN_ID_BYTES, b"\0"
+    )
     layout.STATIC_STRUCT.pack_into(
         buf,
         0,
-        layout.MAGIC,
+        bytes(len(layout.MAGIC)),
         layout.LAYOUT_VERSION,
         layout.HEADER_SIZE,
         generation,
@@ -177,10 +188,13 @@ def write_static_header(
         config.frame_bytes,
         time.time_ns(),
     )
-    encoded = run_id.encode("utf-8")
-    buf[layout.RUN_ID_OFFSET : layout.RUN_ID_OFFSET + layout.RUN_ID_BYTES] = encoded.ljust(
-        layout.RUN_ID_BYTES, b"\0"
-    )
+
+
+def publish_header(segment: Segment) -> None:
+    """Write the magic, last and with one 8-byte store: a reader sees a segment as a ring only
+    once its whole header (run id, geometry, state, writer start) is in place; before, it is
+    "being created"."""
+    layout.WORD.pack_into(segment.buf, 0, int.from_bytes(layout.MAGIC, "little"))
 
 
 def read_static_header(segment: Segment) -> tuple[FastLaneConfig, str]:

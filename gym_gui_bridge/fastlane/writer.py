@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
 from gym_gui_bridge.config.fastlane import RingConfig
-from gym_gui_bridge.errors import FastLaneBusyError, FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import _shm, layout
+from gym_gui_bridge.fastlane.claim import new_segment, reclaim_run
 from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics
 from gym_gui_bridge.fastlane.layout import SegmentState, create_fastlane_name
 from gym_gui_bridge.fastlane.ring import (
     RingView,
     process_start_ticks,
-    read_static_header,
+    publish_header,
     write_static_header,
 )
 
 __all__ = ["FastLaneWriter"]
 
-_log = logging.getLogger(__name__)
 _EMPTY_METRICS = FastLaneMetrics()
 _METRICS_PACK = layout.METRICS_STRUCT.pack_into
 # Native-order structs: CPython packs each native item with one 8-byte memcpy, i.e. one store,
@@ -33,17 +32,24 @@ _TWO_WORDS = layout.TWO_WORDS.pack_into
 _FLOAT = layout.FLOAT_WORD.pack_into
 
 
-def _finalize(name: str, owner_pid: int, view_ref: list[RingView | None]) -> None:
+@dataclass
+class _Current:
+    """The writer's segment now (the exit-time finalizer reads it: no reference to the writer)."""
+
+    view: RingView | None
+    name: str
+
+
+def _finalize(owner_pid: int, current: _Current) -> None:
     """Exit-time cleanup: unlink the segment, but only in the process that created it.
 
     A forked child inherits this finalizer; it must not remove its parent's live segment.
     """
     if os.getpid() != owner_pid:
         return
-    view = view_ref[0]
-    if view is not None:
-        view.words[layout.W_STATE] = SegmentState.CLOSED
-    _shm.unlink(name)
+    if current.view is not None:
+        current.view.words[layout.W_STATE] = SegmentState.CLOSED
+    _shm.unlink(current.name)
 
 
 class FastLaneWriter:
@@ -68,7 +74,6 @@ class FastLaneWriter:
         """Use :meth:`create`; this constructor expects the name to be free."""
         self.run_id = run_id
         self._rate_smoothing = rate_smoothing
-        self.name = create_fastlane_name(run_id)
         self._config = config
         self._generation = generation
         self._seq = 0
@@ -76,19 +81,26 @@ class FastLaneWriter:
         self._rate = 0.0
         self._view: RingView | None = None
         self._owner_pid = os.getpid()
-        segment = _shm.create(self.name, RingView.required_size(config))
+        segment, displaced = new_segment(
+            run_id, RingView.required_size(config), create_fastlane_name(run_id)
+        )
+        #: the segment's name: ``mosaic.fastlane.<run_id>``, or an alternate name
+        self.name = segment.name
+        #: why the plain name was not used ("" when it was), e.g. another user's file holds it
+        self.displaced = displaced
         try:
             write_static_header(segment, config, run_id, generation)
             view = RingView(segment, config, run_id)
             view.words[layout.W_WRITER_START] = process_start_ticks(os.getpid())
             view.words[layout.W_STATE] = SegmentState.LIVE
+            publish_header(segment)
         except BaseException:
             segment.close()
             _shm.unlink(self.name)
             raise
         self._view = view
-        self._view_ref: list[RingView | None] = [view]
-        self._finalizer = weakref.finalize(self, _finalize, self.name, os.getpid(), self._view_ref)
+        self._current = _Current(view, self.name)
+        self._finalizer = weakref.finalize(self, _finalize, os.getpid(), self._current)
 
     # --- construction ------------------------------------------------------------------------
 
@@ -102,49 +114,15 @@ class FastLaneWriter:
     ) -> FastLaneWriter:
         """Create the ring of ``run_id``.
 
-        A segment left by a writer that is gone is replaced; one whose writer still runs is not
-        (``FastLaneBusyError``): two writers must never share a run id. ``rate_smoothing``
-        (``FASTLANE_RATE_SMOOTHING``) weighs the newest interval in the published rate.
+        A segment left by a writer that is gone, or never set up and older than
+        ``FASTLANE_CREATE_GRACE_S``, is replaced; one whose writer still runs is not
+        (``FastLaneBusyError``): two writers must never share a run id. When the run's name is
+        taken by something that is not this user's regular file, the ring gets an alternate
+        name (``writer.name``; ``writer.displaced`` says why) that readers find by run id.
+        ``rate_smoothing`` (``FASTLANE_RATE_SMOOTHING``) weighs the newest interval in the
+        published rate.
         """
-        name = create_fastlane_name(run_id)
-        generation = 1
-        if _shm.exists(name):
-            generation = cls._reclaim(name) + 1
-        return cls(run_id, config, generation, rate_smoothing)
-
-    @staticmethod
-    def _reclaim(name: str) -> int:
-        """Remove a dead writer's segment; return its generation (0 if unreadable)."""
-        try:
-            segment = _shm.attach(name)
-        except (FileNotFoundError, ValueError):
-            _shm.unlink(name)
-            return 0
-        try:
-            try:
-                config, run_id = read_static_header(segment)
-            except FastLaneNotFoundError:
-                raise FastLaneBusyError(
-                    f"{name} is being created by another writer at this moment"
-                ) from None
-            except FastLaneCorruptError:
-                _log.warning("replacing corrupt fast-lane segment %s", name)
-                _shm.unlink(name)
-                return 0
-            view = RingView(segment, config, run_id)
-            pid, generation, state = view.writer_pid, view.generation, view.state
-            alive = view.writer_alive()
-            view.release()
-        finally:
-            segment.close()
-        if alive and state == SegmentState.LIVE:
-            owner = "this process" if pid == os.getpid() else f"live process {pid}"
-            raise FastLaneBusyError(
-                f"run id {run_id!r} is already being written by {owner}; "
-                "choose another run id (FASTLANE_RUN_ID) or stop that writer"
-            )
-        _shm.unlink(name)
-        return generation
+        return cls(run_id, config, reclaim_run(run_id) + 1, rate_smoothing)
 
     # --- properties ------------------------------------------------------------------------
 
@@ -238,8 +216,9 @@ class FastLaneWriter:
         _shm.unlink(self.name)
         old.release()
         old.segment.close()
-        self._view = self._view_ref[0] = None
-        segment = _shm.create(self.name, RingView.required_size(config))
+        self._view = self._current.view = None
+        segment, _ = new_segment(self.run_id, RingView.required_size(config), self.name)
+        self.name = self._current.name = segment.name
         generation = self._generation + 1
         try:
             write_static_header(segment, config, self.run_id, generation)
@@ -247,13 +226,14 @@ class FastLaneWriter:
             view.words[layout.W_WRITER_START] = process_start_ticks(os.getpid())
             view.words[layout.W_FRAMES_PUBLISHED] = 0
             view.words[layout.W_STATE] = SegmentState.LIVE
+            publish_header(segment)
         except BaseException:
             segment.close()
             _shm.unlink(self.name)
             raise
         self._config = config
         self._generation = generation
-        self._view = self._view_ref[0] = view
+        self._view = self._current.view = view
 
     # --- closing ----------------------------------------------------------------------------
 
@@ -268,7 +248,7 @@ class FastLaneWriter:
             _shm.unlink(self.name)
         view.release()
         view.segment.close()
-        self._view = self._view_ref[0] = None
+        self._view = self._current.view = None
 
     def __enter__(self) -> FastLaneWriter:
         return self

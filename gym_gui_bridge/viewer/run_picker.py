@@ -6,7 +6,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from gym_gui_bridge.config.viewer import ViewerConfig
-from gym_gui_bridge.fastlane import FastLaneStatus, SegmentState, list_segments
+from gym_gui_bridge.fastlane import FastLaneStatus, SegmentState, log_skipped, scan_segments
 
 __all__ = ["RunPicker", "describe_run"]
 
@@ -23,7 +23,7 @@ def describe_run(status: FastLaneStatus, now_ns: int | None = None) -> str:
 
 
 class RunPicker(QComboBox):
-    """Lists the fast lanes of this machine (live ones first) and refreshes itself.
+    """Lists your fast lanes on this machine (live ones first) and refreshes itself.
 
     The first entry follows the newest live run. ``run_selected(str)`` carries the chosen run id,
     or "" for that first entry. The list is not rebuilt while its pop-up is open. It re-lists
@@ -63,7 +63,9 @@ class RunPicker(QComboBox):
         """Re-list the segments; keeps the current choice selected if it still exists."""
         if self._popup_open:
             return
-        statuses = [e.status for e in list_segments() if e.status is not None]
+        scan = scan_segments()
+        log_skipped(scan.skipped)  # not yours (another user's, a link, a FIFO): never listed
+        statuses = [e.status for e in scan.entries if e.status is not None]
         statuses = [s for s in statuses if s.state != SegmentState.CLOSED]
         statuses.sort(key=lambda s: (not s.writer_alive, -s.created_ns))
         current = self.currentData()
