@@ -26,6 +26,8 @@ __all__ = [
     "LOG_EMITTER_RECORDS_DROPPED",
     "LOG_EMITTER_SPOOL_LEFT",
     "LOG_LIVE_RECORD_SKIPPED",
+    "LOG_PROXY_CHILD_KILLED",
+    "LOG_PROXY_OUTPUT_CLOSED",
     "LOG_PROXY_RECORD_REJECTED",
     "LOG_RECORDER_CLOSE_TIMEOUT",
     "LOG_RECORDER_RECORDS_DROPPED",
@@ -105,6 +107,10 @@ LOG_BRIDGE_STREAM_REFUSED = "LOG_BRIDGE_STREAM_REFUSED"
 LOG_BRIDGE_STREAM_IDLE = "LOG_BRIDGE_STREAM_IDLE"
 #: The trainer telemetry proxy rejected a line that looked like a JSONL record.
 LOG_PROXY_RECORD_REJECTED = "LOG_PROXY_RECORD_REJECTED"
+#: The proxy's stdout or stderr was closed (``| head``): it ends the child and exits.
+LOG_PROXY_OUTPUT_CLOSED = "LOG_PROXY_OUTPUT_CLOSED"
+#: The proxy's child outlived SIGTERM by the stop grace and was killed (SIGKILL).
+LOG_PROXY_CHILD_KILLED = "LOG_PROXY_CHILD_KILLED"
 
 
 class LogThrottle:
