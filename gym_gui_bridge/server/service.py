@@ -7,7 +7,7 @@ when the bridge has a token: a missing or wrong ``authorization: Bearer <token>`
 UNAUTHENTICATED (compared with ``hmac.compare_digest``, constant time).
 
 Streams hold a server thread each, so they are capped in all and per peer
-(:mod:`gym_gui_bridge.server.peers`): past a cap a stream gets RESOURCE_EXHAUSTED naming it.
+(:mod:`gym_gui_bridge.server.stream_limits`): past a cap a stream gets RESOURCE_EXHAUSTED naming it.
 A publishing stream that received no batch for ``BRIDGE_IDLE_TIMEOUT_S``, with every batch
 answered, is ended with status OK and the reason in the trailing metadata
 ``fastlane-stream-ended``, so a stream that only holds a slot loses it.
@@ -41,8 +41,8 @@ from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_RUN, KIND_SCALAR, KIND_STEP
 from gym_gui_bridge.protocol.wire import SERVICE_NAME, TOKEN_METADATA_KEY
 from gym_gui_bridge.server.live import LiveSubscriber
-from gym_gui_bridge.server.peers import StreamSlots, peer_of
 from gym_gui_bridge.server.publish import PublishCounters, parse_batch, serve_publish
+from gym_gui_bridge.server.stream_limits import StreamEnd, StreamSlots, counted, peer_of
 from gym_gui_bridge.store.queries import list_runs
 from gym_gui_bridge.store.schema import open_reader
 from gym_gui_bridge.store.sink import TelemetryDBSink
@@ -98,54 +98,6 @@ def _parse_or_none(message_type: Any) -> Callable[[bytes], Any]:
             return None
 
     return parse
-
-
-class _StreamEnd(threading.Event):
-    """The ``stopping`` flag one publishing stream watches: true once the bridge stops, or once
-    the stream stayed idle (no batch received, every batch answered) for ``idle_s`` seconds.
-
-    >>> bridge_stopping = threading.Event()
-    >>> end = _StreamEnd(bridge_stopping, idle_s=3600.0)
-    >>> end.received(); end.is_set(), end.idle
-    (False, False)
-    >>> bridge_stopping.set(); end.is_set(), end.idle
-    (True, False)
-    """
-
-    def __init__(self, bridge_stopping: threading.Event, idle_s: float) -> None:
-        super().__init__()
-        self._bridge_stopping, self._idle_s = bridge_stopping, idle_s
-        self._lock = threading.Lock()  # guards _received, _answered and _since
-        self._received = self._answered = 0
-        self._since = time.monotonic()  # last batch received or answered
-        self.idle = False  # ended for idling
-
-    def received(self) -> None:
-        with self._lock:
-            self._received += 1
-            self._since = time.monotonic()
-
-    def answered(self) -> None:
-        with self._lock:
-            self._answered += 1
-            self._since = time.monotonic()
-
-    def is_set(self) -> bool:
-        if super().is_set() or self._bridge_stopping.is_set():
-            return True
-        with self._lock:
-            quiet = self._received == self._answered
-            idle = quiet and time.monotonic() - self._since >= self._idle_s
-        if idle:
-            self.idle = True
-            self.set()
-        return idle
-
-
-def _counted(requests: Iterator[Any], end: _StreamEnd) -> Iterator[Any]:
-    for request in requests:
-        end.received()
-        yield request
 
 
 class TrainerServicer:
@@ -211,10 +163,10 @@ class TrainerServicer:
             peer = self._take_slot(self.publish_slots, context)
             with self.counters.lock:
                 self.counters.publishers += 1
-            end = _StreamEnd(self.stopping, self.config.idle_timeout_s)
+            end = StreamEnd(self.stopping, self.config.idle_timeout_s)
             try:
                 for ack in serve_publish(
-                    _counted(requests, end),
+                    counted(requests, end),
                     context,
                     kind,
                     self.bus,

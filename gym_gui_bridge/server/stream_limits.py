@@ -1,4 +1,4 @@
-"""Who holds the bridge's streams: peers, and the caps on the streams each may hold at once.
+"""What bounds the bridge's streams: caps in all and per peer, and the end of idle streams.
 
 A *peer* is a remote host, or a user of this machine. gRPC names the other end of a call by
 address (``ipv4:127.0.0.1:43210``); every local process shares the loopback address, so a
@@ -7,7 +7,9 @@ socket table (``/proc/net/tcp`` and ``/proc/net/tcp6``, Linux). Where that table
 (another OS, a socket gone already), a loopback peer is the address alone.
 
 :class:`StreamSlots` counts the open streams of one kind (publishing or live), in all and per
-peer, and refuses a stream past either cap with a message naming the cap.
+peer, and refuses a stream past either cap with a message naming the cap. :class:`StreamEnd`
+is the flag a publishing stream watches to end: set when the bridge stops, or once the stream
+stayed idle too long.
 
 >>> peer_host("ipv4:10.1.2.3:5000"), peer_host("ipv6:[2001:db8::1]:5000"), peer_host("unix:/s")
 ('10.1.2.3', '2001:db8::1', 'unix')
@@ -26,9 +28,12 @@ from __future__ import annotations
 import ipaddress
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["StreamSlots", "peer_host", "peer_of", "socket_uid"]
+__all__ = ["StreamEnd", "StreamSlots", "counted", "peer_host", "peer_of", "socket_uid"]
 
 _SOCKET_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
 _UID_COLUMN = 7  # /proc/net/tcp: sl local_address rem_address st queues tr retrnsmt uid ...
@@ -166,3 +171,52 @@ class StreamSlots:
         """Streams open now per peer (only peers holding one)."""
         with self._lock:
             return dict(self._by_peer)
+
+
+class StreamEnd(threading.Event):
+    """The ``stopping`` flag one publishing stream watches: true once the bridge stops, or once
+    the stream stayed idle (no batch received, every batch answered) for ``idle_s`` seconds.
+
+    >>> bridge_stopping = threading.Event()
+    >>> end = StreamEnd(bridge_stopping, idle_s=3600.0)
+    >>> end.received(); end.is_set(), end.idle
+    (False, False)
+    >>> bridge_stopping.set(); end.is_set(), end.idle
+    (True, False)
+    """
+
+    def __init__(self, bridge_stopping: threading.Event, idle_s: float) -> None:
+        super().__init__()
+        self._bridge_stopping, self._idle_s = bridge_stopping, idle_s
+        self._lock = threading.Lock()  # guards _received, _answered and _since
+        self._received = self._answered = 0
+        self._since = time.monotonic()  # last batch received or answered
+        self.idle = False  # ended for idling
+
+    def received(self) -> None:
+        with self._lock:
+            self._received += 1
+            self._since = time.monotonic()
+
+    def answered(self) -> None:
+        with self._lock:
+            self._answered += 1
+            self._since = time.monotonic()
+
+    def is_set(self) -> bool:
+        if super().is_set() or self._bridge_stopping.is_set():
+            return True
+        with self._lock:
+            quiet = self._received == self._answered
+            idle = quiet and time.monotonic() - self._since >= self._idle_s
+        if idle:
+            self.idle = True
+            self.set()
+        return idle
+
+
+def counted(requests: Iterator[Any], end: StreamEnd) -> Iterator[Any]:
+    """``requests``, telling ``end`` of each one received."""
+    for request in requests:
+        end.received()
+        yield request
