@@ -281,7 +281,7 @@ def test_a_live_stream_skips_a_record_its_message_cannot_hold_and_goes_on(
         wait_until(lambda: bridge.servicer.health().subscribers == 1, what="the subscriber")
         odd = [
             _step(run_id, 0, slot=2**40),  # beyond the message's int32 slot
-            _step(run_id, 1, episode=-1),  # a negative count in an unsigned field
+            _step(run_id, 1, frame_seq=-1),  # a negative value in an unsigned field
             _step(run_id, 3, global_step=-5),
         ]
         with caplog.at_level(logging.WARNING):
