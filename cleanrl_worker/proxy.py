@@ -3,54 +3,69 @@ telemetry proxy.
 
 It launches COMMAND with the fast-lane variables set (``FASTLANE=1``, ``FASTLANE_RUN_ID``, and
 ``FASTLANE_BRIDGE`` or ``FASTLANE_DB``), so a CleanRL script records by itself, and it reads the
-child's stdout and stderr as bytes, each in its own thread:
+child's stdout and stderr as bytes, each in its own thread (:mod:`cleanrl_worker.proxy_pump`):
 
-- a stdout line that starts with ``{"v":`` (whitespace allowed) is a telemetry record candidate: checked by the strict
-  JSONL decoder, a valid one goes to the bridge through a :class:`BridgeEmitter` (disk spool,
-  acknowledged; ``--bridge``) or into the SQLite file (``--db``) and is *not* echoed; a malformed
-  one is counted as rejected, logged (``LOG_PROXY_RECORD_REJECTED``, rate-limited) and passed
-  through, so nothing the child printed disappears;
+- a stdout line that starts with ``{"v":`` (whitespace allowed) is a telemetry record
+  candidate: checked by the strict JSONL decoder, a valid one goes to the bridge through a
+  :class:`BridgeEmitter` (disk spool, acknowledged; ``--bridge``) or into the SQLite file
+  (``--db``) and is *not* echoed; a malformed one is counted as rejected, logged
+  (``LOG_PROXY_RECORD_REJECTED``, rate-limited) and passed through, so nothing the child
+  printed disappears;
 - every other line of stdout, and all of stderr, is passed through byte for byte and in order
-  (invalid UTF-8, a last line without newline, lines of any length included);
+  (binary data, invalid UTF-8, a last line without newline, lines of any length included);
 - lines longer than ``JSONL_MAX_LINE_BYTES`` are passed through as they arrive, never buffered
   whole (a record candidate that long counts as rejected: ``too_long``).
 
-SIGINT and SIGTERM are forwarded to the child (started in its own session, so a terminal's
-Ctrl-C reaches it once). The proxy exits with the child's exit code (128 + N if signal N
-killed it) after a one-line summary on stderr: records accepted, rejected, dropped.
+Ending. SIGINT and SIGTERM are forwarded to the child (started in its own session, so a
+terminal's Ctrl-C reaches it once); a child still running ``--stop-grace`` seconds after the
+first one is killed with SIGKILL, with its process group (``LOG_PROXY_CHILD_KILLED``). When the
+proxy's stdout or stderr is closed (``cleanrl-worker run ... | head``), the proxy logs
+``LOG_PROXY_OUTPUT_CLOSED``, ends the child the same way (SIGTERM, then SIGKILL) and exits 141
+(128 + SIGPIPE), as a filter whose reader went away does. On Linux the child is started with
+``PR_SET_PDEATHSIG`` = SIGKILL, so a proxy that is itself killed (SIGKILL, OOM) takes the child
+along; elsewhere such a child runs on (its output pipes are then closed).
+
+Otherwise the proxy exits with the child's exit code (128 + N if signal N killed it), after a
+one-line summary on stderr: records accepted, rejected, dropped. A failure to start (the record
+sink cannot open, a token file refused) is one line and exit status 2; a command that cannot be
+run, 127.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import os
-import re
 import signal
+import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from typing import IO, TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import tyro
 
+from cleanrl_worker.proxy_pump import Pump, say
 from cleanrl_worker.slowlane.record_sink import RecordSink
 from gym_gui_bridge.cli.arguments import DbPath, unset_means
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH, EMITTER_SPOOL_DIR
 from gym_gui_bridge.config.slowlane import EmitterConfig
-from gym_gui_bridge.logs import LOG_PROXY_RECORD_REJECTED, LogThrottle
-from gym_gui_bridge.protocol.jsonl import JsonlDecoder
-from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES
+from gym_gui_bridge.errors import BridgeError
+from gym_gui_bridge.logs import LOG_PROXY_CHILD_KILLED, LOG_PROXY_OUTPUT_CLOSED
 
 if TYPE_CHECKING:
     from gym_gui_bridge.store.sink import SinkStats
 
 __all__ = ["ProxyArgs", "main"]
 
-_RECORD_START = re.compile(rb'\s*\{\s*"v"\s*:')  # a record's first key is "v" (docs/records.md)
-_READ_BYTES = 1 << 16  # bytes read from a pipe at a time
+_PROG = "cleanrl-worker run"
 _DRAIN_TIMEOUT_S = 5.0  # longest the proxy waits for the pipes' EOF after the child exited
+_POLL_S = 0.05  # how often the waiting main thread looks at signals and the child
 _EXIT_SIGNAL_BASE = 128  # shell convention: killed by signal N -> exit status 128 + N
+_STOP_GRACE_S = 10.0  # default of --stop-grace: a training script saves and exits well within it
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): signal sent when the parent thread dies
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +89,9 @@ class ProxyArgs:
     spool_dir: Annotated[str, tyro.conf.arg(metavar="DIR")] = EMITTER_SPOOL_DIR
     """Root of the emitter's disk spool (with --bridge)."""
     token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
-    """File whose first line is the bridge's shared token."""
+    """File whose first line is the bridge's shared token (readable by its owner only)."""
+    stop_grace: Annotated[float, tyro.conf.arg(metavar="SECONDS")] = _STOP_GRACE_S
+    """How long the child may take to exit after SIGTERM/SIGINT before it is killed."""
 
 
 class _DbSink:
@@ -106,89 +123,6 @@ class _DbSink:
         return self._sink.stats().lost
 
 
-class _Pump:
-    """Thread ``proxy-<stream>``: copies one pipe of the child, taking records out of stdout."""
-
-    def __init__(
-        self,
-        name: str,
-        source: IO[bytes],
-        target: IO[bytes],
-        sink: RecordSink | None,
-        log_interval_s: float,
-    ) -> None:
-        self.decoder = JsonlDecoder()
-        self._source, self._target, self._sink = source, target, sink
-        self._throttle = LogThrottle(log_interval_s)
-        self._thread = threading.Thread(target=self._run, name=f"proxy-{name}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        fd, out = self._source.fileno(), self._target
-        pending = b""  # start of a line not yet complete
-        oversize = None  # None, or whether the over-long line being passed through is a candidate
-        while True:
-            chunk = os.read(fd, _READ_BYTES)
-            if not chunk:
-                break
-            data, start, passed = pending + chunk, 0, []
-            while True:
-                newline = data.find(b"\n", start)
-                if newline < 0:
-                    break
-                line = data[start : newline + 1]
-                start = newline + 1
-                if oversize is not None:
-                    passed.append(line)  # end of an over-long line: already counted
-                    oversize = None
-                elif self._consume(line) is False:
-                    passed.append(line)
-            pending = data[start:]
-            if len(pending) > JSONL_MAX_LINE_BYTES:
-                if oversize is None and self._candidate(pending):
-                    self._reject("too_long")
-                oversize = oversize if oversize is not None else True
-                passed.append(pending)
-                pending = b""
-            if passed:
-                out.write(b"".join(passed))
-                out.flush()
-        # a last line without newline
-        if pending and (oversize is not None or self._consume(pending) is False):
-            out.write(pending)
-        out.flush()
-
-    def _candidate(self, line: bytes) -> bool:
-        return self._sink is not None and _RECORD_START.match(line) is not None
-
-    def _consume(self, line: bytes) -> bool:
-        """True if ``line`` was a record handed to the sink; False: pass it through."""
-        if not self._candidate(line):
-            return False
-        record = self.decoder.decode(line)
-        if record is None:
-            if self._throttle.ready("rejected"):
-                print(
-                    f"{LOG_PROXY_RECORD_REJECTED} {self.decoder.stats.last_error}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            return False
-        assert self._sink is not None
-        self._sink.put(record)
-        return True
-
-    def _reject(self, code: str) -> None:
-        stats = self.decoder.stats
-        stats.rejected += 1
-        stats.reasons[code] = stats.reasons.get(code, 0) + 1
-
-
 def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     if "--" not in argv:
         return argv, []
@@ -196,7 +130,106 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv[:cut], argv[cut + 1 :]
 
 
-def main(argv: list[str], prog: str) -> int:
+def _die_with_parent() -> Callable[[], None] | None:
+    """The child's pre-exec step on Linux: SIGKILL when the proxy dies (``PR_SET_PDEATHSIG``);
+    a proxy already gone by then kills the child at once. None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
+    except (OSError, AttributeError):
+        return None
+    parent, kill = os.getpid(), int(signal.SIGKILL)
+
+    def arm() -> None:  # in the child between fork and exec: two system calls, no lock taken
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the proxy died before prctl took effect
+            os.kill(os.getpid(), kill)
+
+    return arm
+
+
+class _Ending:
+    """Ends the child: the first request forwards a signal, ``grace`` s later SIGKILL follows
+    (to the child's process group: it leads its own session). Used from the main thread only;
+    signal handlers and pumps only append to :attr:`requests` (no lock taken in a handler)."""
+
+    def __init__(self, child: subprocess.Popen[bytes], grace: float) -> None:
+        self._child, self._grace = child, grace
+        self.requests: list[int] = []  # signals to forward, appended by handlers and pumps
+        self.output_closed = False  # set by a pump whose output pipe was closed
+        self._deadline: float | None = None
+        self.killed = False
+
+    def on_output_closed(self, broken: bool) -> None:
+        """A pump could not write its output: a closed pipe ends the child."""
+        if broken and not self.output_closed:
+            self.output_closed = True
+            self.requests.append(signal.SIGTERM)
+        elif not broken:
+            say(f"{_PROG}: writing the child's output failed; records are still taken")
+
+    def step(self) -> None:
+        """Forward pending signals; kill the child once the grace period ran out."""
+        while self.requests:
+            number = self.requests.pop(0)
+            if self._child.poll() is not None:
+                return
+            if self._deadline is None:
+                self._deadline = time.monotonic() + self._grace
+                if self.output_closed:
+                    say(f"{LOG_PROXY_OUTPUT_CLOSED} {_PROG}: output closed, ending the child")
+            os.kill(self._child.pid, number)
+        if self._deadline is not None and not self.killed and time.monotonic() >= self._deadline:
+            if self._child.poll() is None:
+                say(
+                    f"{LOG_PROXY_CHILD_KILLED} {_PROG}: the child outlived SIGTERM by "
+                    f"{self._grace:g} s (--stop-grace); killed"
+                )
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._child.pid, signal.SIGKILL)
+            self.killed = True
+
+    def wait(self) -> int:
+        """The child's exit status, once it exited; handles requests meanwhile."""
+        while True:
+            self.step()
+            try:
+                return self._child.wait(_POLL_S)
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def _open_sink(
+    args: ProxyArgs, run_id: str, env: dict[str, str], config: EmitterConfig
+) -> RecordSink:
+    """The record sink of ``args`` (not started); sets the child's variables in ``env``."""
+    if not args.bridge:
+        env["FASTLANE_DB"] = args.db
+        return _DbSink(args.db)
+    from cleanrl_worker.emitter.emitter import BridgeEmitter
+    from gym_gui_bridge.protocol.tokens import check_token, read_token_file
+
+    env["FASTLANE_BRIDGE"] = args.bridge
+    token = env.get("FASTLANE_BRIDGE_TOKEN", "").strip() or None  # the child inherits it too
+    if args.token_file:
+        token = read_token_file(args.token_file)
+    elif token is not None:
+        token = check_token(token, "FASTLANE_BRIDGE_TOKEN")
+    if token:
+        env["FASTLANE_BRIDGE_TOKEN"] = token
+    return BridgeEmitter(
+        args.bridge,
+        run_id,
+        spool_root=args.spool_dir,
+        token=token,
+        name="proxy-emitter",
+        spool_name=f"{run_id}.proxy",
+        config=config,
+    )
+
+
+def main(argv: list[str], prog: str = _PROG) -> int:
     # the command is cut off at the first "--" before parsing, so none of its own flags (--db,
     # --help, a second "--") can be taken for the proxy's
     own, command = _split(argv)
@@ -205,52 +238,64 @@ def main(argv: list[str], prog: str) -> int:
         got = f"{' '.join(args.command)!r} before --" if args.command else "none"
         print(f"{prog}: expected a command after --, got {got}", file=sys.stderr)
         return 2
+    if not args.stop_grace >= 0:
+        print(
+            f"{prog}: --stop-grace: expected seconds >= 0, got {args.stop_grace}", file=sys.stderr
+        )
+        return 2
     run_id = args.run_id or f"proxy-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     env = {**os.environ, "FASTLANE": "1", "FASTLANE_RUN_ID": run_id}
     emitting = EmitterConfig()  # the proxy reads no config file: its emitter has the defaults
-    sink: RecordSink
-    if args.bridge:
-        from cleanrl_worker.emitter.emitter import BridgeEmitter
-
-        env["FASTLANE_BRIDGE"] = args.bridge
-        token = env.get("FASTLANE_BRIDGE_TOKEN")  # the child inherits it too
-        if args.token_file:
-            with open(args.token_file, encoding="utf-8") as handle:
-                token = handle.readline().strip() or None
-            if token:
-                env["FASTLANE_BRIDGE_TOKEN"] = token
-        sink = BridgeEmitter(
-            args.bridge,
-            run_id,
-            spool_root=args.spool_dir,
-            token=token,
-            name="proxy-emitter",
-            spool_name=f"{run_id}.proxy",
-            config=emitting,
-        )
-    else:
-        env["FASTLANE_DB"] = args.db
-        sink = _DbSink(args.db)
-    sink.start()
+    where = args.bridge or args.db
+    try:
+        sink = _open_sink(args, run_id, env, emitting)
+    except (BridgeError, OSError) as error:  # the token
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    try:
+        sink.start()
+    except (BridgeError, OSError, RuntimeError, sqlite3.Error) as error:
+        print(f"{prog}: cannot record to {where}: {error}", file=sys.stderr)
+        return 2
     try:
         child = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),  # prctl only, see _die_with_parent
         )
     except OSError as error:
         sink.close(emitting.close_timeout_s)
         print(f"{prog}: cannot start {command[0]!r}: {error}", file=sys.stderr)
         return 127
     assert child.stdout is not None and child.stderr is not None
+    ending = _Ending(child, args.stop_grace)
     pumps = [
-        _Pump("stdout", child.stdout, sys.stdout.buffer, sink, emitting.log_interval_s),
-        _Pump("stderr", child.stderr, sys.stderr.buffer, None, emitting.log_interval_s),
+        Pump(
+            "stdout",
+            child.stdout,
+            sys.stdout.buffer,
+            sink,
+            emitting.log_interval_s,
+            ending.on_output_closed,
+        ),
+        Pump(
+            "stderr",
+            child.stderr,
+            sys.stderr.buffer,
+            None,
+            emitting.log_interval_s,
+            ending.on_output_closed,
+        ),
     ]
     for pump in pumps:
         pump.start()
-    forward = lambda number, _frame: child.send_signal(number)  # noqa: E731
+    forward = lambda number, _frame: ending.requests.append(number)  # noqa: E731
     previous = {n: signal.signal(n, forward) for n in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = child.wait()
+        code = ending.wait()
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -258,17 +303,15 @@ def main(argv: list[str], prog: str) -> int:
         pump.stop(_DRAIN_TIMEOUT_S)
     stored = sink.close(emitting.close_timeout_s)
     stats = pumps[0].decoder.stats
-    lost = sink.dropped
-    where = args.bridge or args.db
-    print(
+    say(
         f"{prog}: run {run_id}: records accepted {stats.accepted}, rejected {stats.rejected}, "
-        f"dropped {lost}; {'all stored' if stored else 'NOT all stored yet (see spool)'} "
-        f"-> {where}",
-        file=sys.stderr,
-        flush=True,
+        f"dropped {sink.dropped}; {'all stored' if stored else 'NOT all stored yet (see spool)'} "
+        f"-> {where}"
     )
+    if ending.output_closed:
+        return _EXIT_SIGNAL_BASE + signal.SIGPIPE
     return code if code >= 0 else _EXIT_SIGNAL_BASE - code
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], "cleanrl-worker run"))
+    sys.exit(main(sys.argv[1:], _PROG))

@@ -18,6 +18,8 @@ __all__ = [
     "LOG_BRIDGE_BATCH_REJECTED",
     "LOG_BRIDGE_SPOOL_INGESTED",
     "LOG_BRIDGE_STATUS",
+    "LOG_BRIDGE_STREAM_IDLE",
+    "LOG_BRIDGE_STREAM_REFUSED",
     "LOG_CREDIT_STARVED",
     "LOG_EMITTER_ACKS_MISSING",
     "LOG_EMITTER_BRIDGE_UNREACHABLE",
@@ -27,6 +29,9 @@ __all__ = [
     "LOG_EMITTER_SPOOL_BLOCKED",
     "LOG_EMITTER_SPOOL_LEFT",
     "LOG_FASTLANE_SEGMENT_SKIPPED",
+    "LOG_LIVE_RECORD_SKIPPED",
+    "LOG_PROXY_CHILD_KILLED",
+    "LOG_PROXY_OUTPUT_CLOSED",
     "LOG_PROXY_RECORD_REJECTED",
     "LOG_RECORDER_CLOSE_TIMEOUT",
     "LOG_RECORDER_RECORDS_DROPPED",
@@ -57,6 +62,8 @@ LOG_RUNBUS_DURABLE_RECORD_LOST = "LOG_RUNBUS_DURABLE_RECORD_LOST"
 # --- live subscribers (fast path) -------------------------------------------------------------
 #: A live subscriber ran out of credits and is throttled (once per starvation episode).
 LOG_CREDIT_STARVED = "LOG_CREDIT_STARVED"
+#: A live subscriber skipped a record its message cannot hold (counted; the stream goes on).
+LOG_LIVE_RECORD_SKIPPED = "LOG_LIVE_RECORD_SKIPPED"
 
 # --- SQLite sink (durable path) -------------------------------------------------------------
 #: The sink's backlog passed DB_SINK_QUEUE_PRESSURE.
@@ -112,22 +119,36 @@ LOG_BRIDGE_BATCH_REJECTED = "LOG_BRIDGE_BATCH_REJECTED"
 LOG_BRIDGE_SPOOL_INGESTED = "LOG_BRIDGE_SPOOL_INGESTED"
 #: Periodic status line of ``gym-gui-bridge serve`` (runs, records/s, depths, drops, WAL).
 LOG_BRIDGE_STATUS = "LOG_BRIDGE_STATUS"
+#: A stream was refused at a cap (in all or per peer; RESOURCE_EXHAUSTED names the cap).
+LOG_BRIDGE_STREAM_REFUSED = "LOG_BRIDGE_STREAM_REFUSED"
+#: A publishing stream idle for BRIDGE_IDLE_TIMEOUT_S was ended, freeing its slot.
+LOG_BRIDGE_STREAM_IDLE = "LOG_BRIDGE_STREAM_IDLE"
 #: The trainer telemetry proxy rejected a line that looked like a JSONL record.
 LOG_PROXY_RECORD_REJECTED = "LOG_PROXY_RECORD_REJECTED"
+#: The proxy's stdout or stderr was closed (``| head``): it ends the child and exits.
+LOG_PROXY_OUTPUT_CLOSED = "LOG_PROXY_OUTPUT_CLOSED"
+#: The proxy's child outlived SIGTERM by the stop grace and was killed (SIGKILL).
+LOG_PROXY_CHILD_KILLED = "LOG_PROXY_CHILD_KILLED"
 
 
 class LogThrottle:
     """Says whether a log line for ``key`` is due: the first time, then once per ``interval_s``.
+
+    Keys whose interval has passed are forgotten once many keys have gathered, so a throttle
+    keyed by short-lived things (streams, subscribers) stays small.
 
     >>> throttle = LogThrottle(60.0)
     >>> throttle.ready("gap"), throttle.ready("gap"), throttle.ready("other")
     (True, False, True)
     """
 
+    _PRUNE_AT = 1024  # keys held before the ones past their interval are forgotten
+
     def __init__(self, interval_s: float) -> None:
         self._interval_s = interval_s
-        self._lock = threading.Lock()  # guards _last
+        self._lock = threading.Lock()  # guards _last and _prune_at
         self._last: dict[Hashable, float] = {}
+        self._prune_at = self._PRUNE_AT
 
     def ready(self, key: Hashable) -> bool:
         now = time.monotonic()
@@ -136,4 +157,12 @@ class LogThrottle:
             if last is not None and now - last < self._interval_s:
                 return False
             self._last[key] = now
+            if len(self._last) > self._prune_at:  # amortised: the bound doubles with live keys
+                self._last = {k: t for k, t in self._last.items() if now - t < self._interval_s}
+                self._prune_at = max(self._PRUNE_AT, 2 * len(self._last))
             return True
+
+    def __len__(self) -> int:
+        """Keys remembered now."""
+        with self._lock:
+            return len(self._last)

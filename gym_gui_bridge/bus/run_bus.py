@@ -17,6 +17,12 @@ first record it sees of that stream): a skipped number is a gap, counted in :met
 and logged with ``LOG_RUNBUS_SEQ_GAP``; a repeated or older number is a duplicate (delivered
 anyway: stores are idempotent). Events of one publisher reach a subscriber in publish order.
 
+A publisher that comes and goes (a bridge's publishing stream) publishes through a
+:class:`Publisher` from :meth:`RunBus.publisher`: the streams it published are followed while
+it is open, and forgotten (last ``seq`` and gap count) when the last open publisher of a stream
+closes, so a bridge serving many short-lived streams keeps no state for the ones that ended.
+A stream published with :meth:`RunBus.publish_many` directly is followed for the bus's life.
+
 >>> from gym_gui_bridge.protocol.records import ScalarRecord
 >>> bus = RunBus()
 >>> live = bus.subscribe("viewer", maxsize=1)
@@ -27,6 +33,12 @@ anyway: stores are idempotent). Events of one publisher reach a subscriber in pu
 ([0, 1, 3], 3)
 >>> bus.overflow_stats()["viewer"].dropped, bus.seq_gaps()
 (2, {('r', 'default', 'scalar', -1): 1})
+>>> with bus.publisher() as stream:
+...     stream.publish_many([ScalarRecord("s", -1, "default", 0, 0.0, "loss", 1.0, 0)])
+...     bus.streams()
+2
+>>> bus.streams()
+1
 """
 
 from __future__ import annotations
@@ -48,7 +60,7 @@ from gym_gui_bridge.logs import (
 )
 from gym_gui_bridge.protocol.records import TelemetryEvent
 
-__all__ = ["OverflowPolicy", "RunBus", "SubscriberStats", "Subscription"]
+__all__ = ["OverflowPolicy", "Publisher", "RunBus", "SubscriberStats", "Subscription"]
 
 _log = logging.getLogger(__name__)
 StreamKey = tuple[str, str, str, int]
@@ -200,6 +212,37 @@ class Subscription:
             )
 
 
+class Publisher:
+    """One publisher's hand on a :class:`RunBus` (a context manager; :meth:`close` when done).
+
+    The bus follows the ``seq`` of the streams published through it while it is open; closing
+    it forgets the streams no other open publisher holds. Not thread-safe: one thread publishes.
+    """
+
+    def __init__(self, bus: RunBus) -> None:
+        self._bus = bus
+        self.keys: set[StreamKey] = set()  # streams this publisher holds; guarded by the bus lock
+        self.closed = False
+
+    def publish_many(self, events: Iterable[TelemetryEvent]) -> None:
+        """Hand ``events`` (in order) to every subscriber, as :meth:`RunBus.publish_many`."""
+        if self.closed:
+            raise ValueError("Expected an open publisher, got a closed one")
+        self._bus._publish(events, self)
+
+    def close(self) -> None:
+        """Forget the streams only this publisher held. Idempotent."""
+        if not self.closed:
+            self.closed = True
+            self._bus._release(self)
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
 class RunBus:
     """Fan-out of telemetry events to independent subscriber queues. Thread-safe.
 
@@ -210,11 +253,12 @@ class RunBus:
     def __init__(self, config: RunBusConfig = RunBusConfig()) -> None:
         self.config = config
         # guards _subscribers (replaced, never mutated: publishers iterate a snapshot),
-        # _last_seq, _gaps and _duplicates
+        # _last_seq, _gaps, _holders, every open Publisher's keys and _duplicates
         self._lock = threading.Lock()
         self._subscribers: tuple[Subscription, ...] = ()
         self._last_seq: dict[StreamKey, int] = {}
         self._gaps: dict[StreamKey, int] = {}
+        self._holders: dict[StreamKey, int] = {}  # open publishers holding each stream
         self._duplicates = 0
         self._throttle = LogThrottle(config.gap_log_interval_s)
 
@@ -255,30 +299,44 @@ class RunBus:
         self.publish_many((event,))
 
     def publish_many(self, events: Iterable[TelemetryEvent]) -> None:
-        """Hand ``events`` (in order) to every subscriber; cheaper per event than publish()."""
+        """Hand ``events`` (in order) to every subscriber; cheaper per event than publish().
+
+        Their streams are followed for the bus's life; a publisher that comes and goes
+        publishes through :meth:`publisher` instead."""
+        self._publish(events, None)
+
+    def publisher(self) -> Publisher:
+        """A :class:`Publisher`: the streams it publishes are forgotten once it closes."""
+        return Publisher(self)
+
+    def _publish(self, events: Iterable[TelemetryEvent], publisher: Publisher | None) -> None:
         batch = events if isinstance(events, list) else list(events)
         if not batch:
             return
-        gaps: list[tuple[StreamKey, int, int]] = []
+        gaps: list[tuple[StreamKey, int, int, int]] = []  # key, last seq, seq, total missing
         with self._lock:
             last_seq = self._last_seq
+            held = None if publisher is None else publisher.keys
             for event in batch:
                 key = (event.run_id, event.agent_id, event.kind, event.slot)
                 seq = event.seq
+                if held is not None and key not in held:
+                    held.add(key)
+                    self._holders[key] = self._holders.get(key, 0) + 1
                 last = last_seq.get(key)
                 if last is None or seq == last + 1:
                     last_seq[key] = seq
                 elif seq > last:
-                    missing = seq - last - 1
-                    self._gaps[key] = self._gaps.get(key, 0) + missing
+                    total = self._gaps.get(key, 0) + seq - last - 1
+                    self._gaps[key] = total
                     last_seq[key] = seq
-                    gaps.append((key, last, seq))
+                    gaps.append((key, last, seq, total))
                 else:
                     self._duplicates += 1
             subscribers = self._subscribers
         for subscription in subscribers:
             subscription._offer(batch)
-        for key, last, seq in gaps:
+        for key, last, seq, total in gaps:
             if self._throttle.ready(key):
                 _log.warning(
                     "%s stream %s jumped from seq %d to %d (%d missing; total %d)",
@@ -287,15 +345,32 @@ class RunBus:
                     last,
                     seq,
                     seq - last - 1,
-                    self._gaps[key],
+                    total,
                 )
+
+    def _release(self, publisher: Publisher) -> None:
+        with self._lock:
+            for key in publisher.keys:
+                left = self._holders[key] - 1
+                if left:
+                    self._holders[key] = left
+                    continue
+                del self._holders[key]
+                self._last_seq.pop(key, None)
+                self._gaps.pop(key, None)
+            publisher.keys = set()
+
+    def streams(self) -> int:
+        """Streams whose ``seq`` the bus follows now (the size of its per-stream tables)."""
+        with self._lock:
+            return len(self._last_seq)
 
     def overflow_stats(self) -> dict[str, SubscriberStats]:
         """Counters per subscriber name (drops, over-bound, lost, depth)."""
         return {s.name: s.stats() for s in self._subscribers}
 
     def seq_gaps(self) -> dict[StreamKey, int]:
-        """Missing sequence numbers per stream, since the bus started."""
+        """Missing sequence numbers per stream followed now (see :class:`Publisher`)."""
         with self._lock:
             return dict(self._gaps)
 

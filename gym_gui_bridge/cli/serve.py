@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import tyro
@@ -17,6 +16,7 @@ from gym_gui_bridge.cli.arguments import DbPath, unset_means
 from gym_gui_bridge.config.paths import BRIDGE_DEFAULT_LISTEN, DEFAULT_DB_PATH, EMITTER_SPOOL_DIR
 from gym_gui_bridge.config.spec import ConfigError
 from gym_gui_bridge.errors import BridgeError, StoreError
+from gym_gui_bridge.protocol.tokens import check_token, read_token_file
 
 if TYPE_CHECKING:
     from gym_gui_bridge.server.app import Bridge
@@ -41,7 +41,8 @@ class ServeArgs:
     allow_remote: bool = False
     """Allow a non-loopback listen address (a shared token is then required)."""
     token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
-    """File whose first line is the shared token."""
+    """File whose first line is the shared token (16 characters or more; the file readable by
+    its owner only: chmod 600)."""
     spool_dir: Annotated[str, tyro.conf.arg(metavar="DIR")] = EMITTER_SPOOL_DIR
     """Spool root of the workers on this machine; orphaned spools there are ingested at start."""
     log_level: Annotated[str, tyro.conf.arg(metavar="LEVEL")] = "INFO"
@@ -51,14 +52,18 @@ class ServeArgs:
 def read_token(token_file: str | None) -> str | None:
     """The shared token: first line of ``token_file``, else $FASTLANE_BRIDGE_TOKEN, else None.
 
-    The bridge process reads its own environment here and only here.
+    The bridge process reads its own environment here and only here. A blank variable counts
+    as unset.
+
+    Raises:
+        BridgeError: the token is shorter than ``MIN_TOKEN_CHARS``, or the file is readable by
+            group or others (:func:`~gym_gui_bridge.protocol.tokens.read_token_file`).
+        OSError: the file cannot be read.
     """
     if token_file:
-        token = Path(token_file).read_text(encoding="utf-8").splitlines()[0].strip()
-        if not token:
-            raise BridgeError(f"Expected a token on the first line of {token_file}, got nothing")
-        return token
-    return os.environ.get(TOKEN_ENV) or None
+        return read_token_file(token_file)
+    token = os.environ.get(TOKEN_ENV, "")
+    return check_token(token, TOKEN_ENV) if token.strip() else None
 
 
 _SIGNAL_POLL_S = 0.5  # how often the waiting main thread looks for a stop signal

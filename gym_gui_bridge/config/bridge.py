@@ -6,9 +6,10 @@ Read by ``gym-gui-bridge serve --config FILE`` from ``[run_bus]``, ``[bridge]``,
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from gym_gui_bridge.config.spec import ConfigError, check_fields, tunable
+from gym_gui_bridge.config.spec import ConfigError, check_fields, spec_of, tunable
 
 __all__ = ["BridgeConfig", "CreditConfig", "LiveConfig", "RunBusConfig"]
 
@@ -75,11 +76,37 @@ class BridgeConfig:
         "can take.",
         minimum=1,
     )
+    max_subscribers_per_peer: int = tunable(
+        "BRIDGE_MAX_SUBSCRIBERS_PER_PEER",
+        16,
+        "Live subscriber streams one peer may hold at once (streams); more get "
+        "RESOURCE_EXHAUSTED. A peer is a remote host, or a user of this machine (loopback "
+        "connections are told apart by the uid owning the client's socket). Below "
+        "BRIDGE_MAX_SUBSCRIBERS, so one peer cannot take every stream.",
+        minimum=1,
+    )
     max_publishers: int = tunable(
         "BRIDGE_MAX_PUBLISHERS",
         64,
         "Publishing streams served at once (streams); more get RESOURCE_EXHAUSTED.",
         minimum=1,
+    )
+    max_publishers_per_peer: int = tunable(
+        "BRIDGE_MAX_PUBLISHERS_PER_PEER",
+        32,
+        "Publishing streams one peer may hold at once (streams); more get RESOURCE_EXHAUSTED. "
+        "A peer is a remote host, or a user of this machine (told apart by the uid owning the "
+        "client's socket). Below BRIDGE_MAX_PUBLISHERS, so idle streams of one peer cannot lock "
+        "the workers of the others out. A worker holds one stream (its emitter).",
+        minimum=1,
+    )
+    idle_timeout_s: float = tunable(
+        "BRIDGE_IDLE_TIMEOUT_S",
+        60.0,
+        "A publishing stream that received no batch for this long, with every batch answered, "
+        "is ended (status OK) and its slot freed (seconds). A worker's emitter opens a new "
+        "stream when it next has records; a stream that only holds a slot loses it.",
+        above=0.0,
     )
     max_rejections_reported: int = tunable(
         "BRIDGE_MAX_REJECTIONS_REPORTED",
@@ -116,6 +143,17 @@ class BridgeConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        for per_peer, total in (
+            ("max_publishers_per_peer", "max_publishers"),
+            ("max_subscribers_per_peer", "max_subscribers"),
+        ):
+            if getattr(self, per_peer) > getattr(self, total):
+                fields = {f.name: f for f in dataclasses.fields(self)}
+                key, total_key = spec_of(fields[per_peer]).key, spec_of(fields[total]).key
+                raise ConfigError(
+                    f"{key}: expected <= {total_key} ({getattr(self, total)}), "
+                    f"got {getattr(self, per_peer)}"
+                )
 
 
 @dataclass(frozen=True)

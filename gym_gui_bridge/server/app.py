@@ -22,6 +22,7 @@ from gym_gui_bridge.bus.run_bus import RunBus
 from gym_gui_bridge.config.programs import ServeConfig
 from gym_gui_bridge.errors import BridgeError
 from gym_gui_bridge.logs import LOG_BRIDGE_STATUS
+from gym_gui_bridge.protocol.tokens import MIN_TOKEN_CHARS, check_token
 from gym_gui_bridge.protocol.wire import channel_options
 from gym_gui_bridge.server.service import TokenInterceptor, TrainerServicer
 from gym_gui_bridge.store.ingest import IngestResult, ingest_orphan_spools
@@ -52,6 +53,10 @@ class Bridge:
 
     ``config`` holds the tunables of every component the bridge builds: its RunBus, sink,
     service, live subscribers and their credits (what ``serve --config FILE`` loads).
+
+    Raises:
+        BridgeError: ``token`` is shorter than ``MIN_TOKEN_CHARS``; ``listen`` is not loopback
+            and ``allow_remote`` or the token is missing; ``allow_remote`` without a token.
     """
 
     def __init__(
@@ -64,10 +69,17 @@ class Bridge:
         spool_root: str | Path | None = None,
         config: ServeConfig = ServeConfig(),
     ) -> None:
+        if token is not None:
+            token = check_token(token, "the bridge token")
         if not is_loopback(listen) and not (allow_remote and token):
             raise BridgeError(
                 f"Expected a loopback listen address, got {listen}: listening beyond this machine "
                 "needs --allow-remote and a shared token (--token-file or FASTLANE_BRIDGE_TOKEN)"
+            )
+        if allow_remote and not token:
+            raise BridgeError(
+                "Expected a shared token with --allow-remote (--token-file FILE or "
+                f"FASTLANE_BRIDGE_TOKEN, {MIN_TOKEN_CHARS} characters or more), got none"
             )
         self.listen = listen
         self.config = config

@@ -17,21 +17,30 @@ Every event forwarded costs a credit of the subscriber's account
 (:mod:`gym_gui_bridge.bus.credits`), given back when gRPC takes the message; a client that
 stops reading starves and throttles only its own pump. The publishers and the sink never wait
 for a subscriber.
+
+The pump converts each record to its message. A record the message cannot hold (a slot beyond
+int32, a string that is not Unicode, a number out of the field's range) is skipped, counted
+(``skipped``) and logged (``LOG_LIVE_RECORD_SKIPPED``, rate-limited); the stream goes on with
+the next record, so one odd record never ends a subscriber's stream. A pump that fails for
+another reason ends the stream with INTERNAL and the reason, never a silent hang.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 
 from gym_gui_bridge.bus.credits import CreditAccount, CreditManager
 from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus
-from gym_gui_bridge.config.bridge import LiveConfig
+from gym_gui_bridge.config.bridge import BridgeConfig, LiveConfig
+from gym_gui_bridge.logs import LOG_LIVE_RECORD_SKIPPED, LogThrottle
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_STEP, TelemetryEvent
 from gym_gui_bridge.protocol.wire import episode_message, step_message
@@ -41,6 +50,10 @@ from gym_gui_bridge.store.sink import TelemetryDBSink
 
 __all__ = ["LiveSubscriber"]
 
+_log = logging.getLogger(__name__)
+# what converting a record to its message raises when the message cannot hold it: a number out
+# of the field's range, a string that cannot be UTF-8, a value of another type, nesting too deep
+_UNCONVERTIBLE = (ValueError, TypeError, OverflowError, RecursionError)
 _POLL_S = 0.2  # how often blocked loops look at the stream's state
 _FLUSH_TIMEOUT_S = 30.0  # longest a replay waits for the sink to commit what was published
 _ids = itertools.count(1)
@@ -50,7 +63,7 @@ class LiveSubscriber:
     """One live subscriber stream; :meth:`messages` is the RPC's response iterator.
 
     Its account is opened in ``credits`` (the bridge's credit manager); ``config`` sizes its
-    RunBus queue and its replay queries.
+    RunBus queue and its replay queries; ``throttle`` (the bridge's) rate-limits its warnings.
     """
 
     def __init__(
@@ -62,6 +75,7 @@ class LiveSubscriber:
         credits: CreditManager,
         context: grpc.ServicerContext,
         config: LiveConfig = LiveConfig(),
+        throttle: LogThrottle | None = None,
     ) -> None:
         if kind not in (KIND_STEP, KIND_EPISODE):
             raise ValueError(f"Expected kind step or episode, got {kind!r}")
@@ -72,9 +86,13 @@ class LiveSubscriber:
         self.slot: int | None = request.slot if request.HasField("slot") else None
         self.from_seq = request.from_seq
         self.gaps = 0
+        self.skipped = 0  # records the message could not hold
         self._bus, self._sink, self._context = bus, sink, context
         self._page_rows = config.replay_page_rows
-        self._outgoing: queue.SimpleQueue[TelemetryEvent] = queue.SimpleQueue()
+        self._throttle = throttle or LogThrottle(BridgeConfig().log_interval_s)
+        self._convert: Any = step_message if kind == KIND_STEP else episode_message
+        self._outgoing: queue.SimpleQueue[pb.Step | pb.Episode] = queue.SimpleQueue()
+        self._failure: str | None = None  # why the pump stopped, if it failed
         self._done = threading.Event()
         self._last: dict[int, int] = {}  # slot -> last seq sent
         self._subscription = bus.subscribe(
@@ -91,17 +109,20 @@ class LiveSubscriber:
         """Start the pump and yield messages until the client goes away."""
         self._context.add_callback(self._done.set)
         self._pump.start()
-        convert = step_message if self.kind == KIND_STEP else episode_message
         try:
             while not self._done.is_set():
                 try:
-                    record = self._outgoing.get(timeout=_POLL_S)
+                    message = self._outgoing.get(timeout=_POLL_S)
                 except queue.Empty:
                     continue
-                yield convert(record)  # type: ignore[arg-type]
+                yield message
                 self._account.grant(1)
         finally:
             self.stop()
+        if self._failure is not None:
+            self._context.abort(
+                grpc.StatusCode.INTERNAL, f"Expected the live stream to go on, got {self._failure}"
+            )
 
     def stop(self) -> None:
         self._done.set()
@@ -110,6 +131,14 @@ class LiveSubscriber:
 
     # --- the pump thread --------------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._pump_events()
+        except Exception as error:  # the thread's boundary: report it and end this stream
+            _log.exception("live subscriber %s of run %s failed", self.name, self.run_id)
+            self._failure = f"{type(error).__name__}: {error}"
+            self._done.set()
+
+    def _pump_events(self) -> None:
         conn = open_reader(self._sink.db_path)
         try:
             self._replay(conn)
@@ -142,11 +171,31 @@ class LiveSubscriber:
         )
 
     def _emit(self, record: TelemetryEvent) -> None:
+        try:
+            message = self._convert(record)
+        except _UNCONVERTIBLE as error:
+            self._last[record.slot] = record.seq  # passed over, not missed: no replay for it
+            self.skipped += 1
+            if self._throttle.ready(("skipped", self.name)):
+                _log.warning(
+                    "%s subscriber %s of run %s skipped the %s record of slot %d seq %d "
+                    "(%s: %s); %d skipped so far",
+                    LOG_LIVE_RECORD_SKIPPED,
+                    self.name,
+                    self.run_id,
+                    record.kind,
+                    record.slot,
+                    record.seq,
+                    type(error).__name__,
+                    str(error)[:200],
+                    self.skipped,
+                )
+            return
         while not self._account.acquire(timeout=_POLL_S):
             if self._done.is_set():
                 return
         self._last[record.slot] = record.seq
-        self._outgoing.put(record)
+        self._outgoing.put(message)
 
     def _replay(self, conn: sqlite3.Connection) -> None:
         self._sink.flush(_FLUSH_TIMEOUT_S)

@@ -114,6 +114,7 @@ def _read(
     config: BridgeConfig,
     throttle: LogThrottle,
 ) -> None:
+    publisher = bus.publisher()  # the stream's seq state is forgotten when it ends
     try:
         for batch in requests:
             if isinstance(batch, Malformed):
@@ -133,7 +134,7 @@ def _read(
                 )
             while sink.stats().queued > bus.config.db_path_queue_size and not stopping.is_set():
                 time.sleep(_POLL_S / 10)  # back-pressure on this stream only
-            bus.publish_many(records)
+            publisher.publish_many(records)
             runs = {r.run_id for r in records}
             out.put((batch.batch_id, len(records), rejected, rejections, runs))
             if stopping.is_set():
@@ -143,6 +144,7 @@ def _read(
     except Exception:  # the thread's boundary: report, end this stream
         _log.exception("publishing stream reader failed")
     finally:
+        publisher.close()
         out.put(None)
 
 

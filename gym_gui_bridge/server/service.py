@@ -5,6 +5,12 @@ deserializers never raise: a message that does not parse becomes INVALID_ARGUMEN
 reason instead of gRPC's generic INTERNAL. Every request passes :class:`TokenInterceptor` first
 when the bridge has a token: a missing or wrong ``authorization: Bearer <token>`` gets
 UNAUTHENTICATED (compared with ``hmac.compare_digest``, constant time).
+
+Streams hold a server thread each, so they are capped in all and per peer
+(:mod:`gym_gui_bridge.server.stream_limits`): past a cap a stream gets RESOURCE_EXHAUSTED naming it.
+A publishing stream that received no batch for ``BRIDGE_IDLE_TIMEOUT_S``, with every batch
+answered, is ended with status OK and the reason in the trailing metadata
+``fastlane-stream-ended``, so a stream that only holds a slot loses it.
 """
 
 from __future__ import annotations
@@ -25,19 +31,27 @@ from gym_gui_bridge.bus.credits import CreditManager
 from gym_gui_bridge.bus.run_bus import RunBus
 from gym_gui_bridge.config.bridge import BridgeConfig, CreditConfig, LiveConfig
 from gym_gui_bridge.errors import StoreError
-from gym_gui_bridge.logs import LOG_BRIDGE_AUTH_FAILED, LogThrottle
+from gym_gui_bridge.logs import (
+    LOG_BRIDGE_AUTH_FAILED,
+    LOG_BRIDGE_STREAM_IDLE,
+    LOG_BRIDGE_STREAM_REFUSED,
+    LogThrottle,
+)
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_RUN, KIND_SCALAR, KIND_STEP
 from gym_gui_bridge.protocol.wire import SERVICE_NAME, TOKEN_METADATA_KEY
 from gym_gui_bridge.server.live import LiveSubscriber
 from gym_gui_bridge.server.publish import PublishCounters, parse_batch, serve_publish
+from gym_gui_bridge.server.stream_limits import StreamEnd, StreamSlots, counted, peer_of
 from gym_gui_bridge.store.queries import list_runs
 from gym_gui_bridge.store.schema import open_reader
 from gym_gui_bridge.store.sink import TelemetryDBSink
 
-__all__ = ["TokenInterceptor", "TrainerServicer"]
+__all__ = ["ENDED_METADATA_KEY", "TokenInterceptor", "TrainerServicer"]
 
 _log = logging.getLogger(__name__)
+#: Trailing metadata key of a publishing stream the bridge ended by itself (status OK): why.
+ENDED_METADATA_KEY = "fastlane-stream-ended"
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
@@ -114,6 +128,30 @@ class TrainerServicer:
         self.started = time.monotonic()
         self._lock = threading.Lock()  # guards _subscribers
         self._subscribers: list[LiveSubscriber] = []
+        self.publish_slots = StreamSlots(
+            "publishing streams",
+            "BRIDGE_MAX_PUBLISHERS",
+            config.max_publishers,
+            config.max_publishers_per_peer,
+            "_PER_PEER",
+        )
+        self.subscriber_slots = StreamSlots(
+            "live subscribers",
+            "BRIDGE_MAX_SUBSCRIBERS",
+            config.max_subscribers,
+            config.max_subscribers_per_peer,
+            "_PER_PEER",
+        )
+
+    def _take_slot(self, slots: StreamSlots, context: grpc.ServicerContext) -> str:
+        """The caller's peer, once it holds a slot of ``slots``; else RESOURCE_EXHAUSTED."""
+        peer = peer_of(context.peer())
+        refused = slots.take(peer)
+        if refused is not None:
+            if self._throttle.ready(("refused", peer)):
+                _log.warning("%s %s", LOG_BRIDGE_STREAM_REFUSED, refused)
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refused)
+        return peer
 
     # --- publishing -----------------------------------------------------------------------------
     def _publish(
@@ -122,29 +160,39 @@ class TrainerServicer:
         def handler(
             requests: Iterator[Any], context: grpc.ServicerContext
         ) -> Iterator[pb.BatchAck]:
+            peer = self._take_slot(self.publish_slots, context)
             with self.counters.lock:
-                most = self.config.max_publishers
-                if self.counters.publishers >= most:
-                    context.abort(
-                        grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"Expected at most {most} publishing streams",
-                    )
                 self.counters.publishers += 1
+            end = StreamEnd(self.stopping, self.config.idle_timeout_s)
             try:
-                yield from serve_publish(
-                    requests,
+                for ack in serve_publish(
+                    counted(requests, end),
                     context,
                     kind,
                     self.bus,
                     self.sink,
                     self.counters,
-                    self.stopping,
+                    end,
                     self.config,
                     self._throttle,
-                )
+                ):
+                    end.answered()
+                    yield ack
+                if end.idle:
+                    idle_s = self.config.idle_timeout_s
+                    reason = f"idle for {idle_s:g} s without a batch (BRIDGE_IDLE_TIMEOUT_S)"
+                    context.set_trailing_metadata(((ENDED_METADATA_KEY, reason),))
+                    if self._throttle.ready(("idle", peer)):
+                        _log.info(
+                            "%s publishing stream of %s idle for %g s: ended",
+                            LOG_BRIDGE_STREAM_IDLE,
+                            peer,
+                            idle_s,
+                        )
             finally:
                 with self.counters.lock:
                     self.counters.publishers -= 1
+                self.publish_slots.give(peer)
 
         return handler
 
@@ -160,22 +208,27 @@ class TrainerServicer:
             assert request is not None
             if not request.run_id:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a run_id, got none")
-            with self._lock:
-                most = self.config.max_subscribers
-                if len(self._subscribers) >= most:
-                    context.abort(
-                        grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"Expected at most {most} live subscribers",
-                    )
-                subscriber = LiveSubscriber(
-                    request, kind, self.bus, self.sink, self.credits, context, self.live
-                )
-                self._subscribers.append(subscriber)
+            peer = self._take_slot(self.subscriber_slots, context)
             try:
-                yield from subscriber.messages()
-            finally:
+                subscriber = LiveSubscriber(
+                    request,
+                    kind,
+                    self.bus,
+                    self.sink,
+                    self.credits,
+                    context,
+                    self.live,
+                    self._throttle,
+                )
                 with self._lock:
-                    self._subscribers.remove(subscriber)
+                    self._subscribers.append(subscriber)
+                try:
+                    yield from subscriber.messages()
+                finally:
+                    with self._lock:
+                        self._subscribers.remove(subscriber)
+            finally:
+                self.subscriber_slots.give(peer)
 
         return handler
 

@@ -99,8 +99,11 @@ def _bridge_values(bridge: Any) -> dict[str, Any]:
         "DB_SINK_LOG_INTERVAL_S": sink._throttle._interval_s,
         "DB_SINK_STOP_TIMEOUT_S": sink.config.stop_timeout_s,
         "BRIDGE_ACK_TIMEOUT_S": servicer.config.ack_timeout_s,
-        "BRIDGE_MAX_SUBSCRIBERS": servicer.config.max_subscribers,
-        "BRIDGE_MAX_PUBLISHERS": servicer.config.max_publishers,
+        "BRIDGE_MAX_SUBSCRIBERS": servicer.subscriber_slots._most,
+        "BRIDGE_MAX_PUBLISHERS": servicer.publish_slots._most,
+        "BRIDGE_MAX_SUBSCRIBERS_PER_PEER": servicer.subscriber_slots._most_per_peer,
+        "BRIDGE_MAX_PUBLISHERS_PER_PEER": servicer.publish_slots._most_per_peer,
+        "BRIDGE_IDLE_TIMEOUT_S": servicer.config.idle_timeout_s,  # what each stream's end reads
         "BRIDGE_MAX_REJECTIONS_REPORTED": servicer.config.max_rejections_reported,
         "BRIDGE_LOG_INTERVAL_S": servicer._throttle._interval_s,
         "BRIDGE_STATUS_INTERVAL_S": limits.status_interval_s,
