@@ -24,12 +24,18 @@ What the schemas cannot see is checked around them, conservatively:
   makes that too large as well: that batch goes line by line.)
 - an empty or blank line (``msgspec`` skips it, the strict decoder rejects it) and a line over
   ``JSONL_MAX_LINE_BYTES``: line by line.
-- nested actions (lists): their depth and their numbers are checked by the strict decoder's
-  own rule.
+- list actions: their numbers, depth and size are checked by the validation's own rule
+  (:func:`~gym_gui_bridge.protocol.validation.check_action`).
+- a lone surrogate (``"\\ud800"``): msgspec refuses it in any string, so its batch goes line
+  by line, and the strict decoder rejects it (``bad_unicode``).
+- a line nested too deep for msgspec (it raises ``RecursionError``): line by line.
 
 The schemas, the encoder's structs and its checks are built at import from the record types'
-fields and their domains (:mod:`gym_gui_bridge.protocol.fields`), so they cannot drift from the
-strict codec, which is built from the same fields.
+fields and their domains (:mod:`gym_gui_bridge.protocol.fields`: the integer ranges, ``slot`` an
+int32; :mod:`gym_gui_bridge.protocol.limits`), so they cannot drift from the strict codec, which
+is built from the same fields. The batch encoder writes only records that pass the validation's
+test (:func:`~gym_gui_bridge.protocol.validation.storable`), so it never writes a line the
+decoders reject.
 """
 
 from __future__ import annotations
@@ -43,10 +49,19 @@ from typing import Annotated, Any, Literal
 import msgspec
 import numpy as np
 
-from gym_gui_bridge.errors import RecordDecodeError
-from gym_gui_bridge.protocol.fields import JSONL_KEYS, compile_function, record_fields
-from gym_gui_bridge.protocol.jsonl_decode import INT64_MAX, JSONL_VERSION, check_action
-from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES, JSONL_MAX_NAME_CHARS
+from gym_gui_bridge.protocol.fields import (
+    ACTION_INTEGER_RANGE,
+    INTEGER_RANGES,
+    JSONL_KEYS,
+    compile_function,
+    record_fields,
+)
+from gym_gui_bridge.protocol.jsonl_decode import JSONL_VERSION
+from gym_gui_bridge.protocol.limits import (
+    JSONL_MAX_LINE_BYTES,
+    JSONL_MAX_LIST_ITEMS,
+    JSONL_MAX_NAME_CHARS,
+)
 from gym_gui_bridge.protocol.records import (
     RECORD_TYPES,
     RUN_STATUSES,
@@ -54,16 +69,29 @@ from gym_gui_bridge.protocol.records import (
     StepRecord,
     TelemetryEvent,
 )
+from gym_gui_bridge.protocol.validation import (
+    TEST_NAMESPACE,
+    check_action,
+    storable_expression,
+)
 
 __all__ = ["decode_valid_batch", "encode_valid_batch"]
 
 _FLOAT_MAX = 1.7976931348623157e308  # bounds that reject the infinities msgspec parses
-_Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
-_Slot = Annotated[int, msgspec.Meta(ge=-1, le=INT64_MAX)]
-_ExitCode = Annotated[int, msgspec.Meta(ge=-(2**31), le=INT64_MAX)]
+
+
+def _integers(least: int, greatest: int) -> Any:
+    return Annotated[int, msgspec.Meta(ge=least, le=greatest)]
+
+
+_Count = _integers(*INTEGER_RANGES["count"])
+_Slot = _integers(*INTEGER_RANGES["slot"])
+_ExitCode = _integers(*INTEGER_RANGES["exit_code"])
+_ActionInt = _integers(*ACTION_INTEGER_RANGE)
 _Finite = Annotated[float, msgspec.Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
 _NonNegative = Annotated[float, msgspec.Meta(ge=0.0, le=_FLOAT_MAX)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=JSONL_MAX_NAME_CHARS)]
+_Strings = Annotated[list[str], msgspec.Meta(max_length=JSONL_MAX_LIST_ITEMS)]
 _Status = Literal[RUN_STATUSES]  # type: ignore[valid-type]
 
 
@@ -78,8 +106,8 @@ _TYPES: dict[str, Any] = {
     "real": _Finite,
     "non_negative": _NonNegative,
     "flag": bool,
-    "action": int | _Finite | list[Any] | None,
-    "strings": list[str],
+    "action": _ActionInt | _Finite | list[Any] | None,
+    "strings": _Strings,
 }
 
 
@@ -147,7 +175,7 @@ def _record(line: Any) -> TelemetryEvent:
         return RunRecord(**{**fields, "argv": tuple(line.argv)})
     values = _astuple(line)[1:]
     if kind is _StepLine and type(values[_ACTION]) is list:
-        values = (*values[:_ACTION], check_action(values[_ACTION]), *values[_ACTION + 1 :])
+        check_action(values[_ACTION])  # numbers, depth and size: the strict decoder's rule
     return _tuple_new(_RECORD_OF[kind], values)
 
 
@@ -185,7 +213,7 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
             records = [_record(line) for line in lines]
         else:  # steps, episodes and scalars with plain values: _record, inlined
             records = [_tuple_new(_RECORD_OF[type(line)], _astuple(line)[1:]) for line in lines]
-    except (msgspec.DecodeError, UnicodeDecodeError, RecordDecodeError):
+    except (ValueError, RecursionError):  # msgspec's errors, RecordDecodeError, nesting too deep
         return None
     if kind is not None and any(record.kind != kind for record in records):
         return None
@@ -201,33 +229,39 @@ def _output_struct(record_type: Any) -> Any:
     return msgspec.defstruct(f"_{record_type.__name__}Out", fields, rename=JSONL_KEYS, gc=False)
 
 
+_ACTION_MIN, _ACTION_MAX = ACTION_INTEGER_RANGE
+_INF = math.inf
+
+
 def _plain_action(action: Any) -> bool:
-    """An action msgspec writes exactly as the strict encoder would."""
+    """A valid action msgspec writes exactly as the strict encoder would: null, a number, a flat
+    list of numbers (continuous control). Nested lists go to the per-record encoder."""
     kind = type(action)
-    if action is None or kind is int:
-        return True
     if kind is float:
-        return action - action == 0.0  # finite
-    if kind is list:  # a flat list of numbers (continuous control); nested ones: per record
-        if not all(type(x) is int or type(x) is float for x in action):
+        return -_INF < action < _INF
+    if kind is int:
+        return _ACTION_MIN <= action <= _ACTION_MAX
+    if action is None:
+        return True
+    if kind is not list or len(action) > JSONL_MAX_LIST_ITEMS:
+        return False
+    for item in action:
+        kind = type(item)
+        if kind is float:
+            if not -_INF < item < _INF:
+                return False
+        elif kind is not int or not _ACTION_MIN <= item <= _ACTION_MAX:
             return False
-        try:
-            total = math.fsum(action)
-        except OverflowError:
-            return False
-        return total - total == 0.0  # finite
-    return False
+    return True
 
 
-# What must hold of a field of each domain for msgspec to write it as the strict encoder does
-# (a Python expression of the field's value ``{v}``; other domains need nothing). x - x == 0.0
-# holds for a finite x only; a string raises TypeError, caught by encode_valid_batch.
-_WRITABLE = {
-    "real": "{v} - {v} == 0.0",
-    "non_negative": "{v} - {v} == 0.0",
-    "flag": "type({v}) is bool",
-    "action": "(type({v}) is int or _plain_action({v}))",
-}
+# What a record must satisfy to be batch-encoded: the validation's test of its fields
+# (validation.storable_expression: exact types in their domains, so msgspec writes what the
+# strict encoder writes), with the action restricted to the plain ones.
+def _plain_action_test(v: str) -> str:
+    return f"((type({v}) is int and {_ACTION_MIN} <= {v} <= {_ACTION_MAX}) or _plain_action({v}))"
+
+
 #: Kinds written in a batch. Not run records (rare): the strict encoder writes their argv with
 #: json.dumps's separators, msgspec would not.
 _BATCHED = ("step", "episode", "scalar")
@@ -235,15 +269,8 @@ _BATCHED = ("step", "episode", "scalar")
 
 def _condition(record_type: type) -> str:
     """What a record must satisfy to be batch-encoded, e.g. for a scalar:
-    ``r.wall_time - r.wall_time == 0.0 and r.value - r.value == 0.0``."""
-    checks = []
-    for field in record_fields(record_type):
-        check = _WRITABLE.get(field.domain, "").format(v=f"r.{field.name}")
-        if check and field.optional:
-            check = f"(r.{field.name} is None or {check})"
-        if check:
-            checks.append(check)
-    return " and ".join(checks) or "True"
+    ``(type(r.run_id) is str and 0 < len(r.run_id) <= 1024 and ...) and ...``."""
+    return storable_expression(record_type, tests={"action": _plain_action_test})
 
 
 def _documents_source() -> str:
@@ -263,13 +290,16 @@ def _documents_source() -> str:
     return "\n".join(lines)
 
 
-#: One output struct per record, or None if one of them needs the per-record encoder: a float
-#: that is not finite (msgspec would write ``null``), a flag that is not a bool, an action that
-#: is not plain, a run record. Generated at import (see its ``__source__``).
+#: One output struct per record, or None if one of them needs the per-record encoder: a value
+#: that is not of its exact type or out of its domain (a float that is not finite, which msgspec
+#: would write as ``null``; a flag that is not a bool; an integer beyond its range; a lone
+#: surrogate), an action that is not plain, a run record. Generated at import (see its
+#: ``__source__``).
 _documents = compile_function(
     _documents_source(),
     "_documents",
     {
+        **TEST_NAMESPACE,
         "_plain_action": _plain_action,
         **{RECORD_TYPES[kind].__name__: RECORD_TYPES[kind] for kind in _BATCHED},
         **{f"_{RECORD_TYPES[k].__name__}Out": _output_struct(RECORD_TYPES[k]) for k in _BATCHED},

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.limits import GRPC_MAX_MESSAGE_BYTES
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
+from gym_gui_bridge.protocol.validation import problem
 
 __all__ = [
     "PUBLISH_METHOD",
@@ -59,19 +61,42 @@ def _shared_fields(record_type: Any, message_type: Any) -> tuple[str, ...]:
 _STEP_FIELDS = _shared_fields(StepRecord, pb.Step)
 
 
+def _refused(record: Any, error: Exception) -> RecordEncodeError:
+    reason = problem(record)
+    return RecordEncodeError(
+        f"Expected a record protobuf can carry, got {reason or f'{type(error).__name__}: {error}'}"
+    )
+
+
 def step_message(r: StepRecord) -> pb.Step:
-    """A step record as sent to live subscribers."""
-    m = pb.Step(**{name: getattr(r, name) for name in _STEP_FIELDS})
-    action = r.action
-    if type(action) is int:
-        m.action_int = action
-    elif type(action) is float:
-        m.action_float = action
-    elif action is not None:
-        m.action_json = json.dumps(action)
+    """A step record as sent to live subscribers.
+
+    Raises:
+        RecordEncodeError: a value the message cannot hold (a record that does not pass
+            :func:`~gym_gui_bridge.protocol.validation.check_record`; none that a decoder or
+            the store's sink accepted).
+    """
+    try:
+        m = pb.Step(**{name: getattr(r, name) for name in _STEP_FIELDS})
+        action = r.action
+        if type(action) is int:
+            m.action_int = action
+        elif type(action) is float:
+            m.action_float = action
+        elif action is not None:
+            m.action_json = json.dumps(action)
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
+        raise _refused(r, error) from None
     return m
 
 
 def episode_message(r: EpisodeRollup) -> pb.Episode:
-    """An episode rollup as sent to live subscribers."""
-    return pb.Episode(**r._asdict())
+    """An episode rollup as sent to live subscribers.
+
+    Raises:
+        RecordEncodeError: a value the message cannot hold (see :func:`step_message`).
+    """
+    try:
+        return pb.Episode(**r._asdict())
+    except (TypeError, ValueError, OverflowError) as error:
+        raise _refused(r, error) from None
