@@ -41,17 +41,14 @@ decoders reject.
 from __future__ import annotations
 
 import functools
-import math
 import operator
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
 
 from gym_gui_bridge.protocol.fields import (
-    ACTION_INTEGER_RANGE,
-    INTEGER_RANGES,
     JSONL_KEYS,
     compile_function,
     record_fields,
@@ -59,56 +56,20 @@ from gym_gui_bridge.protocol.fields import (
 from gym_gui_bridge.protocol.jsonl_decode import JSONL_VERSION
 from gym_gui_bridge.protocol.limits import (
     JSONL_MAX_LINE_BYTES,
-    JSONL_MAX_LIST_ITEMS,
-    JSONL_MAX_NAME_CHARS,
 )
 from gym_gui_bridge.protocol.records import (
     RECORD_TYPES,
-    RUN_STATUSES,
     RunRecord,
     StepRecord,
     TelemetryEvent,
 )
-from gym_gui_bridge.protocol.validation import (
-    TEST_NAMESPACE,
-    check_action,
-    storable_expression,
-)
+from gym_gui_bridge.protocol.validation import MSGSPEC_TYPES, check_action, storable_all
 
 __all__ = ["decode_valid_batch", "encode_valid_batch"]
 
-_FLOAT_MAX = 1.7976931348623157e308  # bounds that reject the infinities msgspec parses
-
-
-def _integers(least: int, greatest: int) -> Any:
-    return Annotated[int, msgspec.Meta(ge=least, le=greatest)]
-
-
-_Count = _integers(*INTEGER_RANGES["count"])
-_Slot = _integers(*INTEGER_RANGES["slot"])
-_ExitCode = _integers(*INTEGER_RANGES["exit_code"])
-_ActionInt = _integers(*ACTION_INTEGER_RANGE)
-_Finite = Annotated[float, msgspec.Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
-_NonNegative = Annotated[float, msgspec.Meta(ge=0.0, le=_FLOAT_MAX)]
-_Name = Annotated[str, msgspec.Meta(min_length=1, max_length=JSONL_MAX_NAME_CHARS)]
-_Strings = Annotated[list[str], msgspec.Meta(max_length=JSONL_MAX_LIST_ITEMS)]
-_Status = Literal[RUN_STATUSES]  # type: ignore[valid-type]
-
-
-# How a field of each domain is typed in the schemas: what msgspec checks while decoding.
-_TYPES: dict[str, Any] = {
-    "name": _Name,
-    "text": str,
-    "status": _Status,
-    "count": _Count,
-    "slot": _Slot,
-    "exit_code": _ExitCode,
-    "real": _Finite,
-    "non_negative": _NonNegative,
-    "flag": bool,
-    "action": _ActionInt | _Finite | list[Any] | None,
-    "strings": _Strings,
-}
+# How a field of each domain is typed in the schemas: what msgspec checks while decoding (the
+# validation's bounds, as msgspec types).
+_TYPES = MSGSPEC_TYPES
 
 
 def _line_struct(kind: str, record_type: type) -> Any:
@@ -229,48 +190,9 @@ def _output_struct(record_type: Any) -> Any:
     return msgspec.defstruct(f"_{record_type.__name__}Out", fields, rename=JSONL_KEYS, gc=False)
 
 
-_ACTION_MIN, _ACTION_MAX = ACTION_INTEGER_RANGE
-_INF = math.inf
-
-
-def _plain_action(action: Any) -> bool:
-    """A valid action msgspec writes exactly as the strict encoder would: null, a number, a flat
-    list of numbers (continuous control). Nested lists go to the per-record encoder."""
-    kind = type(action)
-    if kind is float:
-        return -_INF < action < _INF
-    if kind is int:
-        return _ACTION_MIN <= action <= _ACTION_MAX
-    if action is None:
-        return True
-    if kind is not list or len(action) > JSONL_MAX_LIST_ITEMS:
-        return False
-    for item in action:
-        kind = type(item)
-        if kind is float:
-            if not -_INF < item < _INF:
-                return False
-        elif kind is not int or not _ACTION_MIN <= item <= _ACTION_MAX:
-            return False
-    return True
-
-
-# What a record must satisfy to be batch-encoded: the validation's test of its fields
-# (validation.storable_expression: exact types in their domains, so msgspec writes what the
-# strict encoder writes), with the action restricted to the plain ones.
-def _plain_action_test(v: str) -> str:
-    return f"((type({v}) is int and {_ACTION_MIN} <= {v} <= {_ACTION_MAX}) or _plain_action({v}))"
-
-
 #: Kinds written in a batch. Not run records (rare): the strict encoder writes their argv with
 #: json.dumps's separators, msgspec would not.
 _BATCHED = ("step", "episode", "scalar")
-
-
-def _condition(record_type: type) -> str:
-    """What a record must satisfy to be batch-encoded, e.g. for a scalar:
-    ``(type(r.run_id) is str and 0 < len(r.run_id) <= 1024 and ...) and ...``."""
-    return storable_expression(record_type, tests={"action": _plain_action_test})
 
 
 def _documents_source() -> str:
@@ -282,25 +204,18 @@ def _documents_source() -> str:
         name = RECORD_TYPES[kind].__name__
         lines += [
             f"        {'elif' if number else 'if'} kind is {name}:",
-            f"            if not ({_condition(RECORD_TYPES[kind])}):",
-            "                return None",
             f"            append(_{name}Out({JSONL_VERSION}, {kind!r}, *r))",
         ]
     lines += ["        else:", "            return None", "    return out", ""]
     return "\n".join(lines)
 
 
-#: One output struct per record, or None if one of them needs the per-record encoder: a value
-#: that is not of its exact type or out of its domain (a float that is not finite, which msgspec
-#: would write as ``null``; a flag that is not a bool; an integer beyond its range; a lone
-#: surrogate), an action that is not plain, a run record. Generated at import (see its
-#: ``__source__``).
+#: One output struct per record, or None if one of them is a run record. Generated at import
+#: (see its ``__source__``).
 _documents = compile_function(
     _documents_source(),
     "_documents",
     {
-        **TEST_NAMESPACE,
-        "_plain_action": _plain_action,
         **{RECORD_TYPES[kind].__name__: RECORD_TYPES[kind] for kind in _BATCHED},
         **{f"_{RECORD_TYPES[k].__name__}Out": _output_struct(RECORD_TYPES[k]) for k in _BATCHED},
     },
@@ -322,10 +237,15 @@ def encode_valid_batch(records: Sequence[TelemetryEvent]) -> bytes | None:
     >>> encode_valid_batch([scalar._replace(value=float("nan"))]) is None
     True
     """
+    # the validation in bulk: values of their types and domains, actions plain (a float that
+    # is not finite, which msgspec would write as null; a flag that is not a bool; an integer
+    # out of its range; a nested action: the per-record encoder's)
+    if not storable_all(records, plain_actions=True):
+        return None
     try:
         documents = _documents(records)
         if documents is None:
             return None
         return _ENCODER.encode_lines(documents)
     except (TypeError, OverflowError, msgspec.EncodeError, UnicodeEncodeError):
-        return None  # a numpy value, a string where a number belongs, an integer beyond 64 bits
+        return None  # a numpy value, a lone surrogate, an integer beyond 64 bits

@@ -12,14 +12,18 @@ from the same bounds (:data:`~gym_gui_bridge.protocol.fields.INTEGER_RANGES`,
   and the reason the store quarantines a record with.
 - a **test** per record type (:func:`storable`): one boolean expression generated at import, true
   when every value has its exact Python type and lies in its domain, so SQLite binds the record
-  as it is and the encoders write what a decoder reads back. The store tests every record with
-  it; the batch encoder writes only records that pass it. It is conservative: a record of
+  as it is and the encoders write what a decoder reads back. It is conservative: a record of
   foreign values (numpy numbers, an integer reward, a list ``argv``) fails it and is valid once
   :func:`normalised` has converted them.
 
-The batch decoder's ``msgspec`` schemas (:mod:`gym_gui_bridge.protocol.jsonl_batch`) take their
-bounds from the same tables. Tests check that every record a decoder returns passes the test,
-and that the test agrees with the checks.
+For whole batches, :func:`storable_all` runs the same bounds as ``msgspec`` types
+(:data:`MSGSPEC_TYPES`, also the batch decoder's line schemas) in one C call per record type,
+~4x faster than the test record by record; the store and the batch encoder use it first. It
+leaves two things to the encodings that follow it, which refuse them anyway: a lone surrogate
+(UTF-8 cannot encode it: sqlite3 and msgspec raise) and an integer beyond 64 bits in a real
+field (run records, whose ``argv`` is written with escapes, are tested record by record). Tests
+check that every record a decoder returns passes all of these, and that the test agrees with
+the checks.
 
 >>> from gym_gui_bridge.protocol.records import ScalarRecord
 >>> good = ScalarRecord("r", -1, "default", 0, 1.0, tag="loss", value=0.5, step=1)
@@ -38,8 +42,11 @@ import numbers
 import operator
 import re
 import reprlib
-from collections.abc import Callable
-from typing import Any
+import sys
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from gym_gui_bridge.errors import RecordDecodeError
 from gym_gui_bridge.protocol.fields import (
@@ -54,16 +61,19 @@ from gym_gui_bridge.protocol.limits import (
     JSONL_MAX_LIST_ITEMS,
     JSONL_MAX_NAME_CHARS,
 )
-from gym_gui_bridge.protocol.records import RECORD_TYPES, RUN_STATUSES
+from gym_gui_bridge.protocol.records import RECORD_TYPES, RUN_STATUSES, RunRecord, StepRecord
 
 __all__ = [
     "CHECKS",
+    "MSGSPEC_TYPES",
+    "PLAIN_ACTION",
     "check_action",
     "check_record",
     "normalised",
     "problem",
     "shown",
     "storable",
+    "storable_all",
     "storable_expression",
 ]
 
@@ -515,3 +525,80 @@ def normalised(record: Any) -> Any:
     except (TypeError, ValueError, RecursionError):
         return record
     return type(record)(*values)
+
+
+# --------------------------------------------------------------------------------------------
+# The same bounds as msgspec types: the batch decoder's schemas and the bulk test
+# --------------------------------------------------------------------------------------------
+
+_FLOAT_MAX = sys.float_info.max  # bounds that refuse infinities and NaN
+
+
+def _integers(least: int, greatest: int) -> Any:
+    return Annotated[int, msgspec.Meta(ge=least, le=greatest)]
+
+
+_Finite = Annotated[float, msgspec.Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
+_ActionInt = Annotated[int, msgspec.Meta(ge=ACTION_INTEGER_RANGE[0], le=ACTION_INTEGER_RANGE[1])]
+
+#: How a value of each domain is typed for ``msgspec`` (bounds from the same tables as the
+#: checks). A list action's items are checked by :func:`check_action` after it.
+MSGSPEC_TYPES: dict[str, Any] = {
+    "name": Annotated[str, msgspec.Meta(min_length=1, max_length=JSONL_MAX_NAME_CHARS)],
+    "text": Annotated[str, msgspec.Meta(max_length=_TEXT_CHARS)],
+    "status": Literal[RUN_STATUSES],
+    "count": _integers(*INTEGER_RANGES["count"]),
+    "slot": _integers(*INTEGER_RANGES["slot"]),
+    "exit_code": _integers(*INTEGER_RANGES["exit_code"]),
+    "real": _Finite,
+    "non_negative": Annotated[float, msgspec.Meta(ge=0.0, le=_FLOAT_MAX)],
+    "flag": bool,
+    "action": _ActionInt | _Finite | list[Any] | None,
+    "strings": Annotated[list[str], msgspec.Meta(max_length=JSONL_MAX_LIST_ITEMS)],
+}
+#: An action the batch encoder writes in one call: null, a number, a flat list of numbers.
+PLAIN_ACTION = (
+    _ActionInt
+    | _Finite
+    | Annotated[list[_ActionInt | _Finite], msgspec.Meta(max_length=JSONL_MAX_LIST_ITEMS)]
+    | None
+)
+
+
+def _bulk_type(record_type: type, action: Any) -> Any:
+    """``list[<struct>]`` where the struct takes a record (a tuple) field by field."""
+    fields = []
+    for field in record_fields(record_type):
+        kind = action if field.domain == "action" else MSGSPEC_TYPES[field.domain]
+        fields.append((field.name, kind | None if field.optional else kind))
+    struct = msgspec.defstruct(f"_{record_type.__name__}Check", fields, array_like=True, gc=False)
+    return list[struct]  # type: ignore[valid-type]
+
+
+_BULK = {t: _bulk_type(t, MSGSPEC_TYPES["action"]) for t in RECORD_TYPES.values()}
+_BULK_PLAIN = {t: _bulk_type(t, PLAIN_ACTION) for t in RECORD_TYPES.values()}
+_ACTION = StepRecord._fields.index("action")
+
+
+def storable_all(records: Sequence[Any], plain_actions: bool = False) -> bool:
+    """Whether every record of ``records`` is valid as it is, checked in bulk (see the module's
+    docstring for the two things it leaves to the encodings). ``plain_actions``: accept only
+    null, numbers and flat lists of numbers as actions (what the batch encoder writes)."""
+    kinds = {type(record) for record in records}
+    bulk = _BULK_PLAIN if plain_actions else _BULK
+    try:
+        for kind in kinds:
+            group = records if len(kinds) == 1 else [r for r in records if type(r) is kind]
+            if kind is RunRecord:  # rare; argv is written with escapes, not refused as UTF-8
+                if not all(map(storable, group)):
+                    return False
+                continue
+            msgspec.convert(group, bulk[kind])
+            if kind is StepRecord and not plain_actions:
+                for record in group:
+                    action = record[_ACTION]
+                    if type(action) is list and not _action_ok(action):
+                        return False
+    except (KeyError, msgspec.ValidationError, UnicodeError):  # not a record type, a value
+        return False  # out of its domain (a lone surrogate can make msgspec's message fail)
+    return True

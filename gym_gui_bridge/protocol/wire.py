@@ -17,7 +17,7 @@ from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.limits import GRPC_MAX_MESSAGE_BYTES
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
-from gym_gui_bridge.protocol.validation import problem
+from gym_gui_bridge.protocol.validation import normalised, problem, storable
 
 __all__ = [
     "PUBLISH_METHOD",
@@ -61,32 +61,35 @@ def _shared_fields(record_type: Any, message_type: Any) -> tuple[str, ...]:
 _STEP_FIELDS = _shared_fields(StepRecord, pb.Step)
 
 
-def _refused(record: Any, error: Exception) -> RecordEncodeError:
-    reason = problem(record)
-    return RecordEncodeError(
-        f"Expected a record protobuf can carry, got {reason or f'{type(error).__name__}: {error}'}"
-    )
+def _valid(record: Any) -> Any:
+    """``record`` (its values converted, if foreign), or RecordEncodeError with the reason: the
+    wire carries what the validation accepts, nothing else (``slot`` is an int32 there)."""
+    if storable(record):
+        return record
+    converted = normalised(record)
+    reason = problem(converted)
+    if reason is not None:
+        raise RecordEncodeError(f"Expected a record protobuf can carry, got {reason}")
+    return converted
 
 
 def step_message(r: StepRecord) -> pb.Step:
     """A step record as sent to live subscribers.
 
     Raises:
-        RecordEncodeError: a value the message cannot hold (a record that does not pass
-            :func:`~gym_gui_bridge.protocol.validation.check_record`; none that a decoder or
-            the store's sink accepted).
+        RecordEncodeError: a record that fails the validation
+            (:func:`~gym_gui_bridge.protocol.validation.check_record`); none that a decoder or
+            the store's sink accepted does.
     """
-    try:
-        m = pb.Step(**{name: getattr(r, name) for name in _STEP_FIELDS})
-        action = r.action
-        if type(action) is int:
-            m.action_int = action
-        elif type(action) is float:
-            m.action_float = action
-        elif action is not None:
-            m.action_json = json.dumps(action)
-    except (TypeError, ValueError, OverflowError, RecursionError) as error:
-        raise _refused(r, error) from None
+    r = _valid(r)
+    m = pb.Step(**{name: getattr(r, name) for name in _STEP_FIELDS})
+    action = r.action
+    if type(action) is int:
+        m.action_int = action
+    elif type(action) is float:
+        m.action_float = action
+    elif action is not None:
+        m.action_json = json.dumps(action)
     return m
 
 
@@ -94,9 +97,6 @@ def episode_message(r: EpisodeRollup) -> pb.Episode:
     """An episode rollup as sent to live subscribers.
 
     Raises:
-        RecordEncodeError: a value the message cannot hold (see :func:`step_message`).
+        RecordEncodeError: a record that fails the validation (see :func:`step_message`).
     """
-    try:
-        return pb.Episode(**r._asdict())
-    except (TypeError, ValueError, OverflowError) as error:
-        raise _refused(r, error) from None
+    return pb.Episode(**_valid(r)._asdict())

@@ -40,7 +40,7 @@ from gym_gui_bridge.protocol.records import (
     StepRecord,
     TelemetryEvent,
 )
-from gym_gui_bridge.protocol.validation import normalised, problem, storable
+from gym_gui_bridge.protocol.validation import normalised, problem, storable, storable_all
 from gym_gui_bridge.store.columns import COLUMNS, TABLES, column_list, sanitised_row
 from gym_gui_bridge.store.quarantine import Quarantined, quarantined_record, write_quarantine
 
@@ -269,6 +269,11 @@ def _write_isolating(
                 pending += [part[middle:], part[:middle]]
                 continue
             record = part[0]
+            if not storable(record):  # let through by the bulk test: an integer beyond 64 bits
+                converted = normalised(record)  # in a real field, say; converted, it may do
+                if storable(converted):
+                    pending.append([converted])
+                    continue
             reason = problem(record)
             code, message = (
                 (reason.code, str(reason))
@@ -301,6 +306,8 @@ def write_batch(
     """
     valid: list[TelemetryEvent] = []
     refused: list[Quarantined] = []
+    if storable_all(records):  # the whole batch at once: the common case
+        valid, records = list(records), ()
     for record in records:
         if storable(record):
             valid.append(record)
