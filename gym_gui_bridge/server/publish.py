@@ -12,8 +12,10 @@ not and never will be (a line the decoder refused, or a record the sink quaranti
 sender may forget both. A bridge killed before the ack never acknowledged the batch and the
 emitter re-sends it. A batch the sink could not commit in ``BRIDGE_ACK_TIMEOUT_S`` (a transient
 fault: disk full, database locked), or that the bus lost, is answered as ``dropped``; the
-emitter re-sends it too. Decoding never raises; if reading a stream fails anyway, the stream
-ends with INTERNAL, never with OK and batches unanswered.
+emitter re-sends it too. A stream never ends with OK while a batch it read is unanswered:
+decoding never raises, a reader that fails anyway ends its stream with INTERNAL, and a bridge
+that stops ends the streams still open with UNAVAILABLE (what they published is stored by the
+sink's stop; the emitter re-sends what was not acknowledged).
 
 A message that is not a RecordBatch ends the stream with INVALID_ARGUMENT and the reason.
 Reading stops (gRPC flow control pushes back on the worker, which keeps spooling to disk) while
@@ -258,8 +260,14 @@ def serve_publish(
         try:
             item = out.get(timeout=_POLL_S)
         except queue.Empty:
-            if not context.is_active() or stopping.is_set():
-                return  # stopping: what was published is flushed by the sink's stop()
+            if not context.is_active():
+                return  # the client went away
+            if stopping.is_set():  # what was published is flushed by the sink's stop()
+                context.abort(
+                    grpc.StatusCode.UNAVAILABLE,
+                    "Expected to keep serving, the bridge is stopping: re-send what was not "
+                    "acknowledged",
+                )
             continue
         pending = [item]
         while True:  # everything already queued is acknowledged by the same flush
