@@ -41,8 +41,10 @@ from gym_gui_bridge.protocol.jsonl_decode import (
     JsonlDecoder,
     decode_record,
 )
+from gym_gui_bridge.protocol.normalise import normalised
 from gym_gui_bridge.protocol.records import RECORD_TYPES, TelemetryEvent
-from gym_gui_bridge.protocol.validation import check_record, normalised, storable
+from gym_gui_bridge.protocol.storable import storable
+from gym_gui_bridge.protocol.validation import check_record
 
 __all__ = [
     "JSONL_VERSION",

@@ -63,7 +63,8 @@ from gym_gui_bridge.protocol.records import (
     StepRecord,
     TelemetryEvent,
 )
-from gym_gui_bridge.protocol.validation import MSGSPEC_TYPES, check_action, storable_all
+from gym_gui_bridge.protocol.storable import MSGSPEC_TYPES, storable_all
+from gym_gui_bridge.protocol.validation import check_action
 
 __all__ = ["decode_valid_batch", "encode_valid_batch"]
 

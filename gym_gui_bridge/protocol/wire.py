@@ -16,8 +16,10 @@ from typing import Any
 from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.limits import GRPC_MAX_MESSAGE_BYTES
+from gym_gui_bridge.protocol.normalise import normalised
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
-from gym_gui_bridge.protocol.validation import normalised, problem, storable
+from gym_gui_bridge.protocol.storable import storable
+from gym_gui_bridge.protocol.validation import problem
 
 __all__ = [
     "PUBLISH_METHOD",

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from gym_gui_bridge.protocol.normalise import normalised
 from gym_gui_bridge.protocol.records import (
     RUN_STARTED,
     EpisodeRollup,
@@ -40,7 +41,8 @@ from gym_gui_bridge.protocol.records import (
     StepRecord,
     TelemetryEvent,
 )
-from gym_gui_bridge.protocol.validation import normalised, problem, storable, storable_all
+from gym_gui_bridge.protocol.storable import storable, storable_all
+from gym_gui_bridge.protocol.validation import problem
 from gym_gui_bridge.store.columns import COLUMNS, TABLES, column_list, sanitised_row
 from gym_gui_bridge.store.quarantine import Quarantined, quarantined_record, write_quarantine
 

@@ -22,8 +22,10 @@ from gym_gui_bridge.errors import RecordDecodeError, RecordEncodeError
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.jsonl import JsonlDecoder, decode_record, encode_record
 from gym_gui_bridge.protocol.jsonl_batch import decode_valid_batch, encode_valid_batch
+from gym_gui_bridge.protocol.normalise import normalised
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
-from gym_gui_bridge.protocol.validation import normalised, problem, storable, storable_all
+from gym_gui_bridge.protocol.storable import storable, storable_all
+from gym_gui_bridge.protocol.validation import problem
 from gym_gui_bridge.protocol.wire import episode_message, step_message
 from gym_gui_bridge.server.publish import read_batch
 from gym_gui_bridge.store.schema import open_writer
