@@ -73,7 +73,8 @@ class Bridge:
         self.listen = listen
         self.config = config
         self.bus = RunBus(config.run_bus)
-        self.sink = TelemetryDBSink(self.bus, db_path, config=config.sink)
+        # every record on this bus comes from the JSONL decoders (publishing streams, spools)
+        self.sink = TelemetryDBSink(self.bus, db_path, config=config.sink, decoded=True)
         self.servicer = TrainerServicer(
             self.bus, self.sink, config.bridge, live=config.live, credits=config.credits
         )

@@ -90,7 +90,10 @@ class TelemetryDBSink:
     ``bus`` may be ``None`` when ``source`` is given: the sink then reads that queue instead
     of subscribing to a bus (the embedded recorder's :class:`~gym_gui_bridge.bus.feed.DequeFeed`).
     ``config`` holds the batch size, flush interval, busy timeout, retry pauses, log limits and
-    the WAL's bounds (the ``DB_SINK_*`` tunables named in this module's docstring).
+    the WAL's bounds (the ``DB_SINK_*`` tunables named in this module's docstring). ``decoded``:
+    every record reaching the sink was returned by a JSONL decoder, which applied the
+    validation already (the bridge's bus): records are not tested again; what SQLite refuses is
+    still isolated and quarantined.
 
     >>> import tempfile, os
     >>> from gym_gui_bridge.protocol.records import ScalarRecord
@@ -112,6 +115,7 @@ class TelemetryDBSink:
         name: str = "telemetry-db-sink",
         config: SinkConfig = SinkConfig(),
         fault_hook: FaultHook | None = None,
+        decoded: bool = False,
     ) -> None:
         if (bus is None) == (source is None):
             raise ValueError("Expected exactly one of a bus and a source")
@@ -123,6 +127,7 @@ class TelemetryDBSink:
         self._batch_size = config.batch_size
         self._flush_interval_s = config.flush_interval_s
         self._fault_hook = fault_hook
+        self._decoded = decoded
         self._conn: sqlite3.Connection | None = None
         self._subscription: Subscription | DequeFeed | None = None
         self._thread: threading.Thread | None = None
@@ -296,7 +301,7 @@ class TelemetryDBSink:
         with self._lock:
             lines = self._lines[:]
         try:
-            result = write_batch(conn, batch, self._fault_hook, lines)
+            result = write_batch(conn, batch, self._fault_hook, lines, self._decoded)
         except sqlite3.Error as error:  # write_batch raises only transient ones
             with self._lock:
                 self._failed_batches += 1

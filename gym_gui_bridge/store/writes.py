@@ -293,14 +293,16 @@ def write_batch(
     records: Sequence[TelemetryEvent],
     fault_hook: FaultHook | None = None,
     lines: Sequence[Quarantined] = (),
+    decoded: bool = False,
 ) -> BatchResult:
     """Store the valid ``records``, quarantine the others (and the refused ``lines``, entries
     made by :func:`~gym_gui_bridge.store.quarantine.quarantined_line`).
 
-    Every record is tested with the validation; one of foreign values (numpy numbers) is
-    converted first. The valid ones are written in one ``BEGIN IMMEDIATE`` transaction, or,
-    if SQLite refuses it for a reason that is not transient, in halves until each refused
-    record is alone. The quarantine entries are written last, in their own transaction.
+    Every record is tested with the validation (unless ``decoded``: records a JSONL decoder
+    returned passed it already); one of foreign values (numpy numbers) is converted first. The
+    valid ones are written in one ``BEGIN IMMEDIATE`` transaction, or, if SQLite refuses it for
+    a reason that is not transient, in halves until each refused record is alone. The quarantine
+    entries are written last, in their own transaction.
 
     Raises:
         sqlite3.Error: a transient failure (:func:`is_transient`: locked, disk full, ...); the
@@ -308,7 +310,7 @@ def write_batch(
     """
     valid: list[TelemetryEvent] = []
     refused: list[Quarantined] = []
-    if storable_all(records):  # the whole batch at once: the common case
+    if decoded or storable_all(records):  # the whole batch at once: the common case
         valid, records = list(records), ()
     for record in records:
         if storable(record):
