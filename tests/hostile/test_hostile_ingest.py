@@ -141,7 +141,7 @@ def test_a_record_the_sink_refuses_is_acknowledged_as_rejected_not_dropped(tmp_p
             raise sqlite3.IntegrityError("CHECK constraint failed (injected)")
 
     bus = RunBus()
-    sink = TelemetryDBSink(bus, tmp_path / "refuse.sqlite", fault_hook=refuse)
+    sink = TelemetryDBSink(bus, tmp_path / "refuse.sqlite", fault_hook=refuse, decoded=True)
     sink.start()
     servicer = TrainerServicer(bus, sink)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=channel_options())
