@@ -374,12 +374,14 @@ class TelemetryDBSink:
         queued = subscription.qsize() if subscription is not None else 0
         with self._lock:
             self._lost += len(batch) + queued
-            lost = self._lost
+            lost, lines = self._lost, len(self._lines)
         _log.error(
-            "%s %s: stopping with %d records not written to %s (last error: %s)",
+            "%s %s: stopping with %d records (and %d rejected lines for the quarantine) not "
+            "written to %s (last error: %s)",
             LOG_SERVICE_DB_SINK_RECORDS_LOST,
             self.name,
             lost,
+            lines,
             self.db_path,
             self._last_error,
         )
