@@ -9,6 +9,7 @@ and the protobuf messages hold unchanged.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -205,6 +206,4 @@ def test_every_integer_of_a_decodable_line_binds_in_sqlite() -> None:
 
 
 def _line(**changes: object) -> str:
-    import json
-
     return json.dumps({**GOOD, **changes})
