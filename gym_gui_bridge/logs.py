@@ -45,6 +45,7 @@ __all__ = [
     "LOG_SERVICE_DB_SINK_CHECKPOINT",
     "LOG_SERVICE_DB_SINK_QUEUE_DEPTH",
     "LOG_SERVICE_DB_SINK_RECORDS_LOST",
+    "LOG_SERVICE_DB_SINK_RECORD_QUARANTINED",
     "LOG_WORKER_CONFIG_DURABLE_PATH",
     "LogThrottle",
 ]
@@ -76,6 +77,9 @@ LOG_SERVICE_DB_SINK_BATCH_RECOVERED = "LOG_SERVICE_DB_SINK_BATCH_RECOVERED"
 LOG_SERVICE_DB_SINK_CHECKPOINT = "LOG_SERVICE_DB_SINK_CHECKPOINT"
 #: The sink stopped with records it could not write (the fault never cleared).
 LOG_SERVICE_DB_SINK_RECORDS_LOST = "LOG_SERVICE_DB_SINK_RECORDS_LOST"
+#: Records the sink could not store (invalid, or refused by SQLite) went into the quarantine
+#: table; the rest of their batch was stored (rate-limited, with the count since the last line).
+LOG_SERVICE_DB_SINK_RECORD_QUARANTINED = "LOG_SERVICE_DB_SINK_RECORD_QUARANTINED"
 
 # --- records and worker ---------------------------------------------------------------------
 #: Where the worker's durable path goes (embedded SQLite file or a bridge).

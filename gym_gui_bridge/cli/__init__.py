@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "steps": ("steps", "List a run's recorded steps (--episode N, --slot K)."),
     "scalars": ("scalars", "List a run's TensorBoard scalars (--tag T)."),
     "export": ("export", "Write a run's records as CSV or JSONL files (--format, --out DIR)."),
+    "quarantine": (
+        "quarantine",
+        "List the lines and records the store refused, with their reasons (--run RUN_ID).",
+    ),
     "serve": (
         "serve",
         "Run the bridge: gRPC TrainerService, RunBus, SQLite sink (--listen, --db).",

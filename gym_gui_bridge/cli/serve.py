@@ -102,7 +102,10 @@ def main(argv: list[str], prog: str) -> int:
     try:
         bridge = build_bridge(args)
         bridge.start()
-    except (BridgeError, StoreError, ConfigError, OSError, IndexError) as error:
+    except StoreError as error:
+        print(f"{prog}: {error} (--db PATH)", file=sys.stderr)
+        return 2
+    except (BridgeError, ConfigError, OSError, IndexError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
     # the handler only appends to a list: taking a lock in a signal handler (Event.set) can
@@ -111,11 +114,13 @@ def main(argv: list[str], prog: str) -> int:
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda signum, _frame: signals.append(signum))
     host = listen.rsplit(":", 1)[0]
+    ingest = bridge.spool_ingest
+    more = " (more in the background)" if ingest is not None and not ingest.done else ""
     print(
         f"{prog}: listening on {host}:{bridge.port}, db {db}, "
         f"{'token required' if bridge.token_required else 'no token'}; "
         f"ingested {bridge.ingested.accepted} "
-        f"spooled records from {spool_dir}",
+        f"spooled records from {spool_dir}{more}",
         file=sys.stderr,
         flush=True,
     )

@@ -133,6 +133,22 @@ class BridgeConfig:
         "Interval of the status log line when stderr is not a terminal (seconds).",
         above=0.0,
     )
+    quarantine_per_batch: int = tunable(
+        "BRIDGE_QUARANTINE_PER_BATCH",
+        1024,
+        "Rejected lines of one published batch kept in the quarantine table (lines); all are "
+        "counted and answered as rejected. Bounds what one hostile batch of tiny bad lines can "
+        "make the bridge keep.",
+        minimum=0,
+    )
+    startup_ingest_s: float = tunable(
+        "BRIDGE_STARTUP_INGEST_S",
+        5.0,
+        "Longest `serve` spends ingesting orphaned spools before it listens (seconds); the rest "
+        "is ingested in the background while it serves. A small spool is stored before the "
+        "first client connects; a huge one never keeps the bridge from listening.",
+        minimum=0.0,
+    )
     stop_grace_s: float = tunable(
         "BRIDGE_STOP_GRACE_S",
         10.0,

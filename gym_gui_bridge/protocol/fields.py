@@ -12,10 +12,10 @@ name. A new field of a known domain needs no change elsewhere, except the SQLite
 domain             annotation                        valid values (what the strict decoder accepts)
 =================  ================================  ==============================================
 ``name``           ``Name``                          1..``JSONL_MAX_NAME_CHARS`` characters
-``text``           ``str``                           any string
+``text``           ``str``                           a string
 ``status``         ``Status``                        one of ``RUN_STATUSES``
 ``count``          ``Count``                         integer 0..2**63-1
-``slot``           ``Slot``                          integer -1..2**63-1
+``slot``           ``Slot``                          integer -1..2**31-1
 ``exit_code``      ``ExitCode``                      integer -2**31..2**63-1
 ``real``           ``float``                         finite number (an integer is accepted)
 ``non_negative``   ``NonNegative``                   finite number >= 0
@@ -25,6 +25,14 @@ domain             annotation                        valid values (what the stri
 =================  ================================  ==============================================
 
 A field annotated ``X | None`` is *optional*: it may also be None (JSON ``null``).
+
+Every string (names, texts, ``argv``'s items) must be Unicode scalar values (no lone surrogate
+such as ``"\\ud800"``: neither UTF-8 nor protobuf can carry one) of at most
+``JSONL_MAX_LINE_BYTES`` characters; an integer inside an action is in the int64 range; a list
+(an action at every level, ``argv``) holds at most ``JSONL_MAX_LIST_ITEMS`` items in all. The
+integer ranges are :data:`INTEGER_RANGES`: what SQLite's INTEGER and the protobuf messages
+(``slot`` is an ``int32`` there) can hold. :mod:`gym_gui_bridge.protocol.validation` checks
+all of it, for every codec, the store and the wire.
 
 >>> from gym_gui_bridge.protocol.records import StepRecord
 >>> [(f.name, f.domain, f.optional) for f in record_fields(StepRecord)][-2:]
@@ -39,7 +47,13 @@ from collections.abc import Callable
 from typing import Annotated, Any, NamedTuple
 
 __all__ = [
+    "ACTION_INTEGER_RANGE",
     "DOMAINS",
+    "INT32_MAX",
+    "INT32_MIN",
+    "INT64_MAX",
+    "INT64_MIN",
+    "INTEGER_RANGES",
     "JSONL_KEYS",
     "Action",
     "Count",
@@ -81,6 +95,22 @@ DOMAINS = frozenset(
         "strings",
     ]
 )
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+#: The least and greatest value of each integer domain. int64 is SQLite's INTEGER; ``slot`` is
+#: an ``int32`` in the protobuf messages (proto/trainer.proto), the rest fit ``uint64`` /
+#: ``sint64`` there.
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "count": (0, INT64_MAX),
+    "slot": (-1, INT32_MAX),
+    "exit_code": (INT32_MIN, INT64_MAX),
+}
+#: The range of an integer inside an action (the ``sint64`` ``action_int`` of the wire).
+ACTION_INTEGER_RANGE = (INT64_MIN, INT64_MAX)
 
 #: JSONL keys that differ from the field's Python name (``return`` is a Python keyword).
 JSONL_KEYS = {"ep_return": "return"}

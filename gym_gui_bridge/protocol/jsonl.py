@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring
 from typing import Any
 
-from gym_gui_bridge.errors import RecordEncodeError
+from gym_gui_bridge.errors import RecordDecodeError, RecordEncodeError
 from gym_gui_bridge.protocol.fields import compile_function, record_fields
 from gym_gui_bridge.protocol.jsonl_decode import (
     JSONL_VERSION,
@@ -41,7 +41,10 @@ from gym_gui_bridge.protocol.jsonl_decode import (
     JsonlDecoder,
     decode_record,
 )
+from gym_gui_bridge.protocol.normalise import normalised
 from gym_gui_bridge.protocol.records import RECORD_TYPES, TelemetryEvent
+from gym_gui_bridge.protocol.storable import storable
+from gym_gui_bridge.protocol.validation import check_record
 
 __all__ = [
     "JSONL_VERSION",
@@ -132,14 +135,25 @@ _ENCODERS: dict[type, Callable[[Any], str]] = {
 
 
 def encode_record(record: TelemetryEvent) -> str:
-    """One JSONL line (without the newline) for ``record``.
+    """One JSONL line (without the newline) for ``record``: a line the strict decoder accepts.
+
+    Values of foreign types (numpy numbers, an integer reward) are converted first
+    (:func:`~gym_gui_bridge.protocol.validation.normalised`).
 
     Raises:
-        RecordEncodeError: a float field is NaN or infinite, or the action is not JSON-able.
+        RecordEncodeError: a value outside its field's domain (NaN or infinite numbers, an
+            integer out of range, a lone surrogate, an action that is not JSON numbers, ...);
+            the message starts with the decoder's reason code.
     """
     encode = _ENCODERS.get(type(record))
     if encode is None:
         raise RecordEncodeError(f"Expected a telemetry record, got {type(record).__name__}")
+    if not storable(record):
+        record = normalised(record)
+        try:
+            check_record(record)
+        except RecordDecodeError as error:
+            raise RecordEncodeError(str(error)) from None
     return encode(record)
 
 

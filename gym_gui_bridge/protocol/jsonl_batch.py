@@ -24,63 +24,53 @@ What the schemas cannot see is checked around them, conservatively:
   makes that too large as well: that batch goes line by line.)
 - an empty or blank line (``msgspec`` skips it, the strict decoder rejects it) and a line over
   ``JSONL_MAX_LINE_BYTES``: line by line.
-- nested actions (lists): their depth and their numbers are checked by the strict decoder's
-  own rule.
+- list actions: their numbers, depth and size are checked by the validation's own rule
+  (:func:`~gym_gui_bridge.protocol.validation.check_action`).
+- a lone surrogate (``"\\ud800"``): msgspec refuses it in any string, so its batch goes line
+  by line, and the strict decoder rejects it (``bad_unicode``).
+- a line nested too deep for msgspec (it raises ``RecursionError``): line by line.
 
 The schemas, the encoder's structs and its checks are built at import from the record types'
-fields and their domains (:mod:`gym_gui_bridge.protocol.fields`), so they cannot drift from the
-strict codec, which is built from the same fields.
+fields and their domains (:mod:`gym_gui_bridge.protocol.fields`: the integer ranges, ``slot`` an
+int32; :mod:`gym_gui_bridge.protocol.limits`), so they cannot drift from the strict codec, which
+is built from the same fields. The batch encoder writes only records that pass the validation's
+test (:func:`~gym_gui_bridge.protocol.validation.storable`), so it never writes a line the
+decoders reject.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import operator
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
 
-from gym_gui_bridge.errors import RecordDecodeError
-from gym_gui_bridge.protocol.fields import JSONL_KEYS, compile_function, record_fields
-from gym_gui_bridge.protocol.jsonl_decode import INT64_MAX, JSONL_VERSION, check_action
-from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES, JSONL_MAX_NAME_CHARS
+from gym_gui_bridge.protocol.fields import (
+    JSONL_KEYS,
+    compile_function,
+    record_fields,
+)
+from gym_gui_bridge.protocol.jsonl_decode import JSONL_VERSION
+from gym_gui_bridge.protocol.limits import (
+    JSONL_MAX_LINE_BYTES,
+)
 from gym_gui_bridge.protocol.records import (
     RECORD_TYPES,
-    RUN_STATUSES,
     RunRecord,
     StepRecord,
     TelemetryEvent,
 )
+from gym_gui_bridge.protocol.storable import MSGSPEC_TYPES, storable_all
+from gym_gui_bridge.protocol.validation import check_action
 
 __all__ = ["decode_valid_batch", "encode_valid_batch"]
 
-_FLOAT_MAX = 1.7976931348623157e308  # bounds that reject the infinities msgspec parses
-_Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
-_Slot = Annotated[int, msgspec.Meta(ge=-1, le=INT64_MAX)]
-_ExitCode = Annotated[int, msgspec.Meta(ge=-(2**31), le=INT64_MAX)]
-_Finite = Annotated[float, msgspec.Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
-_NonNegative = Annotated[float, msgspec.Meta(ge=0.0, le=_FLOAT_MAX)]
-_Name = Annotated[str, msgspec.Meta(min_length=1, max_length=JSONL_MAX_NAME_CHARS)]
-_Status = Literal[RUN_STATUSES]  # type: ignore[valid-type]
-
-
-# How a field of each domain is typed in the schemas: what msgspec checks while decoding.
-_TYPES: dict[str, Any] = {
-    "name": _Name,
-    "text": str,
-    "status": _Status,
-    "count": _Count,
-    "slot": _Slot,
-    "exit_code": _ExitCode,
-    "real": _Finite,
-    "non_negative": _NonNegative,
-    "flag": bool,
-    "action": int | _Finite | list[Any] | None,
-    "strings": list[str],
-}
+# How a field of each domain is typed in the schemas: what msgspec checks while decoding (the
+# validation's bounds, as msgspec types).
+_TYPES = MSGSPEC_TYPES
 
 
 def _line_struct(kind: str, record_type: type) -> Any:
@@ -147,7 +137,7 @@ def _record(line: Any) -> TelemetryEvent:
         return RunRecord(**{**fields, "argv": tuple(line.argv)})
     values = _astuple(line)[1:]
     if kind is _StepLine and type(values[_ACTION]) is list:
-        values = (*values[:_ACTION], check_action(values[_ACTION]), *values[_ACTION + 1 :])
+        check_action(values[_ACTION])  # numbers, depth and size: the strict decoder's rule
     return _tuple_new(_RECORD_OF[kind], values)
 
 
@@ -185,7 +175,7 @@ def decode_valid_batch(data: bytes, kind: str | None = None) -> list[TelemetryEv
             records = [_record(line) for line in lines]
         else:  # steps, episodes and scalars with plain values: _record, inlined
             records = [_tuple_new(_RECORD_OF[type(line)], _astuple(line)[1:]) for line in lines]
-    except (msgspec.DecodeError, UnicodeDecodeError, RecordDecodeError):
+    except (ValueError, RecursionError):  # msgspec's errors, RecordDecodeError, nesting too deep
         return None
     if kind is not None and any(record.kind != kind for record in records):
         return None
@@ -201,49 +191,9 @@ def _output_struct(record_type: Any) -> Any:
     return msgspec.defstruct(f"_{record_type.__name__}Out", fields, rename=JSONL_KEYS, gc=False)
 
 
-def _plain_action(action: Any) -> bool:
-    """An action msgspec writes exactly as the strict encoder would."""
-    kind = type(action)
-    if action is None or kind is int:
-        return True
-    if kind is float:
-        return action - action == 0.0  # finite
-    if kind is list:  # a flat list of numbers (continuous control); nested ones: per record
-        if not all(type(x) is int or type(x) is float for x in action):
-            return False
-        try:
-            total = math.fsum(action)
-        except OverflowError:
-            return False
-        return total - total == 0.0  # finite
-    return False
-
-
-# What must hold of a field of each domain for msgspec to write it as the strict encoder does
-# (a Python expression of the field's value ``{v}``; other domains need nothing). x - x == 0.0
-# holds for a finite x only; a string raises TypeError, caught by encode_valid_batch.
-_WRITABLE = {
-    "real": "{v} - {v} == 0.0",
-    "non_negative": "{v} - {v} == 0.0",
-    "flag": "type({v}) is bool",
-    "action": "(type({v}) is int or _plain_action({v}))",
-}
 #: Kinds written in a batch. Not run records (rare): the strict encoder writes their argv with
 #: json.dumps's separators, msgspec would not.
 _BATCHED = ("step", "episode", "scalar")
-
-
-def _condition(record_type: type) -> str:
-    """What a record must satisfy to be batch-encoded, e.g. for a scalar:
-    ``r.wall_time - r.wall_time == 0.0 and r.value - r.value == 0.0``."""
-    checks = []
-    for field in record_fields(record_type):
-        check = _WRITABLE.get(field.domain, "").format(v=f"r.{field.name}")
-        if check and field.optional:
-            check = f"(r.{field.name} is None or {check})"
-        if check:
-            checks.append(check)
-    return " and ".join(checks) or "True"
 
 
 def _documents_source() -> str:
@@ -255,22 +205,18 @@ def _documents_source() -> str:
         name = RECORD_TYPES[kind].__name__
         lines += [
             f"        {'elif' if number else 'if'} kind is {name}:",
-            f"            if not ({_condition(RECORD_TYPES[kind])}):",
-            "                return None",
             f"            append(_{name}Out({JSONL_VERSION}, {kind!r}, *r))",
         ]
     lines += ["        else:", "            return None", "    return out", ""]
     return "\n".join(lines)
 
 
-#: One output struct per record, or None if one of them needs the per-record encoder: a float
-#: that is not finite (msgspec would write ``null``), a flag that is not a bool, an action that
-#: is not plain, a run record. Generated at import (see its ``__source__``).
+#: One output struct per record, or None if one of them is a run record. Generated at import
+#: (see its ``__source__``).
 _documents = compile_function(
     _documents_source(),
     "_documents",
     {
-        "_plain_action": _plain_action,
         **{RECORD_TYPES[kind].__name__: RECORD_TYPES[kind] for kind in _BATCHED},
         **{f"_{RECORD_TYPES[k].__name__}Out": _output_struct(RECORD_TYPES[k]) for k in _BATCHED},
     },
@@ -292,10 +238,15 @@ def encode_valid_batch(records: Sequence[TelemetryEvent]) -> bytes | None:
     >>> encode_valid_batch([scalar._replace(value=float("nan"))]) is None
     True
     """
+    # the validation in bulk: values of their types and domains, actions plain (a float that
+    # is not finite, which msgspec would write as null; a flag that is not a bool; an integer
+    # out of its range; a nested action: the per-record encoder's)
+    if not storable_all(records, plain_actions=True):
+        return None
     try:
         documents = _documents(records)
         if documents is None:
             return None
         return _ENCODER.encode_lines(documents)
     except (TypeError, OverflowError, msgspec.EncodeError, UnicodeEncodeError):
-        return None  # a numpy value, a string where a number belongs, an integer beyond 64 bits
+        return None  # a numpy value, a lone surrogate, an integer beyond 64 bits

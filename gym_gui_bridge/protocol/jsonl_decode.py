@@ -9,19 +9,14 @@ completely and a bad line is rejected with a reason code, never half-accepted.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gym_gui_bridge.errors import RecordDecodeError
-from gym_gui_bridge.protocol.fields import record_fields
-from gym_gui_bridge.protocol.limits import (
-    JSONL_MAX_ACTION_DEPTH,
-    JSONL_MAX_LINE_BYTES,
-    JSONL_MAX_NAME_CHARS,
-)
-from gym_gui_bridge.protocol.records import RECORD_TYPES, RUN_STATUSES, TelemetryEvent
+from gym_gui_bridge.protocol.fields import INT64_MAX, record_fields
+from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES
+from gym_gui_bridge.protocol.records import RECORD_TYPES, TelemetryEvent
+from gym_gui_bridge.protocol.validation import CHECKS, Check, check_action, shown
 
 __all__ = [
     "INT64_MAX",
@@ -34,117 +29,10 @@ __all__ = [
 
 #: Version written in every line's ``"v"``; a decoder rejects any other.
 JSONL_VERSION = 1
-#: Largest counter a record may carry: SQLite INTEGER range, larger counters cannot be stored.
-INT64_MAX = 2**63 - 1
 
 
 def _fail(code: str, message: str) -> RecordDecodeError:
     return RecordDecodeError(code, message)
-
-
-def _int(name: str, value: Any, minimum: int = 0) -> int:
-    if type(value) is not int:
-        raise _fail("wrong_type", f"Expected {name} to be an integer, got {value!r}")
-    if value < minimum:
-        raise _fail("negative", f"Expected {name} >= {minimum}, got {value}")
-    if value > INT64_MAX:
-        raise _fail("out_of_range", f"Expected {name} <= 2**63-1, got {value}")
-    return value
-
-
-def _float(name: str, value: Any) -> float:
-    if type(value) is not float and type(value) is not int:
-        raise _fail("wrong_type", f"Expected {name} to be a number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise _fail("not_finite", f"Expected {name} to be finite, got {number!r}")
-    return number
-
-
-def _nonneg_float(name: str, value: Any) -> float:
-    number = _float(name, value)
-    if number < 0:
-        raise _fail("negative", f"Expected {name} >= 0, got {number}")
-    return number
-
-
-def _flag(name: str, value: Any) -> bool:
-    if type(value) is not bool:
-        raise _fail("wrong_type", f"Expected {name} to be true or false, got {value!r}")
-    return value
-
-
-def _name(name: str, value: Any) -> str:
-    if type(value) is not str:
-        raise _fail("wrong_type", f"Expected {name} to be a string, got {value!r}")
-    if not value or len(value) > JSONL_MAX_NAME_CHARS:
-        raise _fail("bad_value", f"Expected {name} of 1..{JSONL_MAX_NAME_CHARS} characters")
-    return value
-
-
-def _text(name: str, value: Any) -> str:
-    if type(value) is not str:
-        raise _fail("wrong_type", f"Expected {name} to be a string, got {value!r}")
-    return value
-
-
-def check_action(value: Any, depth: int = 0) -> Any:
-    """A decoded action if valid (null, a number, lists of them nested <= JSONL_MAX_ACTION_DEPTH).
-
-    Raises:
-        RecordDecodeError: anything else.
-    """
-    if value is None or type(value) is int:
-        return value
-    if type(value) is float:
-        return _float("action", value)
-    if type(value) is list:
-        if depth >= JSONL_MAX_ACTION_DEPTH:
-            raise _fail("too_deep", f"Expected action nested <= {JSONL_MAX_ACTION_DEPTH} deep")
-        return [check_action(item, depth + 1) for item in value]
-    raise _fail("wrong_type", f"Expected action to be a number, list or null, got {value!r}")
-
-
-def _status(name: str, value: Any) -> str:
-    if value not in RUN_STATUSES or type(value) is not str:
-        raise _fail("bad_value", f"Expected {name} in {RUN_STATUSES}, got {value!r}")
-    return value
-
-
-def _argv(name: str, value: Any) -> tuple[str, ...]:
-    if type(value) is not list or any(type(item) is not str for item in value):
-        raise _fail("wrong_type", f"Expected {name} to be a list of strings, got {value!r}")
-    return tuple(value)
-
-
-def _slot(name: str, value: Any) -> int:
-    return _int(name, value, minimum=-1)
-
-
-def _exit_code(name: str, value: Any) -> int:
-    return _int(name, value, minimum=-(2**31))
-
-
-def _action(_name: str, value: Any) -> Any:
-    return check_action(value)
-
-
-Check = Callable[[str, Any], Any]
-
-# How a field of each domain is checked: (JSON key, decoded value) -> the field's value.
-_CHECKS: dict[str, Check] = {
-    "name": _name,
-    "text": _text,
-    "status": _status,
-    "count": _int,
-    "slot": _slot,
-    "exit_code": _exit_code,
-    "real": _float,
-    "non_negative": _nonneg_float,
-    "flag": _flag,
-    "action": _action,
-    "strings": _argv,
-}
 
 
 def _or_null(check: Check) -> Check:
@@ -156,7 +44,7 @@ def _or_null(check: Check) -> Check:
 
 def _field_checks(record_type: type) -> tuple[tuple[str, Check], ...]:
     return tuple(
-        (f.key, _or_null(_CHECKS[f.domain]) if f.optional else _CHECKS[f.domain])
+        (f.key, _or_null(CHECKS[f.domain]) if f.optional else CHECKS[f.domain])
         for f in record_fields(record_type)
     )
 
@@ -186,8 +74,12 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_reject_co
 def decode_record(line: bytes | str) -> TelemetryEvent:
     """Parse and validate one JSONL line (a trailing newline is allowed).
 
+    Every value is checked by its domain's rule (:mod:`gym_gui_bridge.protocol.validation`), so
+    a record this returns can be stored in SQLite and sent as protobuf as it is.
+
     Raises:
-        RecordDecodeError: with ``code`` (e.g. ``not_json``, ``wrong_type``) and a message.
+        RecordDecodeError: with ``code`` (e.g. ``not_json``, ``wrong_type``) and a message;
+            never another exception, whatever ``line`` holds.
     """
     if isinstance(line, (bytes, bytearray, memoryview)):
         if len(line) > JSONL_MAX_LINE_BYTES:
@@ -209,22 +101,33 @@ def decode_record(line: bytes | str) -> TelemetryEvent:
         document = _DECODER.decode(text)
     except RecordDecodeError:
         raise
-    except (ValueError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:  # incl. an integer of over 4300 digits
         raise _fail("not_json", f"Expected JSON, got {str(error)[:120]}") from None
+    try:
+        return _record(document)
+    except RecordDecodeError:
+        raise
+    except (ArithmeticError, TypeError, ValueError, RecursionError) as error:  # never expected
+        raise _fail("bad_value", f"Expected a valid record, got {type(error).__name__}") from None
+
+
+def _record(document: Any) -> TelemetryEvent:
     if type(document) is not dict:
         raise _fail("not_object", f"Expected a JSON object, got {type(document).__name__}")
     version = document.get("v")
     if type(version) is not int or version != JSONL_VERSION:
-        raise _fail("bad_version", f"Expected v={JSONL_VERSION}, got {version!r}")
+        raise _fail("bad_version", f"Expected v={JSONL_VERSION}, got {shown(version)}")
     kind = document.get("type")
     schema = _SCHEMAS.get(kind) if type(kind) is str else None
     if schema is None:
-        raise _fail("bad_type", f"Expected type in {sorted(_SCHEMAS)}, got {kind!r}")
+        raise _fail("bad_type", f"Expected type in {sorted(_SCHEMAS)}, got {shown(kind)}")
     record_class, fields = schema
     assert isinstance(kind, str)
     unknown = document.keys() - _KEYS[kind]
     if unknown:
-        raise _fail("unknown_field", f"Expected only v1 {kind} fields, got {sorted(unknown)}")
+        raise _fail(
+            "unknown_field", f"Expected only v1 {kind} fields, got {shown(sorted(unknown))}"
+        )
     values = []
     for key, check in fields:
         if key not in document:

@@ -10,6 +10,7 @@ __all__ = [
     "GRPC_MAX_MESSAGE_BYTES",
     "JSONL_MAX_ACTION_DEPTH",
     "JSONL_MAX_LINE_BYTES",
+    "JSONL_MAX_LIST_ITEMS",
     "JSONL_MAX_NAME_CHARS",
 ]
 
@@ -17,6 +18,10 @@ __all__ = [
 JSONL_MAX_LINE_BYTES = 1024 * 1024
 #: Deepest list nesting accepted in a step's ``action`` (levels). Box actions are 1-3 deep.
 JSONL_MAX_ACTION_DEPTH = 8
+#: Most items of one list-valued field: an action's numbers and lists at every level together,
+#: ``argv``'s strings. Box actions hold a few dozen numbers; this bounds the work and memory of
+#: one record wherever it comes from (a line is already bounded by ``JSONL_MAX_LINE_BYTES``).
+JSONL_MAX_LIST_ITEMS = 65536
 #: Longest ``run_id`` / ``agent_id`` / scalar ``tag`` a decoder accepts (characters).
 JSONL_MAX_NAME_CHARS = 1024
 #: Largest gRPC message either side accepts (bytes). An emitter batch holds at most

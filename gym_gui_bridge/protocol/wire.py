@@ -13,9 +13,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.limits import GRPC_MAX_MESSAGE_BYTES
+from gym_gui_bridge.protocol.normalise import normalised
 from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
+from gym_gui_bridge.protocol.storable import storable
+from gym_gui_bridge.protocol.validation import problem
 
 __all__ = [
     "PUBLISH_METHOD",
@@ -59,8 +63,27 @@ def _shared_fields(record_type: Any, message_type: Any) -> tuple[str, ...]:
 _STEP_FIELDS = _shared_fields(StepRecord, pb.Step)
 
 
+def _valid(record: Any) -> Any:
+    """``record`` (its values converted, if foreign), or RecordEncodeError with the reason: the
+    wire carries what the validation accepts, nothing else (``slot`` is an int32 there)."""
+    if storable(record):
+        return record
+    converted = normalised(record)
+    reason = problem(converted)
+    if reason is not None:
+        raise RecordEncodeError(f"Expected a record protobuf can carry, got {reason}")
+    return converted
+
+
 def step_message(r: StepRecord) -> pb.Step:
-    """A step record as sent to live subscribers."""
+    """A step record as sent to live subscribers.
+
+    Raises:
+        RecordEncodeError: a record that fails the validation
+            (:func:`~gym_gui_bridge.protocol.validation.check_record`); none that a decoder or
+            the store's sink accepted does.
+    """
+    r = _valid(r)
     m = pb.Step(**{name: getattr(r, name) for name in _STEP_FIELDS})
     action = r.action
     if type(action) is int:
@@ -73,5 +96,9 @@ def step_message(r: StepRecord) -> pb.Step:
 
 
 def episode_message(r: EpisodeRollup) -> pb.Episode:
-    """An episode rollup as sent to live subscribers."""
-    return pb.Episode(**r._asdict())
+    """An episode rollup as sent to live subscribers.
+
+    Raises:
+        RecordEncodeError: a record that fails the validation (see :func:`step_message`).
+    """
+    return pb.Episode(**_valid(r)._asdict())

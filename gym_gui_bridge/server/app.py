@@ -1,8 +1,9 @@
 """The bridge process: gRPC server + RunBus + the SQLite sink, spool ingest, status, shutdown.
 
-Start-up: open the database (the sink is its only writer), ingest orphaned spools, then listen.
-Shutdown (:meth:`Bridge.stop`, SIGTERM/SIGINT in ``serve``): refuse new calls, end publishing
-streams once their published batches are answered, flush the sink, close.
+Start-up: open the database (the sink is its only writer), ingest orphaned spools for at most
+``BRIDGE_STARTUP_INGEST_S`` (the rest in the background), then listen. Shutdown
+(:meth:`Bridge.stop`, SIGTERM/SIGINT in ``serve``): stop the spool ingest, refuse new calls, end
+publishing streams once their published batches are answered, flush the sink, close.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gym_gui_bridge.logs import LOG_BRIDGE_STATUS
 from gym_gui_bridge.protocol.tokens import MIN_TOKEN_CHARS, check_token
 from gym_gui_bridge.protocol.wire import channel_options
 from gym_gui_bridge.server.service import TokenInterceptor, TrainerServicer
-from gym_gui_bridge.store.ingest import IngestResult, ingest_orphan_spools
+from gym_gui_bridge.store.ingest import IngestResult, SpoolIngest
 from gym_gui_bridge.store.sink import TelemetryDBSink
 
 __all__ = ["Bridge", "StatusReporter", "is_loopback"]
@@ -84,7 +85,8 @@ class Bridge:
         self.listen = listen
         self.config = config
         self.bus = RunBus(config.run_bus)
-        self.sink = TelemetryDBSink(self.bus, db_path, config=config.sink)
+        # every record on this bus comes from the JSONL decoders (publishing streams, spools)
+        self.sink = TelemetryDBSink(self.bus, db_path, config=config.sink, decoded=True)
         self.servicer = TrainerServicer(
             self.bus, self.sink, config.bridge, live=config.live, credits=config.credits
         )
@@ -92,7 +94,8 @@ class Bridge:
         self._spool_root = spool_root
         self._server: grpc.Server | None = None
         self.port = 0
-        self.ingested = IngestResult()
+        self.ingested = IngestResult()  # the start-up spool ingest's, updated as it goes
+        self.spool_ingest: SpoolIngest | None = None
 
     @property
     def token_required(self) -> bool:
@@ -101,9 +104,13 @@ class Bridge:
 
     def start(self) -> None:
         self.sink.start()
-        if self._spool_root is not None:
-            self.ingested = ingest_orphan_spools(self._spool_root, self.bus, self.sink)
         limits = self.config.bridge
+        if self._spool_root is not None:
+            self.spool_ingest = SpoolIngest(
+                self._spool_root, self.bus, self.sink, limits.quarantine_per_batch
+            )
+            self.ingested = self.spool_ingest.result
+            self.spool_ingest.run_for(limits.startup_ingest_s)
         interceptors = [TokenInterceptor(self._token, limits.log_interval_s)] if self._token else []
         # every publisher and subscriber holds a thread for its whole stream, plus unary calls
         workers = limits.max_publishers + limits.max_subscribers + 8
@@ -116,10 +123,14 @@ class Bridge:
         )
         self.port = server.add_insecure_port(self.listen)
         if self.port == 0:
+            if self.spool_ingest is not None:
+                self.spool_ingest.stop()
             self.sink.stop()
             raise BridgeError(f"Expected to listen on {self.listen}, the address is not available")
         server.start()
         self._server = server
+        if self.spool_ingest is not None:
+            self.spool_ingest.start()  # what the start-up budget left, while serving
 
     def stop(self, grace: float | None = None) -> bool:
         """Stop accepting, answer what was published, flush the sink. True if all flushed.
@@ -129,6 +140,8 @@ class Bridge:
         """
         if grace is None:
             grace = self.config.bridge.stop_grace_s
+        if self.spool_ingest is not None:
+            self.spool_ingest.stop()
         self.servicer.stopping.set()
         if self._server is not None:
             self._server.stop(grace).wait(grace + 1.0)

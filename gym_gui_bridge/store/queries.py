@@ -48,6 +48,7 @@ __all__ = [
     "episode_stats_by_slot",
     "iter_records",
     "list_episodes",
+    "list_quarantine",
     "list_runs",
     "list_scalars",
     "list_steps",
@@ -188,6 +189,26 @@ def list_scalars(
     where, params = _where(run_id, tag=tag)
     sql = f"SELECT {_listing(KIND_SCALAR)} FROM scalars WHERE {where} "
     return _list(conn, KIND_SCALAR, sql + f"ORDER BY {_STREAM_ORDER[KIND_SCALAR]}", params)
+
+
+def list_quarantine(
+    conn: sqlite3.Connection, run_id: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Quarantined lines and records (store/quarantine.py), oldest first; optionally of one
+    run and only the newest ``limit``. Empty for a database older than the quarantine table."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'quarantine'"
+    ).fetchone()
+    if not found:
+        return []
+    where, params = ("WHERE run_id = ? ", (run_id,)) if run_id is not None else ("", ())
+    sql = (
+        "SELECT id, quarantined_at, run_id, source, reason, message, record, record_chars "
+        f"FROM quarantine {where}ORDER BY id DESC"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return _rows(conn, sql, params)[::-1]
 
 
 def iter_records(conn: sqlite3.Connection, run_id: str, kind: str) -> Iterator[TelemetryEvent]:

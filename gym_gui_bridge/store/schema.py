@@ -9,6 +9,8 @@ Tables (all rowid tables: a follower may read new rows by ``rowid > last``):
 - ``episodes``: one row per finished episode (key: run, slot, episode, agent).
 - ``steps``: one row per recorded step (key: run, slot, episode, step, agent).
 - ``scalars``: one row per ``add_scalar`` call (key: run, agent, slot, seq), indexed by tag.
+- ``quarantine`` (version 2): lines and records the store refused, with their reason
+  (:mod:`gym_gui_bridge.store.quarantine`), indexed by run.
 
 Every primary key is the identity of a record, and every insert is ``INSERT OR IGNORE``: a
 record delivered twice is stored once. The record tables' columns are their record types' fields
@@ -113,8 +115,23 @@ _V1 = (
     "CREATE INDEX scalars_by_tag ON scalars (run_id, tag, step)",
 )
 
+_V2 = (
+    """CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        quarantined_at REAL NOT NULL,
+        run_id TEXT,
+        source TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        record TEXT NOT NULL,
+        record_chars INTEGER NOT NULL
+    )""",
+    "CREATE INDEX quarantine_by_run ON quarantine (run_id, id)",
+)
+
 #: version -> statements that bring a database from version - 1 to it. Append, never edit.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2}
 LATEST_VERSION = max(MIGRATIONS)
 
 
@@ -219,7 +236,7 @@ def open_writer(
             str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
     except sqlite3.Error as error:
-        raise StoreError(f"Expected a writable database at {path}, got {error}") from error
+        raise _unusable(path, error) from error
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         _enable_wal(conn, busy_timeout_s)
@@ -227,10 +244,25 @@ def open_writer(
         conn.execute(f"PRAGMA journal_size_limit = {int(wal_limit_bytes)}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
         apply_schema(conn)
+    except sqlite3.Error as error:
+        conn.close()
+        raise _unusable(path, error) from error
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _unusable(path: str | Path, error: sqlite3.Error) -> StoreError:
+    """The error of a database that cannot be opened for writing, with what to do about it."""
+    text = str(error)
+    if "not a database" in text or "malformed" in text:
+        fix = "it is not an SQLite database: move it away or choose another file"
+    elif "readonly" in text or "unable to open" in text:
+        fix = "check that the file and its folder exist and are writable by this user"
+    else:
+        fix = "check the file, or choose another one"
+    return StoreError(f"Expected a writable SQLite database at {path}, got '{text}': {fix}")
 
 
 def open_reader(
@@ -242,15 +274,24 @@ def open_reader(
         StoreError: no file at ``path``, or it is not a cleanrl-fastlane database.
     """
     file = Path(path)
-    if not file.is_file():
+    try:
+        found = file.is_file()
+    except OSError as error:  # a folder on the way this user may not enter
+        raise StoreError(f"Expected a readable database file at {file}, got {error}") from None
+    if not found:
         raise StoreError(f"Expected a database file at {file}, found none")
     uri = f"file:{quote(str(file.resolve()))}?mode=ro"
+    conn = None
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         version = schema_version(conn)
     except sqlite3.Error as error:
-        raise StoreError(f"Expected an SQLite database at {file}, got {error}") from error
+        if conn is not None:
+            conn.close()
+        raise StoreError(
+            f"Expected a readable SQLite database at {file}, got '{error}': choose another file"
+        ) from error
     if version == 0:
         conn.close()
         raise StoreError(f"Expected a cleanrl-fastlane database at {file}, found no schema")

@@ -1,24 +1,38 @@
-"""Turning records into rows and writing a batch of them in one idempotent transaction.
+"""Turning records into rows and writing a batch of them: idempotent, and a bad record never
+stops the others.
+
+:func:`write_batch` tests every record with the validation
+(:func:`~gym_gui_bridge.protocol.validation.storable`; values of foreign types are converted
+first) and writes the valid ones in one ``INSERT OR IGNORE`` transaction. When SQLite refuses
+that transaction for a reason retrying cannot cure (:func:`is_transient` says which), the batch
+is split in halves, each written in its own transaction, until the records SQLite refuses are
+alone; those and the invalid ones go into the quarantine table
+(:mod:`gym_gui_bridge.store.quarantine`) with their reason. A transient failure (locked, busy,
+disk full, I/O error) is raised: the caller retries the whole batch, which is safe because
+everything is idempotent.
 
 >>> from gym_gui_bridge.store.schema import open_writer
 >>> from gym_gui_bridge.protocol.records import ScalarRecord
 >>> conn = open_writer(":memory:")
 >>> batch = [ScalarRecord("r", -1, "default", 0, 1.0, tag="loss", value=0.5, step=10)]
 >>> write_batch(conn, batch), write_batch(conn, batch)
-(BatchResult(rows=1, invalid=0), BatchResult(rows=1, invalid=0))
+(BatchResult(rows=1, invalid=0, quarantined=()), BatchResult(rows=1, invalid=0, quarantined=()))
 >>> conn.execute("SELECT COUNT(*) FROM scalars").fetchone()[0]
 1
+>>> result = write_batch(conn, [batch[0]._replace(seq=1, step=2**63)])
+>>> result.rows, result.invalid, result.quarantined[0].reason
+(0, 1, 'out_of_range')
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from gym_gui_bridge.protocol.normalise import normalised
 from gym_gui_bridge.protocol.records import (
     RUN_STARTED,
     EpisodeRollup,
@@ -27,22 +41,42 @@ from gym_gui_bridge.protocol.records import (
     StepRecord,
     TelemetryEvent,
 )
+from gym_gui_bridge.protocol.storable import storable, storable_all
+from gym_gui_bridge.protocol.validation import problem
 from gym_gui_bridge.store.columns import COLUMNS, TABLES, column_list, sanitised_row
+from gym_gui_bridge.store.quarantine import Quarantined, quarantined_record, write_quarantine
 
-__all__ = ["STEP_INSERT_SQL", "BatchResult", "FaultHook", "write_batch"]
-
-_log = logging.getLogger(__name__)
+__all__ = [
+    "NOT_STORABLE",
+    "STEP_INSERT_SQL",
+    "BatchResult",
+    "FaultHook",
+    "is_transient",
+    "write_batch",
+]
 
 #: Test hook run inside each batch's transaction, before the inserts; raising fails the batch.
 FaultHook = Callable[[Sequence[TelemetryEvent]], None]
 
 
+#: Reason code of a record the validation accepts but SQLite refused (a constraint, say).
+NOT_STORABLE = "not_storable"
+
+
 class BatchResult(NamedTuple):
-    """Records handed to SQLite (``rows``; duplicates count, they are ignored by the key) and
-    records that could not be turned into a row (``invalid``; logged and skipped)."""
+    """What :func:`write_batch` did."""
 
     rows: int
+    """Records handed to SQLite (duplicates count: they are ignored by the key)."""
     invalid: int
+    """Records not stored: invalid, or refused by SQLite; each is in ``quarantined``."""
+    quarantined: tuple[Quarantined, ...] = ()
+    """The entries written to the quarantine table: the batch's refused records, then the
+    ``lines`` given to :func:`write_batch`."""
+
+
+class NotStorableError(ValueError):
+    """A record's values cannot be turned into a row (raised inside :func:`write_batch`)."""
 
 
 # Column lists are the records' stored fields in field order (store/columns.py): a step,
@@ -141,12 +175,11 @@ def _write_runs(conn: sqlite3.Connection, runs: list[tuple[Any, ...]]) -> None:
 
 def _split(
     records: Sequence[TelemetryEvent], sanitise: bool
-) -> tuple[list[Any], list[Any], list[Any], list[Any], int]:
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
     steps: list[Any] = []
     episodes: list[Any] = []
     scalars: list[Any] = []
     runs: list[Any] = []
-    invalid = 0
     for r in records:
         kind = type(r)
         try:
@@ -162,10 +195,9 @@ def _split(
                 runs.append(sanitised_row(r))
             else:
                 raise TypeError(f"Expected a telemetry record, got {kind.__name__}")
-        except (TypeError, ValueError, OverflowError) as error:
-            invalid += 1
-            _log.error("record skipped, it cannot be stored: %s (%r)", error, r)
-    return steps, episodes, scalars, runs, invalid
+        except (TypeError, ValueError, OverflowError, RecursionError) as error:
+            raise NotStorableError(f"{type(error).__name__}: {error}") from error
+    return steps, episodes, scalars, runs
 
 
 def _transaction(
@@ -173,8 +205,8 @@ def _transaction(
     records: Sequence[TelemetryEvent],
     sanitise: bool,
     fault_hook: FaultHook | None,
-) -> int:
-    steps, episodes, scalars, runs, invalid = _split(records, sanitise)
+) -> None:
+    steps, episodes, scalars, runs = _split(records, sanitise)
     conn.execute("BEGIN IMMEDIATE")
     try:
         if fault_hook is not None:
@@ -193,26 +225,115 @@ def _transaction(
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return invalid
+
+
+def _write(
+    conn: sqlite3.Connection, records: Sequence[TelemetryEvent], fault_hook: FaultHook | None
+) -> None:
+    """One transaction of ``records``: bound as they are (they are tuples in column order), or,
+    if sqlite3 cannot bind a value as it is, from rows of converted values."""
+    try:
+        _transaction(conn, records, False, fault_hook)
+    except (sqlite3.InterfaceError, sqlite3.ProgrammingError):  # a value it cannot bind as is
+        _transaction(conn, records, True, fault_hook)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed write may succeed unchanged later: the database locked or busy, the
+    disk full, an I/O error, the file unreadable (``sqlite3.OperationalError``), or any other
+    fault of the database as a whole (a plain ``sqlite3.DatabaseError``: a damaged file is not
+    one record's fault). Not transient: what is about the records themselves (a constraint,
+    a value sqlite3 cannot bind, a string it cannot encode, an integer beyond 64 bits)."""
+    if isinstance(error, sqlite3.OperationalError):
+        return True
+    return type(error) is sqlite3.DatabaseError
+
+
+def _write_isolating(
+    conn: sqlite3.Connection,
+    records: Sequence[TelemetryEvent],
+    fault_hook: FaultHook | None,
+    refused: list[Quarantined],
+) -> int:
+    """Write ``records``, splitting the batch around the records SQLite refuses (those go to
+    ``refused``); returns how many were written. Raises a transient error as it comes."""
+    written = 0
+    pending = [records]
+    while pending:
+        part = pending.pop()
+        try:
+            _write(conn, part, fault_hook)
+        except Exception as error:  # a boundary: raised if transient, else isolated and reported
+            if is_transient(error):
+                raise
+            if len(part) > 1:
+                middle = len(part) // 2
+                pending += [part[middle:], part[:middle]]
+                continue
+            record = part[0]
+            if not storable(record):  # let through by the bulk test: an integer beyond 64 bits
+                converted = normalised(record)  # in a real field, say; converted, it may do
+                if storable(converted):
+                    pending.append([converted])
+                    continue
+            reason = problem(record)
+            code, message = (
+                (reason.code, str(reason))
+                if reason is not None
+                else (NOT_STORABLE, f"{NOT_STORABLE}: {type(error).__name__}: {error}")
+            )
+            refused.append(quarantined_record(record, code, message))
+            continue
+        written += len(part)
+    return written
 
 
 def write_batch(
     conn: sqlite3.Connection,
     records: Sequence[TelemetryEvent],
     fault_hook: FaultHook | None = None,
+    lines: Sequence[Quarantined] = (),
+    decoded: bool = False,
 ) -> BatchResult:
-    """Store ``records`` in one ``BEGIN IMMEDIATE`` transaction; all or nothing.
+    """Store the valid ``records``, quarantine the others (and the refused ``lines``, entries
+    made by :func:`~gym_gui_bridge.store.quarantine.quarantined_line`).
 
-    Records are bound as they are (they are tuples in column order). If SQLite cannot bind a
-    value (a record built with numpy numbers, say), the batch is rolled back and written again
-    from sanitised rows; a record that cannot even be sanitised is logged and skipped.
+    Every record is tested with the validation (unless ``decoded``: records a JSONL decoder
+    returned passed it already); one of foreign values (numpy numbers) is converted first. The
+    valid ones are written in one ``BEGIN IMMEDIATE`` transaction, or, if SQLite refuses it for
+    a reason that is not transient, in halves until each refused record is alone. The quarantine
+    entries are written last, in their own transaction.
 
     Raises:
-        sqlite3.Error: the transaction failed (locked, disk full, ...) and was rolled back;
-            nothing of the batch is stored and the caller may retry it unchanged.
+        sqlite3.Error: a transient failure (:func:`is_transient`: locked, disk full, ...); the
+            transaction in progress was rolled back. Writing the same batch again is safe.
     """
-    try:
-        invalid = _transaction(conn, records, False, fault_hook)
-    except (sqlite3.InterfaceError, sqlite3.ProgrammingError):  # a value SQLite cannot bind
-        invalid = _transaction(conn, records, True, fault_hook)
-    return BatchResult(len(records) - invalid, invalid)
+    valid: list[TelemetryEvent] = []
+    refused: list[Quarantined] = []
+    if decoded or storable_all(records):  # the whole batch at once: the common case
+        valid, records = list(records), ()
+    for record in records:
+        if storable(record):
+            valid.append(record)
+            continue
+        converted = normalised(record)
+        if storable(converted):
+            valid.append(converted)
+            continue
+        reason = problem(converted)
+        if reason is None:  # the test and the checks disagree: SQLite decides
+            valid.append(converted)
+            continue
+        refused.append(quarantined_record(record, reason.code, str(reason)))
+    written = _write_isolating(conn, valid, fault_hook, refused) if valid else 0
+    entries = (*refused, *lines)
+    if entries:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            write_quarantine(conn, entries)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return BatchResult(written, len(refused), entries)

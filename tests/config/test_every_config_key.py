@@ -109,6 +109,8 @@ def _bridge_values(bridge: Any) -> dict[str, Any]:
         "BRIDGE_STATUS_INTERVAL_S": limits.status_interval_s,
         "BRIDGE_STATUS_LOG_INTERVAL_S": limits.status_log_interval_s,
         "BRIDGE_STOP_GRACE_S": limits.stop_grace_s,
+        "BRIDGE_QUARANTINE_PER_BATCH": servicer.config.quarantine_per_batch,  # publish reads it
+        "BRIDGE_STARTUP_INGEST_S": limits.startup_ingest_s,  # what Bridge.start reads
         "LIVE_REPLAY_PAGE_ROWS": servicer.live.replay_page_rows,
         "LIVE_SUBSCRIBER_QUEUE_SIZE": servicer.live.subscriber_queue_size,
         "INITIAL_CREDITS": account.credits,
