@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from cleanrl_worker.errors import FastLaneSlotError
-from cleanrl_worker.patches import post_import
+from cleanrl_worker.patches import hooked, post_import
 from cleanrl_worker.settings.model import WorkerSettings
 
 __all__ = ["RecordedThunk", "SlotThunk", "install", "plan_slots"]
@@ -42,13 +42,13 @@ _PATCHED = "__cleanrl_fastlane_original_init__"
 
 
 class _Hook:
-    """Process-wide state of the hook: the settings and whether a vector env was claimed."""
+    """Process-wide state of the hook: the settings and the recorder (the claim of the run's
+    vector env is :func:`cleanrl_worker.patches.hooked.claim`)."""
 
     settings: WorkerSettings | None = None
     recorder: Any = (
         None  # the slow lane's recorder (cleanrl_worker.slowlane.recorder), if recording
     )
-    claimed = False
 
 
 def install(settings: WorkerSettings, recorder: Any = None) -> None:
@@ -179,9 +179,8 @@ def render_mode_injected(render_mode: str) -> Iterator[None]:
 def _wrap_env_fns(kind: str, env_fns: Sequence[Callable[[], Any]]) -> list[Callable[[], Any]]:
     settings = _Hook.settings
     env_fns = list(env_fns)
-    if settings is None or _Hook.claimed:
+    if settings is None or not hooked.claim(kind, max(len(env_fns), 1)):
         return env_fns
-    _Hook.claimed = True
     slots, grid = plan_slots(settings, len(env_fns), kind)
     sink = None
     if grid:
