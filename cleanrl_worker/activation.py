@@ -12,7 +12,9 @@ lookups and one argv scan and returns: nothing else is imported. When requested 
    stderr naming the variable or flag, exit status 2, before the script runs),
 3. exports ``FASTLANE_ACTIVE_PID`` / ``FASTLANE_RUN_ID`` so child processes (AsyncVectorEnv
    workers, multiprocessing) never start a run of their own,
-4. hooks ``SyncVectorEnv`` / ``AsyncVectorEnv`` (see :mod:`cleanrl_worker.patches.vector_env`),
+4. hooks ``SyncVectorEnv`` / ``AsyncVectorEnv`` (see :mod:`cleanrl_worker.patches.vector_env`)
+   and ``envpool.make`` (:mod:`cleanrl_worker.patches.envpool`), and watches for vector envs
+   none of them can see (:mod:`cleanrl_worker.patches.unhooked`),
 5. prints one line on stderr: run id, slot, frame budget and the command that opens the viewer.
 
 Calling it again is a no-op, which matters: ``.pth`` lines run twice in some virtualenvs.
@@ -91,11 +93,13 @@ def activate(**overrides: Any) -> WorkerSettings | None:
     if not resolved.enabled:
         return None
     _refuse_a_live_run_id(resolved.run_id, dict(resolved.sources).get("run_id", "run id"))
-    from cleanrl_worker.patches import vector_env
+    from cleanrl_worker.patches import envpool, unhooked, vector_env
 
     settings.export_active_run(resolved.run_id)
     recorder = _start_slow_lane(resolved, original_argv)
     vector_env.install(resolved, recorder)
+    envpool.install(resolved, recorder)
+    unhooked.install(resolved.run_id, recording=recorder is not None)
     _active = resolved
     print(_banner(resolved, recorder), file=sys.stderr, flush=True)
     return resolved
