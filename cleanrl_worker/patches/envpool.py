@@ -275,28 +275,28 @@ class EnvPoolTap:
             elapsed=info.get("elapsed_step"),
         )
         frame_seqs = None
-        frames = self.frames
-        if frames is not None and frames.enabled:
-            for i in np.flatnonzero(ids == self.watched):
-                before = frames.last_frame_seq
-                frames.observe(
-                    _row(obs, int(i)),
-                    reward=float(outcome.rewards[i]),
-                    episode=int(outcome.episode[i]),
-                    episode_step=int(outcome.episode_step[i]),
-                    episode_return=float(outcome.returns[i]),
-                    ended=bool(outcome.ended[i]),
-                    stepped=bool(outcome.stepped[i]),
-                )
-                after = frames.last_frame_seq
-                if after is not None and after != before:
-                    frame_seqs = {int(ids[i]): after}
+        frames, watched = self.frames, self.watched
+        index = None if watched is None else outcome.index_of(watched)
+        if frames is not None and frames.enabled and watched is not None and index is not None:
+            before = frames.last_frame_seq
+            frames.observe(
+                _row(obs, index),
+                reward=float(outcome.rewards[index]),
+                episode=int(outcome.episode[index]),
+                episode_step=int(outcome.episode_step[index]),
+                episode_return=float(outcome.returns[index]),
+                ended=bool(outcome.ended[index]),
+                stepped=bool(outcome.stepped[index]),
+            )
+            after = frames.last_frame_seq
+            if after is not None and after != before:
+                frame_seqs = {watched: after}
         self.episodes.record_steps(outcome, frame_seqs)
 
     def _env_ids(self, info: dict[str, Any], batch: Any) -> np.ndarray:
         ids = info.get("env_id")
         if ids is not None:
-            return np.asarray(ids, np.int64)
+            return np.asarray(ids)
         size = len(batch)
         if size != self.num_envs:
             raise ValueError(

@@ -119,8 +119,9 @@ def unseen_message(subject: str, run_id: str, recording: bool) -> str:
         run_id: the run.
         recording: whether the slow lane records (False with ``FASTLANE_ONLY``).
 
-    >>> unseen_message("MyVecEnv is a vector env the fast lane cannot hook", "r1", True)[:60]
-    'cleanrl-fastlane: MyVecEnv is a vector env the fast lane cann'
+    >>> line = unseen_message("MyVecEnv is a vector env the fast lane cannot hook", "r1", False)
+    >>> line.endswith("run r1 gets no frames, and nothing is recorded (FASTLANE_ONLY)")
+    True
     """
     if recording:
         still = (

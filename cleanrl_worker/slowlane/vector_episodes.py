@@ -60,7 +60,7 @@ class StepOutcome:
     ``stepped``: the result is a step (not a reset); ``ended``: it ended the slot's episode;
     ``episode`` / ``episode_step``: the episode it belongs to and its steps so far (this one
     included); ``returns``: that episode's return so far (this step included); ``global_step``:
-    after this batch.
+    after this batch; ``in_order``: the batch has every slot, in order.
     """
 
     env_ids: np.ndarray
@@ -73,6 +73,14 @@ class StepOutcome:
     episode_step: np.ndarray
     returns: np.ndarray
     global_step: int
+    in_order: bool = False  # env_ids is 0..num_envs-1
+
+    def index_of(self, slot: int) -> int | None:
+        """The index of ``slot``'s result in this batch, None if it has none."""
+        if self.in_order:
+            return slot
+        where = np.flatnonzero(self.env_ids == slot)
+        return int(where[0]) if len(where) else None
 
 
 class VectorEpisodes:
@@ -115,6 +123,7 @@ class VectorEpisodes:
         self._episode_seq = [0] * num_envs
         self._step_seq = [0] * num_envs
         self._actions: dict[int, Any] = {}  # step slot -> its last action
+        self._in_order_bytes: dict[str, bytes] = {}  # dtype -> bytes of 0..num_envs-1
         self.transitions = 0  # results received, all slots, resets included
         self.finished = 0  # episodes recorded
         self.abandoned = 0  # episodes cut short by a reset of their slot
@@ -129,6 +138,14 @@ class VectorEpisodes:
         self._lengths[ids] = 0
         self._resetting[ids] = False
         self._started[ids] = self._clock()
+
+    def _in_order(self, dtype: np.dtype[Any]) -> bytes:
+        """The bytes of ``0..num_envs-1`` as ``dtype`` (a batch with every slot in order)."""
+        key = dtype.str
+        cached = self._in_order_bytes.get(key)
+        if cached is None:
+            cached = self._in_order_bytes[key] = np.arange(self.num_envs, dtype=dtype).tobytes()
+        return cached
 
     def episode_of(self, slot: int) -> int:
         """The index of ``slot``'s current episode."""
@@ -171,12 +188,15 @@ class VectorEpisodes:
             game_over: whether each result ended the game (Atari), or None.
             elapsed: the slot's steps since its reset (envpool's ``elapsed_step``), or None.
         """
-        ids = np.asarray(env_ids, np.int64)
+        ids = np.asarray(env_ids)
         terminated = np.asarray(terminated, bool)
         truncated = np.asarray(truncated, bool)
         rewards = np.asarray(rewards, np.float64)
         self.transitions += len(ids)
-        resetting = self._resetting[ids]
+        # every slot in order (a pool stepping all its envs): views instead of gathers
+        in_order = len(ids) == self.num_envs and ids.tobytes() == self._in_order(ids.dtype)
+        at: slice | np.ndarray = slice(None) if in_order else ids
+        resetting = self._resetting[at]
         if elapsed is not None:
             resetting = resetting | (np.asarray(elapsed) == 0)
         stepped = ~resetting
@@ -187,9 +207,9 @@ class VectorEpisodes:
             if game_over is not None:
                 life_lost &= ~np.asarray(game_over, bool)
             ended &= ~life_lost
-        self._returns[ids] += np.where(stepped, rewards, 0.0)
-        self._lengths[ids] += stepped
-        self._resetting[ids] = done
+        self._returns[at] += rewards * stepped
+        self._lengths[at] += stepped
+        self._resetting[at] = done
         outcome = StepOutcome(
             env_ids=ids,
             rewards=rewards,
@@ -197,13 +217,15 @@ class VectorEpisodes:
             truncated=truncated,
             stepped=stepped,
             ended=ended,
-            episode=self._episodes[ids],
-            episode_step=self._lengths[ids],
-            returns=self._returns[ids],
+            episode=self._episodes[at].copy(),
+            episode_step=self._lengths[at].copy(),
+            returns=self._returns[at].copy(),
             global_step=self.transitions,
+            in_order=in_order,
         )
-        for i in np.flatnonzero(ended):
-            self._end_episode(int(ids[i]), bool(terminated[i]), bool(truncated[i]))
+        if ended.any():
+            for i in np.flatnonzero(ended).tolist():
+                self._end_episode(int(ids[i]), bool(terminated[i]), bool(truncated[i]))
         return outcome
 
     def record_steps(
@@ -219,8 +241,9 @@ class VectorEpisodes:
         if emit is None or not self._step_slots:
             return
         now = self._clock()
-        for i, slot in enumerate(outcome.env_ids.tolist()):
-            if slot not in self._step_slots or not outcome.stepped[i]:
+        for slot in self._step_slots:
+            i = outcome.index_of(slot)
+            if i is None or not outcome.stepped[i]:
                 continue
             ended = bool(outcome.ended[i])
             seq = self._step_seq[slot]

@@ -58,8 +58,12 @@ def hook(run_id: str) -> Iterator[tuple[WorkerSettings, ListRecorder]]:
     hooked._reset_for_tests()
 
 
-def _play(pool: Any, num_envs: int, steps: int = STEPS) -> list[tuple[int, float, int]]:
-    """Random actions, CleanRL's way: the games a script prints (global_step, return, slot)."""
+def _play(
+    pool: Any, num_envs: int, steps: int = STEPS, lengths: list[int] | None = None
+) -> list[tuple[int, float, int]]:
+    """Random actions, CleanRL's way: the games a script prints (global_step, return, slot);
+    each game's ``elapsed_step`` at its end goes to ``lengths``."""
+    lengths = [] if lengths is None else lengths
     rng = np.random.default_rng(0)
     pool.reset()
     score = np.zeros(num_envs)
@@ -72,6 +76,7 @@ def _play(pool: Any, num_envs: int, steps: int = STEPS) -> list[tuple[int, float
         for idx in range(num_envs):
             if done[idx] and info["lives"][idx] == 0:
                 printed.append((k * num_envs, float(score[idx]), idx))
+                lengths.append(int(info["elapsed_step"][idx]))
         score[info["terminated"].astype(bool)] = 0
     return printed
 
@@ -86,10 +91,16 @@ def test_every_slots_games_are_recorded_as_the_script_counts_them(
         pool = envpool.make(TASK, env_type="gym", **options)
     else:
         pool = envpool.make_gymnasium(TASK, **options)
-    printed = _play(pool, 3)
+    lengths: list[int] = []
+    printed = _play(pool, 3, lengths=lengths)
     pool.close()
     assert {slot for _, _, slot in printed} == {0, 1, 2}, "a slot finished no game"
     assert recorder.games() == printed
+    rollups = sorted(
+        (r for r in recorder.records if isinstance(r, EpisodeRollup)),
+        key=lambda r: (r.global_step, r.slot),
+    )
+    assert [r.length for r in rollups] == lengths  # steps of the game, resets left out
     assert hooked.current() == hooked.HookedVectorEnv("envpool", 3)
 
 
