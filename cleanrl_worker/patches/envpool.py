@@ -129,9 +129,13 @@ def _wanted(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 
 def _claim(pool: Any, task_id: str, settings: WorkerSettings, watched: int | None) -> None:
-    config = pool.config
-    num_envs = int(config.get("num_envs", 1))
-    batch_size = int(config.get("batch_size", 0)) or num_envs
+    try:
+        config = pool.config
+        num_envs = int(config.get("num_envs", 1))
+        batch_size = int(config.get("batch_size", 0)) or num_envs
+    except Exception as error:  # boundary with the script: its pool is returned as built
+        _warn(task_id, error)
+        return
     if not hooked.claim("envpool", num_envs):
         return
     recorder = _State.recorder
@@ -139,14 +143,27 @@ def _claim(pool: Any, task_id: str, settings: WorkerSettings, watched: int | Non
         from cleanrl_worker.slowlane import recorder as slowlane
 
         recorder = slowlane.current()
-    EnvPoolTap(
-        pool,
-        task_id=task_id,
-        settings=settings,
-        num_envs=num_envs,
-        synchronous=batch_size == num_envs,
-        watched=watched,
-        recorder=recorder,
+    try:
+        EnvPoolTap(
+            pool,
+            task_id=task_id,
+            settings=settings,
+            num_envs=num_envs,
+            synchronous=batch_size == num_envs,
+            watched=watched,
+            recorder=recorder,
+        )
+    except Exception as error:  # boundary with the script: its pool is returned as built
+        _warn(task_id, error)
+
+
+def _warn(task_id: str, error: Exception) -> None:
+    print(
+        f"{_PREFIX}: warning: envpool {task_id}: its results cannot be read "
+        f"({type(error).__name__}: {error}); training continues without its episodes "
+        "and frames",
+        file=sys.stderr,
+        flush=True,
     )
 
 
@@ -307,13 +324,7 @@ class EnvPoolTap:
 
     def _fail(self, error: Exception) -> None:
         self.working = False
-        print(
-            f"{_PREFIX}: warning: envpool {self.task_id}: its results cannot be read "
-            f"({type(error).__name__}: {error}); training continues without its episodes "
-            "and frames",
-            file=sys.stderr,
-            flush=True,
-        )
+        _warn(self.task_id, error)
 
 
 def _row(batch: Any, index: int) -> Any:
