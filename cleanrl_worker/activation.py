@@ -11,8 +11,10 @@ lookups and one argv scan and returns: nothing else is imported. When requested 
 2. resolves :class:`~cleanrl_worker.settings.model.WorkerSettings` (bad values: one line on
    stderr naming the variable or flag, exit status 2, before the script runs),
 3. prepares the run (:func:`cleanrl_worker.run_start.prepare`): hooks ``SyncVectorEnv`` /
-   ``AsyncVectorEnv`` (:mod:`cleanrl_worker.patches.vector_env`) and ``SummaryWriter.add_scalar``
-   so that the script's first vector env (or first scalar) starts the run.
+   ``AsyncVectorEnv`` (:mod:`cleanrl_worker.patches.vector_env`), ``envpool.make``
+   (:mod:`cleanrl_worker.patches.envpool`) and ``SummaryWriter.add_scalar`` so that the
+   script's first vector env (or first scalar) starts the run, and watches for vector envs none
+   of them can see (:mod:`cleanrl_worker.patches.unhooked`).
 
 Nothing is printed, created or recorded here: a process that never builds a vector env and
 never logs a scalar (``pip``, ``python -c 'import gymnasium'``) leaves no trace. The run's

@@ -66,10 +66,12 @@ def prepare(settings: WorkerSettings, argv: list[str], asked: bool) -> PendingRu
             so at exit even when it does not look like a training script.
     """
     global _pending
-    from cleanrl_worker.patches import vector_env
+    from cleanrl_worker.patches import envpool, unhooked, vector_env
 
     run = PendingRun(settings, argv, asked)
     vector_env.install(settings, run=run)
+    envpool.install(settings)  # starts the run through current() at the script's first pool
+    unhooked.install(settings.run_id, recording=not settings.fastlane_only)
     if not settings.fastlane_only:
         from cleanrl_worker.patches import summary_writer
 
@@ -141,6 +143,10 @@ class PendingRun:
             return
         if self.state != "pending" or _died_of_an_exception():
             return  # refused (already said), or the traceback says what happened
+        from cleanrl_worker.patches import hooked
+
+        if hooked.frames_expected() is False:
+            return  # the line naming the vector env the hooks cannot see was said
         why = self._why_no_run()
         if why is not None:
             print(
@@ -283,7 +289,11 @@ def _died_of_an_exception() -> bool:
 
 def _banner(settings: WorkerSettings, recorder: Any, viewer_db: str | None) -> str:
     s = settings
-    if s.video_mode == "grid":
+    from cleanrl_worker.patches import hooked
+
+    if hooked.current() is None:
+        what = "no frames (no vector env the fast lane can hook yet)"
+    elif s.video_mode == "grid":
         what = f"grid of slots 0..{s.grid - 1}"
     elif s.video_mode == "off":
         what = "video off"
@@ -299,7 +309,5 @@ def _banner(settings: WorkerSettings, recorder: Any, viewer_db: str | None) -> s
     view = f"gym-gui-bridge view {s.run_id}"
     if viewer_db is not None:
         view += f" --db {shlex.quote(viewer_db)}"
-    return (
-        f"{_PREFIX}: run {s.run_id}, {what}, frames {budget} while watched; {telemetry}; "
-        f"view with: {view}"
-    )
+    frames = "" if hooked.current() is None else f", frames {budget} while watched"
+    return f"{_PREFIX}: run {s.run_id}, {what}{frames}; {telemetry}; view with: {view}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run pytest under gymnasium 0.29.1 (CleanRL's pin) and numpy<2, in the venv .venv-gym029.
+# Run pytest under gymnasium 0.29.1 (CleanRL's pin) and numpy<2, in the venv .venv-gym029
+# (with envpool 1.0.1 and gym 0.23.1 on Linux, for the envpool tests).
 #
 #   scripts/test-gym029.sh                          # the whole suite (pytest's testpaths)
 #   scripts/test-gym029.sh tests/e2e/test_ppo_example.py tests/worker/test_testing_envs.py
@@ -15,7 +16,14 @@ cd "$(dirname "$0")/.."
 venv="${GYM029_VENV:-.venv-gym029}"
 python="${PYTHON:-python3.11}"
 stamp="$venv/.cleanrl-fastlane-installed"
-wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) gymnasium==0.29.1 numpy<2"
+# envpool with the old gym API, the line where CleanRL's ppo_atari_envpool runs as written:
+# envpool 1.0.1 (the last with the gym API and its own renderer) with gym 0.23.1 (CleanRL's pin,
+# 4-tuple steps; it needs numpy<2). envpool wheels exist for Linux only.
+envpool=()
+if [[ "$(uname -s)" == "Linux" ]]; then
+    envpool=('envpool==1.0.1' 'gym==0.23.1')
+fi
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) gymnasium==0.29.1 numpy<2 ${envpool[*]}"
 
 if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
@@ -23,7 +31,7 @@ fi
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
     # the same pip warnings scripts/setup.sh filters (configured index folders that are absent)
     if ! "$venv/bin/pip" install --quiet --disable-pip-version-check -e '.[train,test,viewer]' \
-        'gymnasium[classic-control]==0.29.1' 'numpy<2' 2>&1 \
+        'gymnasium[classic-control]==0.29.1' 'numpy<2' "${envpool[@]}" 2>&1 \
         | { grep -v "^WARNING: Location" || true; }; then
         echo "gym029: installing into $venv failed (see the pip output above)" >&2
         exit 1

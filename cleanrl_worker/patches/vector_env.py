@@ -28,10 +28,10 @@ from types import ModuleType
 from typing import Any
 
 from cleanrl_worker.errors import FastLaneSlotError
-from cleanrl_worker.patches import post_import
+from cleanrl_worker.patches import hooked, post_import
 from cleanrl_worker.settings.model import WorkerSettings
 
-__all__ = ["RecordedThunk", "SlotThunk", "install", "plan_slots"]
+__all__ = ["RecordedThunk", "SlotThunk", "install", "plan_or_refuse", "plan_slots"]
 
 #: module -> vector-env class patched in it
 _TARGETS = {
@@ -42,7 +42,8 @@ _PATCHED = "__cleanrl_fastlane_original_init__"
 
 
 class _Hook:
-    """Process-wide state of the hook: the settings and whether a vector env was claimed."""
+    """Process-wide state of the hook: the settings and the recorder (the claim of the run's
+    vector env is :func:`cleanrl_worker.patches.hooked.claim`)."""
 
     settings: WorkerSettings | None = None
     recorder: Any = (
@@ -50,7 +51,6 @@ class _Hook:
     )
     #: the pending run (cleanrl_worker.run_start.PendingRun): started by the claimed vector env
     run: Any = None
-    claimed = False
 
 
 def install(settings: WorkerSettings, recorder: Any = None, run: Any = None) -> None:
@@ -183,7 +183,9 @@ def render_mode_injected(render_mode: str) -> Iterator[None]:
         gymnasium.make = original
 
 
-def _plan_or_refuse(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[list[int], bool]:
+def plan_or_refuse(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[list[int], bool]:
+    """:func:`plan_slots`, with a slot that does not exist refused through the pending run
+    (one line, ``SystemExit(2)``) when there is one, raised otherwise."""
     try:
         return plan_slots(settings, num_envs, kind)
     except FastLaneSlotError as error:
@@ -196,10 +198,9 @@ def _plan_or_refuse(settings: WorkerSettings, num_envs: int, kind: str) -> tuple
 def _wrap_env_fns(kind: str, env_fns: Sequence[Callable[[], Any]]) -> list[Callable[[], Any]]:
     settings = _Hook.settings
     env_fns = list(env_fns)
-    if settings is None or _Hook.claimed:
+    if settings is None or not hooked.claim(kind, max(len(env_fns), 1)):
         return env_fns
-    _Hook.claimed = True
-    slots, grid = _plan_or_refuse(settings, len(env_fns), kind)
+    slots, grid = plan_or_refuse(settings, len(env_fns), kind)
     if _Hook.run is not None:
         _Hook.recorder = _Hook.run.start()  # before any slot is built or worker started
     sink = None

@@ -264,6 +264,8 @@ def serve_publish(
         except queue.Empty:
             if not context.is_active():
                 return  # the client went away
+            if stopping.is_set() and getattr(stopping, "idle", False):
+                return  # the stream idled out (StreamEnd): OK; the handler says why
             if stopping.is_set():  # what was published is flushed by the sink's stop()
                 context.abort(
                     grpc.StatusCode.UNAVAILABLE,

@@ -24,7 +24,7 @@ from typing import Any
 import gymnasium as gym
 
 from cleanrl_worker import run_start, settings
-from cleanrl_worker.patches import vector_env
+from cleanrl_worker.patches import hooked, vector_env
 from gym_gui_bridge.fastlane import FastLaneReader
 
 NUM_ENVS = 6
@@ -54,7 +54,7 @@ def _fast_lane(path: str) -> dict[str, Any]:
 def _watched_vector_env(path: str, **variables: str) -> dict[str, Any]:
     resolved = _resolve(path, **variables)
     vector_env.install(resolved)
-    vector_env._Hook.claimed = False  # every file builds "the script's first vector env"
+    hooked._reset_for_tests()  # every file builds "the script's first vector env"
     envs = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")] * NUM_ENVS)
     try:
         envs.reset(seed=0)  # the first reset creates the ring
