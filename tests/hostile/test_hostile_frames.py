@@ -147,6 +147,7 @@ def _check_run(run: Run, run_id: str, *, says: tuple[str, ...]) -> str:
         ("ReturnsNone-v0", ("render() returned NoneType, not an image",)),
         ("FloatFrame-v0", ("shape (24, 32, 3) and dtype float64", "uint8 image")),
         ("TwoChannels-v0", ("shape (24, 32, 2) and dtype uint8",)),
+        ("NoRenderMode-v0", ("render_mode is None, not 'rgb_array'",)),  # built as asked
     ],
 )
 def test_a_first_frame_that_fails_stops_frames_and_nothing_else(start, run_id, env, says):

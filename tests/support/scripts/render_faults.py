@@ -8,6 +8,7 @@ an episode's return is its length) that renders a valid frame until its ``render
 - ``render_faults:ReturnsNone-v0``: ``render()`` returns ``None``.
 - ``render_faults:FloatFrame-v0``: a float64 image in [0, 1] instead of uint8.
 - ``render_faults:TwoChannels-v0``: a uint8 ``H x W x 2`` array, which no viewer can show.
+- ``render_faults:NoRenderMode-v0``: an env whose constructor takes no ``render_mode`` at all.
 - ``render_faults:Healthy-v0``: renders fine (for faults that are not the env's).
 - ``render_faults:LaterRaiseInSlot1-v0``: slot 1 (seeded ``BASE_SEED + 1``) behaves like
   ``RaiseLater``, every other slot renders fine (for grids).
@@ -86,6 +87,18 @@ class FaultyRenderEnv(gym.Env[np.ndarray, np.int64]):
     def _observation(self) -> np.ndarray:
         return np.array([self._t / EPISODE_LENGTH, 0.0], dtype=np.float32)
 
+
+class NoRenderModeEnv(FaultyRenderEnv):
+    """An env written before render modes existed: ``NoRenderModeEnv()`` takes no arguments."""
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(self) -> None:
+        super().__init__(render_mode=None, fault="ok")
+
+
+if "NoRenderMode-v0" not in gym.registry:
+    gym.register(id="NoRenderMode-v0", entry_point=NoRenderModeEnv)
 
 for _id, _kwargs in {
     "RaiseAtFirst-v0": {"fault": "raise"},
