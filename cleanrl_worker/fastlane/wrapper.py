@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 import warnings
@@ -47,7 +48,10 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
     what the env returned. :attr:`stopped` keeps the cause. Before giving up on a ``render()``
     that raised, a known work-around for the env is tried
     (:mod:`cleanrl_worker.fastlane.render_shims`). Exceptions that are not errors
-    (``KeyboardInterrupt``, ``SystemExit``) pass through.
+    (``KeyboardInterrupt``, ``SystemExit``) pass through. Rendering adds nothing else to stderr:
+    warnings raised inside the wrapper's ``render()`` calls are not shown, and on a machine
+    without a display SDL gets its dummy driver before the first one
+    (:func:`~cleanrl_worker.fastlane.render_shims.quiet_headless_sdl`).
 
     Args:
         env: the env to watch, built with ``render_mode="rgb_array"``.
@@ -241,10 +245,7 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         """One ``render()``; warnings it raises are not shown: the script alone never renders
         this env, so they are not the script's (gymnasium's env checker, for one, warns about
         an env's render metadata or a grayscale frame at the first ``render()``)."""
-        global _sdl_prepared
-        if not _sdl_prepared:
-            _sdl_prepared = True
-            quiet_headless_sdl()
+        _prepare_rendering()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if self._shim is None:
@@ -301,7 +302,12 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
 
 
 _REASON_CHARS = 300  # longest error text quoted in the one report line
-_sdl_prepared = False  # quiet_headless_sdl() ran in this process (before its first render)
+
+
+@functools.cache
+def _prepare_rendering() -> None:
+    """Once per process, before the fast lane's first ``render()``."""
+    quiet_headless_sdl()
 
 
 def _describe(error: BaseException) -> str:
