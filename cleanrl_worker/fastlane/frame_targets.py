@@ -5,10 +5,16 @@ A sink owns the run's :class:`~gym_gui_bridge.fastlane.FastLaneWriter` and its
 it the rendered frame. :class:`GridCompositor` is one sink shared by the wrappers of the first N
 slots of a ``SyncVectorEnv`` (one process): when a grid frame is due it collects one tile from
 each slot, in the order the vector env steps them, and publishes the tiled image.
+
+When frames stop (a slot cannot render: :meth:`SlotSink.drop`; publishing failed:
+:meth:`SlotSink.fail`) the sink closes its ring, so viewers see the frames end instead of a
+frozen last frame, and wants no frame from then on. A grid stops when publishing fails or when
+its last tile slot is dropped. Closing never raises.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -20,6 +26,7 @@ from cleanrl_worker.fastlane.budget import FrameBudget
 from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
 from gym_gui_bridge.errors import FastLaneError
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
+from gym_gui_bridge.fastlane.layout import FASTLANE_MAX_EDGE
 
 __all__ = ["GridCompositor", "SlotSink", "downscale"]
 
@@ -27,15 +34,20 @@ Clock = Callable[[], float]
 
 
 def downscale(frame: np.ndarray, max_dim: int) -> np.ndarray:
-    """Shrink ``frame`` by an integer stride until its longest edge is <= ``max_dim`` (0: keep).
+    """Shrink ``frame`` by an integer stride until its longest edge is <= ``max_dim`` and <=
+    the ring's limit ``FASTLANE_MAX_EDGE`` (``max_dim`` 0: that limit only).
 
     Striding is nearest-neighbour sampling: no filtering, no copy until the ring's own copy.
 
     >>> downscale(np.zeros((400, 600, 3), np.uint8), 256).shape
     (134, 200, 3)
+    >>> downscale(np.zeros((10, 5000), np.uint8), 0).shape
+    (5, 2500)
     """
     longest = max(frame.shape[0], frame.shape[1])
-    if max_dim <= 0 or longest <= max_dim:
+    if max_dim <= 0 or max_dim > FASTLANE_MAX_EDGE:
+        max_dim = FASTLANE_MAX_EDGE
+    if longest <= max_dim:
         return frame
     stride = math.ceil(longest / max_dim)
     return frame[::stride, ::stride]
@@ -79,6 +91,8 @@ class SlotSink:
         self._unavailable = False  # the ring could not be created: no frames for this run
         self._watched = False
         self._next_poll = 0.0
+        #: why this sink's frames stopped for good (None while it streams)
+        self.failed: str | None = None
 
     @property
     def writer(self) -> FastLaneWriter | None:
@@ -87,6 +101,11 @@ class SlotSink:
     @property
     def rate_hz(self) -> float:
         return self.budget.rate_hz
+
+    @property
+    def subject(self) -> str:
+        """What this sink shows, for a report line."""
+        return f"slot {self.env_slot}"
 
     def watched(self, now: float) -> bool:
         """Whether a reader is watching, read from the ring at most every ``watch_poll_s``."""
@@ -98,7 +117,7 @@ class SlotSink:
 
     def wants(self, slot: int, now: float, terminal: bool) -> bool:
         """Whether ``slot`` should render now: watched, and due (terminal: share cap only)."""
-        if not self.watched(now):
+        if self.failed is not None or not self.watched(now):
             return False
         return self.budget.due(now) or (terminal and self.budget.share_allows(now))
 
@@ -106,9 +125,12 @@ class SlotSink:
         """Create the ring with the first frame, so viewers can find the run before watching.
 
         Returns False when the ring cannot be created (said once on stderr; training goes on
-        without frames). A run name held by another user's file is no such case: the ring gets
-        an alternate name that viewers find by run id, and one line says so.
+        without frames) or the frame path already failed. A run name held by another user's
+        file is no such case: the ring gets an alternate name that viewers find by run id, and
+        one line says so.
         """
+        if self.failed is not None:
+            return False
         frame = downscale(frame, self._max_dim)
         if self._writer is None:
             if self._unavailable:
@@ -134,6 +156,8 @@ class SlotSink:
 
     def put(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics, start: float) -> None:
         """Publish a frame whose rendering began at ``start``; charge its cost to the budget."""
+        if self.failed is not None:
+            return
         if self._writer is None:
             self.open(slot, frame, metrics)
         else:
@@ -141,12 +165,29 @@ class SlotSink:
         self.budget.spent(start, self.clock())
 
     def drop(self, slot: int) -> None:
-        """``slot`` cannot render: stop expecting frames from it."""
+        """``slot`` cannot render: stop expecting frames from it (this sink's only slot: the
+        ring is closed)."""
+        self._stop()
+
+    def fail(self, reason: str) -> bool:
+        """Publishing failed: stop this sink's frames for good. True for the first call (the
+        caller reports it), False once stopped."""
+        if self.failed is not None:
+            return False
+        self.failed = reason
+        self._stop()
+        return True
 
     def close(self, slot: int) -> None:
         """Close the writer (unlinking the ring). Safe to call more than once."""
         if self._writer is not None:
             self._writer.close()
+
+    def _stop(self) -> None:
+        """Close the ring after a failure; a ring that cannot even close is left to the writer's
+        finalizer (which unlinks it at exit)."""
+        with contextlib.suppress(OSError, ValueError, BufferError):
+            self.close(-1)
 
 
 class GridCompositor(SlotSink):
@@ -177,8 +218,12 @@ class GridCompositor(SlotSink):
         self._round_start = 0.0
         self._round_cost = 0.0
 
+    @property
+    def subject(self) -> str:
+        return f"the grid of slots 0..{self.tiles - 1}"
+
     def wants(self, slot: int, now: float, terminal: bool) -> bool:
-        if not self.watched(now):
+        if self.failed is not None or not self.watched(now):
             self._pending.clear()
             return False
         if not self._pending and self.budget.due(now):
@@ -189,13 +234,19 @@ class GridCompositor(SlotSink):
     def drop(self, slot: int) -> None:
         self._members.discard(slot)
         self._pending.discard(slot)
+        if not self._members:
+            self._stop()
 
     def open(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics) -> bool:
+        if self.failed is not None:
+            return False
         self._paste(slot, frame)
         assert self._canvas is not None
         return super().open(slot, self._canvas, metrics)
 
     def put(self, slot: int, frame: np.ndarray, metrics: FastLaneMetrics, start: float) -> None:
+        if self.failed is not None:
+            return
         self._paste(slot, frame)
         self._pending.discard(slot)
         self._round_cost += self.clock() - start

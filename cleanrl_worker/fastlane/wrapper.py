@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
+import warnings
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 
 from cleanrl_worker.fastlane.frame_targets import Clock, SlotSink
+from cleanrl_worker.fastlane.render_shims import RenderShim, find_shim, quiet_headless_sdl
 from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
 from gym_gui_bridge.fastlane import FastLaneMetrics, FastLaneWriter
 
@@ -35,8 +38,20 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
     autoreset, so its episode bookkeeping is the same on gymnasium 0.29 and 1.x.
 
     ``close()`` (or the end of the process, even by an exception or Ctrl-C) closes the writer,
-    which unlinks the ring. An env that cannot render ``rgb_array`` gets a one-line warning on
-    stderr and runs on without frames.
+    which unlinks the ring.
+
+    Frames never cost the run. Whatever fails on the frame path (``render()`` raising or
+    returning something that is not an ``H x W`` or ``H x W x C`` uint8 image with C = 1, 3 or 4,
+    reading the step for the HUD, publishing into the ring) is caught here: one line on stderr
+    names the slot (or the grid) and the cause, the frames of that slot (of the whole grid if
+    publishing failed) stop and its ring is closed, and ``reset()`` / ``step()`` return exactly
+    what the env returned. :attr:`stopped` keeps the cause. Before giving up on a ``render()``
+    that raised, a known work-around for the env is tried
+    (:mod:`cleanrl_worker.fastlane.render_shims`). Exceptions that are not errors
+    (``KeyboardInterrupt``, ``SystemExit``) pass through. Rendering adds nothing else to stderr:
+    warnings raised inside the wrapper's ``render()`` calls are not shown, and on a machine
+    without a display SDL gets its dummy driver before the first one
+    (:func:`~cleanrl_worker.fastlane.render_shims.quiet_headless_sdl`).
 
     Args:
         env: the env to watch, built with ``render_mode="rgb_array"``.
@@ -87,7 +102,10 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         self._rate_window_s = frames.step_rate_window_s
         self._enabled = True
         self._opened = False
+        self._shim: RenderShim | None = None  # in use once the env's own render() failed
         self.frames_rendered = 0
+        #: why this env's frames stopped (one line, as reported), None while they stream
+        self.stopped: str | None = None
         # HUD state
         self._last_reward = 0.0
         self._episode = 0
@@ -126,22 +144,25 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         self._episode_return = 0.0
         if not self._enabled:
             return obs, info
-        if not self._opened:
-            self._open()
-        elif self._sink.wants(self.slot, self._clock(), terminal=False):
-            self._publish()
+        try:
+            if not self._opened:
+                self._open()
+            elif self._sink.wants(self.slot, self._clock(), terminal=False):
+                self._publish()
+        except Exception as error:  # frames never fail the run (reported once, see the class)
+            self._publish_failed(error)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._steps += 1
-        self._episode_step += 1
-        self._last_reward = float(reward)
-        self._episode_return += self._last_reward
-        ended = bool(terminated or truncated)
-        if ended:
-            self._finish_episode()
-        if self._enabled:
+        if not self._enabled:
+            return obs, reward, terminated, truncated, info
+        try:
+            ended = self._count_step(reward, terminated, truncated)
+        except Exception as error:  # frames never fail the run (reported once, see the class)
+            self._disable(f"the HUD cannot read this step ({_describe(error)})")
+            return obs, reward, terminated, truncated, info
+        try:
             now = self._clock()
             steps, since = self._rate_mark
             elapsed = now - since
@@ -152,15 +173,31 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
                 self._step_rate = (self._steps - steps) / elapsed  # until a full window passed
             if self._sink.wants(self.slot, now, terminal=ended):
                 self._publish()
+        except Exception as error:
+            self._publish_failed(error)
         return obs, reward, terminated, truncated, info
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            self._sink.close(self.slot)
+            try:
+                self._sink.close(self.slot)
+            except Exception as error:  # the script's close() must not fail for the ring
+                self._disable(f"closing the ring failed ({_describe(error)})")
 
     # --- internals --------------------------------------------------------------------------
+
+    def _count_step(self, reward: Any, terminated: Any, truncated: Any) -> bool:
+        """Update the HUD's numbers for one step; True if the step ended an episode."""
+        self._steps += 1
+        self._episode_step += 1
+        self._last_reward = _number(reward)
+        self._episode_return += self._last_reward
+        ended = bool(terminated or truncated)
+        if ended:
+            self._finish_episode()
+        return ended
 
     def _finish_episode(self) -> None:
         if self._finished_episodes == 0:
@@ -184,15 +221,37 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         )
 
     def _render(self) -> np.ndarray | None:
+        """The env's frame, or None after reporting why there is none (frames stop)."""
         try:
-            frame = self.env.render()
-        except gym.error.Error as error:  # e.g. DependencyNotInstalled (pygame)
-            self._disable(f"render() failed: {error}")
-            return None
-        if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim in (2, 3):
+            frame = self._render_once()
+        except Exception as error:  # e.g. DependencyNotInstalled (pygame), a numpy mismatch
+            shim = None if self._shim is not None else find_shim(self.env.unwrapped)
+            if shim is None:
+                self._disable(f"render() raised {_describe(error)}")
+                return None
+            self._shim = shim  # a known incompatibility: render through its work-around
+            try:
+                frame = self._render_once()
+            except Exception:
+                self._disable(f"render() raised {_describe(error)}")
+                return None
+        problem = _image_problem(frame)
+        if problem is None:
             return frame
-        self._disable(f"render() returned {type(frame).__name__}, not a uint8 image")
+        self._disable(f"render() returned {problem}")
         return None
+
+    def _render_once(self) -> Any:
+        """One ``render()``; warnings it raises are not shown: the script alone never renders
+        this env, so they are not the script's (gymnasium's env checker, for one, warns about
+        an env's render metadata or a grayscale frame at the first ``render()``)."""
+        _prepare_rendering()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self._shim is None:
+                return self.env.render()
+            with self._shim(self.env.unwrapped):
+                return self.env.render()
 
     def _open(self) -> None:
         self._opened = True
@@ -216,13 +275,66 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
             self.frames_rendered += 1
 
     def _disable(self, reason: str) -> None:
+        """This slot's frames stop: one line names the slot and ``reason``."""
+        if not self._enabled:
+            return
         self._enabled = False
         self._sink.drop(self.slot)
         spec = self.env.spec
         name = spec.id if spec is not None else type(self.env.unwrapped).__name__
+        self._report(f"slot {self.slot} ({name})", reason)
+
+    def _publish_failed(self, error: Exception) -> None:
+        """Publishing failed: the sink's frames stop (a grid's for every tile), said once."""
+        self._enabled = False
+        reason = f"publishing into the ring failed ({_describe(error)})"
+        if self._sink.fail(reason):
+            name = self._sink.subject
+            if name == f"slot {self.slot}":
+                spec = self.env.spec
+                name += f" ({spec.id if spec is not None else type(self.env.unwrapped).__name__})"
+            self._report(name, reason)
+
+    def _report(self, subject: str, reason: str) -> None:
+        self.stopped = f"{subject} cannot stream frames: {reason}"
         print(
-            f"cleanrl-fastlane: warning: slot {self.slot} ({name}) cannot stream frames: "
-            f"{reason}; training continues without frames",
+            f"cleanrl-fastlane: warning: {self.stopped}; training continues without frames",
             file=sys.stderr,
             flush=True,
         )
+
+
+_REASON_CHARS = 300  # longest error text quoted in the one report line
+
+
+@functools.cache
+def _prepare_rendering() -> None:
+    """Once per process, before the fast lane's first ``render()``."""
+    quiet_headless_sdl()
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message`` on one line, shortened."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= _REASON_CHARS else text[: _REASON_CHARS - 3] + "..."
+
+
+def _image_problem(frame: Any) -> str | None:
+    """None if ``frame`` can be published, else what it is instead (for the report line)."""
+    if not isinstance(frame, np.ndarray):
+        return f"{type(frame).__name__}, not an image"
+    shape_ok = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (1, 3, 4))
+    if frame.dtype == np.uint8 and shape_ok and frame.size:
+        return None
+    return (
+        f"an array of shape {frame.shape} and dtype {frame.dtype}, not an H x W or H x W x C "
+        f"(C = 1, 3 or 4) uint8 image"
+    )
+
+
+def _number(value: Any) -> float:
+    """A reward as a float: Python and numpy numbers, one-element arrays (no warning)."""
+    if type(value) is float:
+        return value
+    item = getattr(value, "item", None)
+    return float(item() if callable(item) else value)

@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -118,8 +119,11 @@ class SlotThunk:
         if os.getpid() != self.parent_pid:
             _exit_cleanly_on_sigterm()
 
-        with render_mode_injected("rgb_array"):
-            env = self.env_fn()
+        try:
+            with render_mode_injected("rgb_array"):
+                env = self.env_fn()
+        except Exception:  # e.g. an env taking no render_mode: build it as the script asked
+            env = self.env_fn()  # (the wrapper then says, in one line, that it has no frames)
         s = self.settings
         return FastLaneEnvWrapper(
             env, s.run_id, self.slot, frames=s.tunables.frames, ring=s.tunables.ring, sink=self.sink
@@ -165,6 +169,8 @@ def render_mode_injected(render_mode: str) -> Iterator[None]:
     """Within the block, ``gymnasium.make(...)`` (also reached as ``gym.make``) passes
     ``render_mode`` unless the caller gave one. Scripts look ``make`` up on the module at call
     time, so swapping the module attribute reaches them; ``from gymnasium import make`` does not.
+    Warnings gymnasium raises about the injected mode (an env that does not list it) are not
+    shown: the script did not ask for it.
     """
     import gymnasium
 
@@ -172,9 +178,12 @@ def render_mode_injected(render_mode: str) -> Iterator[None]:
 
     @functools.wraps(original)
     def make(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("render_mode") is None:
-            kwargs["render_mode"] = render_mode
-        return original(*args, **kwargs)
+        if kwargs.get("render_mode") is not None:
+            return original(*args, **kwargs)
+        kwargs["render_mode"] = render_mode
+        with warnings.catch_warnings():  # gymnasium's warnings about the mode we asked for
+            warnings.filterwarnings("ignore", message=".*render_mode")
+            return original(*args, **kwargs)
 
     gymnasium.make = make
     try:

@@ -204,6 +204,7 @@ class Recorder:
         if self._closed or os.getpid() != self._pid:
             return True
         if self.role == "main":
+            _report_scalar_mirror_failures()
             if status is None and self._failure is not None:
                 status, error, exit_code = RUN_FAILED, self._failure[0], self._failure[1]
             self._lifecycle(status or RUN_FINISHED, error, exit_code)
@@ -236,10 +237,15 @@ class Recorder:
         return done
 
     def stats(self) -> dict[str, Any]:
-        """``discarded``, ``dropped`` (refused by the sink's full hand-off) and, once the sink
-        is open, ``sink``: its own counters (records written, failed batches, queue depth)."""
+        """``discarded``, ``dropped`` (refused by the sink's full hand-off),
+        ``scalar_mirror_failures`` (``add_scalar`` calls not mirrored, when mirroring) and, once
+        the sink is open, ``sink``: its own counters (records written, failed batches, queue
+        depth)."""
         sink = self._sink
         result: dict[str, Any] = {"discarded": self.discarded, "dropped": 0}
+        mirror = sys.modules.get("cleanrl_worker.patches.summary_writer")
+        if mirror is not None:
+            result["scalar_mirror_failures"] = mirror.mirror_failures()
         if sink is not None:
             result["dropped"] = sink.dropped
             result["sink"] = sink.stats()
@@ -370,6 +376,13 @@ class Recorder:
         self.role = "child"
         self._pid = os.getpid()
         self._failure = None
+
+
+def _report_scalar_mirror_failures() -> None:
+    """The run's one line (and scalar) about ``add_scalar`` calls that could not be mirrored."""
+    mirror = sys.modules.get("cleanrl_worker.patches.summary_writer")
+    if mirror is not None:  # imported only when mirroring was installed
+        mirror.report_failures()
 
 
 def current() -> Recorder | None:

@@ -6,7 +6,7 @@ prints ``global_step=..., episodic_return=...`` for every finished game from its
 lives-aware statistics. The store must hold exactly those games, for every slot; the watched
 slot must stream frames; stderr must gain the banner and nothing else.
 
-Runs where envpool is installed (the gymnasium 0.29.1 pass: envpool 1.0.1 with gym 0.23.1).
+Runs where envpool is installed (the main test pass installs envpool 1.2.5).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The envpool hook in one process, on real envpool pools: which pools it claims, the games it
 records from their results (both of envpool's result formats), the watched slot's frames.
 
-Runs where envpool is installed (the gymnasium 0.29.1 pass: envpool 1.0.1 with gym 0.23.1,
-whose ``env_type="gym"`` pools return CleanRL's 4-tuple steps, and ``make_gymnasium`` pools
-gymnasium's 5-tuple).
+Runs where envpool is installed (the main test pass installs envpool 1.2.5). Older envpool
+releases with gym (``env_type="gym"`` pools returning CleanRL's 4-tuple steps) take the same
+tests.
 """
 
 from __future__ import annotations

@@ -67,3 +67,51 @@ def test_add_scalar_calls_land_in_the_scalars_table(tmp_path: Path, order: str) 
         ("losses/value_loss", 0.5 * i, i) for i in range(5)
     ]
     assert list((tmp_path / "tb").iterdir()), "TensorBoard itself still writes its event file"
+
+
+UNMIRRORABLE = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from cleanrl_worker.slowlane import recorder as slowlane
+    run_id, db, logdir = sys.argv[1:4]
+    recorder = slowlane.start(run_id, db_path=db)
+    from torch.utils.tensorboard import SummaryWriter
+    writer = SummaryWriter(logdir)
+    for step in range(12):
+        writer.add_scalar("charts/episodic_return", np.array([-1.5]), step)  # mirrored
+        writer.add_scalar("losses/nan", float("nan"), step)  # TensorBoard takes it, the store not
+    print(recorder.stats()["scalar_mirror_failures"])
+    writer.close()
+    """
+)
+
+
+def test_calls_not_mirrored_are_counted_and_reported_once_at_the_end(tmp_path: Path) -> None:
+    run_id, db = f"tb-{uuid.uuid4().hex[:8]}", tmp_path / "runs.sqlite"
+    script = tmp_path / "train.py"
+    script.write_text(UNMIRRORABLE)
+    done = subprocess.run(
+        [sys.executable, str(script), run_id, str(db), str(tmp_path / "tb")],
+        timeout=TIMEOUT_S,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "12"
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("LOG_RECORDER_SCALAR_MIRROR_FAILED ") for line in lines), lines
+    assert [line.rsplit("(", 1)[-1] for line in lines[:2]] == ["1 so far)", "10 so far)"]
+    assert len(lines) == 3 and "12 add_scalar call(s) were not mirrored" in lines[2]
+    assert "first: add_scalar('losses/nan', ...): ValueError: Expected a finite number" in lines[2]
+    result = subprocess.run(
+        [sys.executable, "-m", "gym_gui_bridge.cli", "summary", run_id, "--db", str(db), "--json"],
+        check=True,
+        timeout=TIMEOUT_S,
+        capture_output=True,
+        text=True,
+    )
+    scalars = {s["tag"]: s for s in json.loads(result.stdout)["scalars"]}
+    assert scalars["fastlane/scalar_mirror_failures"]["last"] == 12.0
+    assert scalars["charts/episodic_return"]["points"] == 12
+    assert "losses/nan" not in scalars

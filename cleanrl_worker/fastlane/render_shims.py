@@ -1,0 +1,108 @@
+"""Render envs whose own ``render()`` breaks under a library combination that pip installs.
+
+A shim changes nothing the env computes. For the length of one ``render()`` call made by the
+fast lane it presents one attribute that ``render()`` only draws from in the form the env's
+drawing code expects, and puts the original value back afterwards. The wrapper
+(:class:`~cleanrl_worker.fastlane.wrapper.FastLaneEnvWrapper`) tries a shim only after the env's
+own ``render()`` raised, and keeps using it for that env once it worked; an env that renders
+fine never meets one.
+
+It also keeps the first ``render()`` of a pygame-drawn env (classic control, Box2D) quiet on
+a machine without a display: see :func:`quiet_headless_sdl`.
+
+Known cases:
+
+- **Pendulum under gymnasium 0.29.1 and numpy 2.** ``PendulumEnv.step`` keeps the last torque
+  (``last_u``) only for drawing. CleanRL's actions are float32 arrays, so ``last_u`` is a numpy
+  float32 scalar (an array when the action has shape ``(1, 1)``). Under numpy 2's promotion rules
+  ``scale * np.abs(last_u) / 2`` stays float32, and pygame's ``smoothscale`` refuses it ("size
+  must be two numbers"; an array fails converting to a scalar). gymnasium 1.x converts with
+  ``float()`` itself. The shim hands ``render()`` ``last_u`` as a Python float: the numbers
+  numpy 1 computed with, so the picture is the one gymnasium 0.29.1 draws under numpy 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RenderShim", "find_shim", "quiet_headless_sdl"]
+
+#: A shim: given the unwrapped env, a context manager within which ``render()`` works.
+RenderShim = Callable[[Any], AbstractContextManager[None]]
+
+_PENDULUM_MODULE = "gymnasium.envs.classic_control.pendulum"
+#: Any of these set: a display (or a chosen SDL driver) exists, SDL is left alone.
+_DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")
+
+
+def quiet_headless_sdl() -> bool:
+    """Before the fast lane's first ``render()`` in a process: on a machine without a display,
+    choose SDL's ``dummy`` video driver. True if it was chosen.
+
+    pygame-drawn envs initialise SDL at their first ``render()``. With neither ``DISPLAY`` nor
+    ``WAYLAND_DISPLAY`` set (a server, a container, CI) SDL probes its Wayland driver first, which
+    prints ``error: XDG_RUNTIME_DIR is invalid or not set in the environment.`` on stderr, and
+    then ends up with no display anyway. The script alone never renders, so that line would be
+    the fast lane's. With ``SDL_VIDEODRIVER=dummy`` (set in this process's environment, so also
+    in the processes it starts, and only when no display and no SDL driver are set) SDL starts
+    with no display directly and prints nothing; ``rgb_array`` frames are drawn the same way.
+    This reads the environment outside the worker's settings because it is SDL's variable, not
+    a setting of the fast lane.
+    """
+    if any(os.environ.get(name) for name in _DISPLAY_VARIABLES):
+        return False
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    return True
+
+
+@contextlib.contextmanager
+def _pendulum_torque_as_float(env: Any) -> Iterator[None]:
+    saved = env.last_u
+    env.last_u = np.asarray(saved).item()  # one element (checked by find_shim): a float
+    try:
+        yield
+    finally:
+        env.last_u = saved
+
+
+def _is_pendulum_with_numpy_torque(env: Any) -> bool:
+    module = sys.modules.get(_PENDULUM_MODULE)
+    pendulum = getattr(module, "PendulumEnv", None)
+    if pendulum is None or not isinstance(env, pendulum):
+        return False
+    torque = getattr(env, "last_u", None)
+    return isinstance(torque, np.generic | np.ndarray) and np.size(torque) == 1
+
+
+#: (applies to this unwrapped env?, the shim)
+_SHIMS: tuple[tuple[Callable[[Any], bool], RenderShim], ...] = (
+    (_is_pendulum_with_numpy_torque, _pendulum_torque_as_float),
+)
+
+
+def find_shim(env: Any) -> RenderShim | None:
+    """The shim that may let ``env`` (the unwrapped env) render, or None if none applies.
+
+    >>> import gymnasium as gym
+    >>> env = gym.make("Pendulum-v1", render_mode="rgb_array")
+    >>> _ = env.reset(seed=0)
+    >>> _ = env.step(np.array([0.5], dtype=np.float32))
+    >>> shim = find_shim(env.unwrapped)
+    >>> with shim(env.unwrapped):
+    ...     frame = env.render()
+    >>> frame.shape, type(env.unwrapped.last_u).__name__
+    ((500, 500, 3), 'float32')
+    >>> find_shim(gym.make("CartPole-v1").unwrapped) is None
+    True
+    """
+    for applies, shim in _SHIMS:
+        if applies(env):
+            return shim
+    return None
