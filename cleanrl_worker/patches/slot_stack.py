@@ -7,7 +7,7 @@ episode, as CleanRL reports it, is the one ``RecordEpisodeStatistics`` sees righ
 ``gymnasium.make``: the base env's episode with the base env's rewards. So :class:`SlotThunk`
 puts both lanes there:
 
-    VectorStepCounter                       the top: counts the slot's vector steps
+    VectorStepCounter                       AsyncVectorEnv: counts the slot's vector steps
       script's wrappers (RecordEpisodeStatistics, EpisodicLifeEnv, NormalizeReward, ...)
         EpisodeRecorderWrapper              the slow lane: base episodes, raw rewards
           FastLaneEnvWrapper                watched slots only: frames, HUD of raw returns
@@ -103,6 +103,9 @@ class SlotThunk:
         next_step_autoreset: the vector env resets finished slots on the next step.
         cell: in a worker process, where the main process writes how the script counts
             ``global_step`` (``AsyncVectorEnv`` only).
+        vector_steps: the vector env's step count, when the slot lives in the same process
+            (``SyncVectorEnv``); None: the slot counts for itself with a
+            :class:`~cleanrl_worker.slowlane.episodes.VectorStepCounter` on top.
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class SlotThunk:
         sink: Any = None,
         next_step_autoreset: bool = False,
         cell: str | None = None,
+        vector_steps: Any = None,
     ) -> None:
         self.env_fn = env_fn
         self.slot = slot
@@ -127,6 +131,7 @@ class SlotThunk:
         self.sink = sink
         self.next_step_autoreset = next_step_autoreset
         self.cell = cell
+        self.vector_steps = vector_steps
         self.parent_pid = os.getpid()
 
     def __call__(self) -> Any:
@@ -142,7 +147,7 @@ class SlotThunk:
         from cleanrl_worker.slowlane.episodes import VectorStepCounter
         from cleanrl_worker.slowlane.global_step import VectorStepCount
 
-        count = VectorStepCount()
+        count = self.vector_steps if self.vector_steps is not None else VectorStepCount()
 
         def lanes(base: Any) -> Any:
             return self.recorder.wrap(
@@ -151,6 +156,8 @@ class SlotThunk:
 
         env, found = splice_above(env, made, lanes)
         self._note(found)
+        if self.vector_steps is not None:  # counted by the vector env in this process
+            return env
         return VectorStepCounter(env, count, next_step_autoreset=self.next_step_autoreset)
 
     def _frames(self, env: Any) -> Any:

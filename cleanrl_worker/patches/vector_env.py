@@ -22,7 +22,6 @@ script's scalars to learn how the script counts ``global_step``.
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -53,7 +52,7 @@ class _Hook:
     )
     claimed = False
     watched: Any = None  # the claimed vector env
-    vector_steps = 0  # its step() calls so far
+    vector_steps: Any = None  # its step() calls so far (a VectorStepCount)
 
 
 def install(settings: WorkerSettings, recorder: Any = None) -> None:
@@ -119,12 +118,16 @@ def _wrap_env_fns(
         )
     recorder = _Hook.recorder
     cell = None
+    in_process = None  # Sync: every slot reads the vector env's own count
     if recorder is not None:
-        from cleanrl_worker.slowlane.global_step import cell_path
+        from cleanrl_worker.slowlane.global_step import VectorStepCount, cell_path
 
+        _Hook.vector_steps = count = VectorStepCount()
         if kind == "AsyncVectorEnv":
             cell = cell_path(settings.run_id, os.getpid())
-        recorder.clock.watch(num_envs, _vector_steps, cell)
+        else:
+            in_process = count
+        recorder.clock.watch(num_envs, lambda: count.value, cell)
     next_step = _next_step_autoreset(init, env_fns, args, kwargs)
     for slot in range(num_envs):
         if recorder is not None or slot in slots:  # every slot records its episodes
@@ -138,12 +141,9 @@ def _wrap_env_fns(
                 sink=sink,
                 next_step_autoreset=next_step,
                 cell=cell,
+                vector_steps=in_process,
             )
     return env_fns
-
-
-def _vector_steps() -> int:
-    return _Hook.vector_steps
 
 
 def _next_step_autoreset(
@@ -154,6 +154,8 @@ def _next_step_autoreset(
 ) -> bool:
     """Whether the vector env resets a finished slot on the step after (gymnasium 1.x's
     ``AutoresetMode.NEXT_STEP``, its default) rather than inside the step (0.29, SAME_STEP)."""
+    import inspect
+
     import gymnasium
 
     if int(gymnasium.__version__.split(".")[0]) < 1:
@@ -187,8 +189,8 @@ def _patch(module: ModuleType) -> None:
 
     @functools.wraps(original_step)
     def step(self: Any, actions: Any) -> Any:
-        if self is _Hook.watched:
-            _Hook.vector_steps += 1
+        if self is _Hook.watched and _Hook.vector_steps is not None:
+            _Hook.vector_steps.value += 1
         return original_step(self, actions)
 
     setattr(cls, _PATCHED, original)

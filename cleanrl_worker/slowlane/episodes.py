@@ -195,8 +195,13 @@ class EpisodeRecorderWrapper(gym.Wrapper):
             self._vector_steps.value += 1
         now = time.time()
         frame_seq = frames.last_frame_seq if frames is not None else None
-        n = self._vector_steps.value
         clock = self._clock
+        decided = clock.decided
+        global_step = self._vector_steps.value  # held records carry n until mapped
+        if decided:
+            global_step = global_step * clock.scale + clock.offset
+            if global_step < 0:
+                global_step = 0
         record = StepRecord(  # positional: this runs on every step of the training thread
             self._run_id,
             self._slot,
@@ -205,14 +210,14 @@ class EpisodeRecorderWrapper(gym.Wrapper):
             now,
             self._episode,
             self._length,
-            clock.global_step(n) if clock.decided else n,
+            global_step,
             action_to_jsonable(action),
             r,
             bool(terminated),
             bool(truncated),
             frame_seq if frame_seq != frame_before else None,
         )
-        if clock.decided:
+        if decided:
             self._emit(record)
         else:
             clock.hold(record)

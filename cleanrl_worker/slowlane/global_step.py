@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +65,8 @@ class VectorStepCount:
 
 def cell_path(run_id: str, main_pid: int) -> str:
     """The file through which the main process tells its vector-env workers the convention."""
+    import tempfile
+
     return os.path.join(tempfile.gettempdir(), f"cleanrl-fastlane.{run_id}.{main_pid}.global_step")
 
 
@@ -174,8 +175,8 @@ class GlobalStepClock:
         """The process ends: decide (from the cell, else ``env_steps``) and release everything."""
         if not self.decided and self._cell is not None and not self._writes_cell:
             self._poll()
-        if not self.decided:
-            self._decide(ENV_STEPS)
+        if not self.decided:  # the workers settle the same way: no cell to write
+            self._decide(ENV_STEPS, tell_workers=False)
 
     def forget(self) -> None:
         """After a fork, in the child: the parent releases what it held; start undecided."""
@@ -190,9 +191,9 @@ class GlobalStepClock:
         self.convention = convention
         self.decided = True
 
-    def _decide(self, convention: str, n: int | None = None) -> None:
+    def _decide(self, convention: str, n: int | None = None, tell_workers: bool = True) -> None:
         self._set(convention)
-        if self._writes_cell and self._cell is not None:
+        if tell_workers and self._writes_cell and self._cell is not None:
             _write_cell(self._cell, convention)
         if self._announce is not None and self._vector_steps is not None:  # a hooked env
             steps = self._vector_steps() if n is None else n

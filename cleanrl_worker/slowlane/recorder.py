@@ -133,6 +133,7 @@ class Recorder:
         #: closed (a full hand-off queue counts in the sink's ``dropped``)
         self.discarded = 0
         self._pid = os.getpid()
+        self._exit_registered_pid = 0  # the child process whose exit closes this recorder
         #: maps vector steps to the script's global_step (:mod:`.global_step`)
         self.clock = GlobalStepClock(
             self.emit,
@@ -164,6 +165,7 @@ class Recorder:
             clock = self.clock
             if self.role == "child":
                 clock.follow(num_envs, cell)
+                self._close_at_exit()  # held records are released at close
 
         record_steps = self.steps == "all" or (
             self.steps == "watched" and slot == self.watched_slot
@@ -352,13 +354,7 @@ class Recorder:
         sink.start()
         self._sink, self._put = sink, sink.put
         if self.role == "child":
-            # multiprocessing children leave through os._exit (no atexit) after running their
-            # finalizers; registered here, at the first record, because multiprocessing clears
-            # the finalizers a forked child inherits before it runs the child's target
-            import multiprocessing.util
-
-            multiprocessing.util.Finalize(None, self.close, exitpriority=100)
-            atexit.register(self.close)
+            self._close_at_exit()
         _log.info(
             "%s run %s (%s, pid %d): records go to %s",
             LOG_WORKER_CONFIG_DURABLE_PATH,
@@ -367,6 +363,19 @@ class Recorder:
             os.getpid(),
             self._destination(),
         )
+
+    def _close_at_exit(self) -> None:
+        """Child role: close when the process ends. multiprocessing children leave through
+        os._exit (no atexit) after running their finalizers; registered at the first record
+        (or held record), because multiprocessing clears the finalizers a forked child inherits
+        before it runs the child's target."""
+        if self._exit_registered_pid == os.getpid():
+            return
+        self._exit_registered_pid = os.getpid()
+        import multiprocessing.util
+
+        multiprocessing.util.Finalize(None, self.close, exitpriority=100)
+        atexit.register(self.close)
 
     def _destination(self) -> str:
         return f"bridge {self.bridge} (spooled)" if self.bridge else self.db_path

@@ -31,7 +31,9 @@ from gym_gui_bridge.store.schema import open_reader
 
 __all__ = [
     "FamilyRun",
+    "check_episodes",
     "check_fidelity",
+    "check_frames",
     "printed_episodes",
     "run_family",
     "stderr_gained",
@@ -165,6 +167,15 @@ def run_family(script: str, args: list[str], tmp_path: Path, run_id: str) -> Fam
 
 def check_fidelity(run: FamilyRun, *, num_envs: int, convention: str) -> None:
     """The store equals what the script printed; frames flowed; stderr gained only the banner."""
+    check_episodes(run, num_envs=num_envs, convention=convention)
+    check_frames(run)
+    gained = stderr_gained(run.alone.stderr, run.watched.stderr)
+    assert gained == [], "\n".join(gained)
+
+
+def check_episodes(run: FamilyRun, *, num_envs: int, convention: str) -> None:
+    """Stored episodes = printed lines (count, global_step, return), every slot, in order; the
+    run recorded ``convention`` as the way the script counts global_step."""
     assert run.alone.returncode == 0, run.alone.stderr
     assert run.watched.returncode == 0, run.watched.stderr
     printed = printed_episodes(run.watched.stdout)
@@ -180,9 +191,11 @@ def check_fidelity(run: FamilyRun, *, num_envs: int, convention: str) -> None:
         assert indexes == list(range(len(indexes))), f"slot {slot}: gaps or duplicates"
     marks = [s["tag"] for s in run.scalars if s["tag"].startswith("fastlane/global_step/")]
     assert marks == [f"fastlane/global_step/{convention}"], marks
-    # frames: one at the first reset, and more while the reader watched the training steps
+
+
+def check_frames(run: FamilyRun) -> None:
+    """A frame at the first reset, and frames on steps while the reader watched."""
     assert run.first_frame is not None, "no frame at the first reset"
     image = run.first_frame.data
     assert image.ndim == 3 and image.shape[2] == 3 and image.std() > 0, image.shape
     assert any(s["frame_seq"] is not None for s in run.steps), "no frame while watched"
-    assert stderr_gained(run.alone.stderr, run.watched.stderr) == []
