@@ -42,20 +42,26 @@ _log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def collecting_made_envs(made: list[Any], render_mode: str | None = None) -> Iterator[None]:
+def collecting_made_envs(
+    made: list[Any], render_mode: str | None = None, injected: list[Any] | None = None
+) -> Iterator[None]:
     """Within the block, every env ``gymnasium.make`` returns is appended to ``made``; with
-    ``render_mode``, ``make`` passes it unless the caller gave one. Scripts look ``make`` up on
-    the module at call time, so swapping the module attribute reaches them."""
+    ``render_mode``, ``make`` passes it unless the caller gave one (and appends the env to
+    ``injected`` then). Scripts look ``make`` up on the module at call time, so swapping the
+    module attribute reaches them."""
     import gymnasium
 
     original = gymnasium.make
 
     @functools.wraps(original)
     def make(*args: Any, **kwargs: Any) -> Any:
-        if render_mode is not None and kwargs.get("render_mode") is None:
+        inject = render_mode is not None and kwargs.get("render_mode") is None
+        if inject:
             kwargs["render_mode"] = render_mode
         env = original(*args, **kwargs)
         made.append(env)
+        if inject and injected is not None:
+            injected.append(env)
         return env
 
     gymnasium.make = make
@@ -138,7 +144,8 @@ class SlotThunk:
         if os.getpid() != self.parent_pid:
             _exit_cleanly_on_sigterm()
         made: list[Any] = []
-        with collecting_made_envs(made, "rgb_array" if self.watched else None):
+        self._injected: list[Any] = []
+        with collecting_made_envs(made, "rgb_array" if self.watched else None, self._injected):
             env = self.env_fn()
         if self.recorder is None:
             env, found = splice_above(env, made, self._frames)
@@ -165,6 +172,9 @@ class SlotThunk:
             return env
         from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
 
+        if any(env is mine for mine in self._injected):  # the script renders nothing itself
+            _skip_render_check(env)
+
         s = self.settings
         return FastLaneEnvWrapper(
             env, s.run_id, self.slot, frames=s.tunables.frames, ring=s.tunables.ring, sink=self.sink
@@ -177,6 +187,21 @@ class SlotThunk:
                 "its wrappers",
                 self.slot,
             )
+
+
+def _skip_render_check(env: Any) -> None:
+    """Mark the render check of gymnasium's ``PassiveEnvChecker`` (added by ``make``) as done.
+
+    The checker inspects the env at its first ``render()`` call and warns about what it finds
+    (Atari envs under gymnasium 0.29 declare no ``render_fps``). Here the first ``render()`` is
+    the fast lane's, on a render mode the fast lane asked for: its warnings would be lines the
+    script alone never prints.
+    """
+    current = env
+    while current is not None:
+        if type(current).__name__ == "PassiveEnvChecker" and "checked_render" in vars(current):
+            current.checked_render = True
+        current = vars(current).get("env")
 
 
 def _exit_cleanly_on_sigterm() -> None:

@@ -3,10 +3,12 @@ wrapper of the script, so the recorded episodes are the base env's with its raw 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 from cleanrl_worker.patches.slot_stack import SlotThunk, collecting_made_envs, splice_above
 from cleanrl_worker.settings import load_settings
@@ -194,3 +196,51 @@ def test_a_slot_in_the_vector_env_process_reads_its_count_and_gets_no_counter() 
         _, _, terminated, truncated, _ = env.step(0)
     (episode,) = [r for r in recorder.records if isinstance(r, EpisodeRollup)]
     assert episode.global_step == 41  # GlobalStepClock.fixed(1): env_steps, n * 1
+
+
+class _NoFpsEnv(gym.Env):  # type: ignore[type-arg]
+    """Renders, but declares no render_fps: gymnasium's env checker warns at the first render."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+    observation_space = gym.spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action: Any) -> Any:
+        return np.zeros(1, np.float32), 0.0, False, False, {}
+
+    def render(self) -> Any:
+        return np.full((8, 8, 3), 200, np.uint8)
+
+
+gym.register("SlotStackNoFps-v0", entry_point=_NoFpsEnv)
+
+
+@pytest.mark.parametrize(
+    "script_renders", [False, True], ids=["fast-lane-renders", "script-renders"]
+)
+def test_the_env_checker_warns_about_rendering_only_when_the_script_renders(
+    script_renders: bool, run_id: str
+) -> None:
+    def thunk() -> gym.Env:  # type: ignore[type-arg]
+        if script_renders:  # CleanRL's --capture-video
+            return gym.make("SlotStackNoFps-v0", render_mode="rgb_array")
+        return gym.make("SlotStackNoFps-v0")
+
+    settings = load_settings({}, run_id=run_id)
+    env = SlotThunk(thunk, 0, 1, settings, watched=True)()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            env.reset(seed=0)  # the fast lane's first frame
+            if script_renders:
+                env.render()
+        assert bool(caught) == script_renders, [str(w.message) for w in caught]
+    finally:
+        env.close()
