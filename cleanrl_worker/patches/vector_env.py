@@ -58,8 +58,9 @@ class _Hook:
 def install(settings: WorkerSettings, recorder: Any = None) -> None:
     """Patch the vector envs now if gymnasium is imported, else as soon as it is.
 
-    ``recorder`` (a :class:`cleanrl_worker.slowlane.recorder.Recorder` or anything with the same
-    ``wrap(env, slot, num_envs=...)``) wraps every slot of the watched vector env.
+    ``recorder`` (a :class:`cleanrl_worker.slowlane.recorder.Recorder`, or anything with its
+    ``wrap(env, slot, num_envs, vector_steps=..., cell=...)`` and ``clock``) records every slot
+    of the watched vector env.
     """
     _Hook.settings = settings
     _Hook.recorder = recorder
