@@ -8,7 +8,7 @@ CleanRL's conventions) alone and with ``FASTLANE=1`` while a reader watches, and
   same count, same returns, same global_step, in the same order, every slot;
 - the run recorded how the script counts global_step (``fastlane/global_step/<convention>``);
 - frames flowed: one at the first reset, more while watched;
-- stderr gained nothing but the banner.
+- stdout is what the script prints alone, and stderr gained nothing but the banner.
 """
 
 from __future__ import annotations

@@ -166,9 +166,12 @@ def run_family(script: str, args: list[str], tmp_path: Path, run_id: str) -> Fam
 
 
 def check_fidelity(run: FamilyRun, *, num_envs: int, convention: str) -> None:
-    """The store equals what the script printed; frames flowed; stderr gained only the banner."""
+    """The store equals what the script printed; frames flowed; stdout is the same as alone,
+    stderr gained only the banner."""
     check_episodes(run, num_envs=num_envs, convention=convention)
     check_frames(run)
+    # seeded scripts: watching changes nothing they print
+    assert run.watched.stdout == run.alone.stdout
     gained = stderr_gained(run.alone.stderr, run.watched.stderr)
     assert gained == [], "\n".join(gained)
 
