@@ -24,6 +24,8 @@ import gymnasium as gym
 import numpy as np
 
 from cleanrl_worker.slowlane import recorder as slowlane
+from cleanrl_worker.slowlane.episodes import VectorStepCounter
+from cleanrl_worker.slowlane.global_step import VectorStepCount
 from gym_gui_bridge.config import DB_SINK_BATCH_SIZE
 from gym_gui_bridge.protocol.jsonl import decode_record, encode_record
 from gym_gui_bridge.protocol.records import StepRecord
@@ -93,6 +95,20 @@ def sqlite_ceiling(folder: Path, n: int) -> tuple[float, float]:
     return rates[0], rates[1]
 
 
+def _hooked(recorder: slowlane.Recorder) -> gym.Env:  # type: ignore[type-arg]
+    """One slot as the vector-env hook builds it: the recorder right above the env, the
+    vector-step counter on top, the run's global_step clock decided (``after_step``)."""
+    count = VectorStepCount()
+    env = VectorStepCounter(
+        recorder.wrap(_CheapEnv(), 0, vector_steps=count), count, next_step_autoreset=False
+    )
+    recorder.clock.watch(1, lambda: count.value)
+    count.value = 1
+    recorder.clock.observe("charts/episodic_return", 1)
+    count.value = 0
+    return env
+
+
 def pipeline(folder: Path, n: int) -> tuple[float, float, float]:
     """(records/s stored end to end, training-thread us per step recorded, bare us per step)."""
     env = _CheapEnv()
@@ -109,7 +125,7 @@ def pipeline(folder: Path, n: int) -> tuple[float, float, float]:
     recorder = slowlane.start(
         run_id, db_path=str(db), steps="all", mirror_scalars=False, install_handlers=False
     )
-    env2 = recorder.wrap(_CheapEnv(), 0)
+    env2 = _hooked(recorder)
     env2.reset()
     start = time.perf_counter()
     for _ in range(n):
@@ -126,7 +142,7 @@ def pipeline(folder: Path, n: int) -> tuple[float, float, float]:
         for t in ("steps", "episodes")
     )
     conn.close()
-    expected = n + n // EPISODE_LENGTH
+    expected = n + n // EPISODE_LENGTH  # the clock's own scalar is not counted
     assert stored == expected, f"stored {stored} of {expected} records"
     return stored / total_s, loop_s / n * 1e6, bare_us
 
@@ -142,7 +158,7 @@ def episodes_only_cost(folder: Path, n: int) -> float:
         mirror_scalars=False,
         install_handlers=False,
     )
-    env = recorder.wrap(_CheapEnv(), 0)
+    env = _hooked(recorder)
     env.reset()
     start = time.perf_counter()
     for _ in range(n):

@@ -18,7 +18,11 @@ cd "$(dirname "$0")/.."
 venv="${GYM029_VENV:-.venv-gym029}"
 python="${PYTHON:-python3.11}"
 stamp="$venv/.cleanrl-fastlane-installed"
-wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) gymnasium==0.29.1 numpy>=2"
+# CleanRL's Atari pins for gymnasium 0.29.1; ale-py 0.8.1 ships no game ROMs: Breakout's is
+# taken from a newer ale-py wheel on PyPI (those carry them) and imported with ale-import-roms
+atari=("ale-py==0.8.1" "shimmy[atari]<1")
+rom_wheel="ale-py==0.10.1"
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) gymnasium==0.29.1 numpy>=2 ${atari[*]} $rom_wheel"
 
 if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
@@ -26,11 +30,31 @@ fi
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
     # the same pip warnings scripts/setup.sh filters (configured index folders that are absent)
     if ! "$venv/bin/pip" install --quiet --disable-pip-version-check -e '.[train,test,viewer]' \
-        'gymnasium[classic-control]==0.29.1' 'numpy>=2' 2>&1 \
+        'gymnasium[classic-control]==0.29.1' 'numpy>=2' "${atari[@]}" 2>&1 \
         | { grep -v "^WARNING: Location" || true; }; then
         echo "gym029: installing into $venv failed (see the pip output above)" >&2
         exit 1
     fi
+    roms="$(mktemp -d)"
+    if ! { "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+               --only-binary=:all: "$rom_wheel" -d "$roms/wheel" 2>&1 \
+               | { grep -v "^WARNING: Location" || true; }; } \
+        || ! "$venv/bin/python" - "$roms" <<'PY'
+import pathlib
+import sys
+import zipfile
+
+folder = pathlib.Path(sys.argv[1])
+(wheel,) = (folder / "wheel").glob("ale_py-*.whl")
+with zipfile.ZipFile(wheel) as archive:
+    (folder / "breakout.bin").write_bytes(archive.read("ale_py/roms/breakout.bin"))
+PY
+    then
+        echo "gym029: could not get the Breakout ROM from $rom_wheel" >&2
+        exit 1
+    fi
+    "$venv/bin/ale-import-roms" "$roms" >/dev/null
+    rm -rf "$roms"
     echo "$wanted" > "$stamp"
 fi
 

@@ -7,32 +7,33 @@ classes the moment their modules finish executing, so activation never imports g
 numpy) before the script does.
 
 The first vector env the script builds is the one watched (CleanRL builds its training envs
-first; evaluation envs built later are left alone). Its watched slots' thunks are replaced by
-a :class:`SlotThunk` that calls the script's thunk with ``gymnasium.make`` temporarily passing
-``render_mode="rgb_array"`` (unless the script asked for a render mode itself) and wraps the
-result in :class:`~cleanrl_worker.fastlane.wrapper.FastLaneEnvWrapper`. The other slots are
-built exactly as the script asked. With ``AsyncVectorEnv`` the thunk is pickled to the worker process and the
-wrapper runs, and publishes, there.
+first; evaluation envs built later are left alone). Its slots' thunks are replaced by
+:class:`~cleanrl_worker.patches.slot_stack.SlotThunk`, which builds each slot as the script
+does and splices the lanes right above what ``gymnasium.make`` returned: the recorder on every
+slot, :class:`~cleanrl_worker.fastlane.wrapper.FastLaneEnvWrapper` under it on the watched
+slot(s), which are made with ``render_mode="rgb_array"``. With ``AsyncVectorEnv`` the thunk
+is pickled to the worker process and the wrappers run, record and publish there.
+
+The watched vector env's ``step()`` calls are counted: the run's global_step clock
+(:mod:`cleanrl_worker.slowlane.global_step`) compares that count with the steps of the
+script's scalars to learn how the script counts ``global_step``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import signal
 import sys
-import threading
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
 from cleanrl_worker.errors import FastLaneSlotError
 from cleanrl_worker.patches import hooked, post_import
+from cleanrl_worker.patches.slot_stack import SlotThunk
 from cleanrl_worker.settings.model import WorkerSettings
 
-__all__ = ["RecordedThunk", "SlotThunk", "install", "plan_or_refuse", "plan_slots"]
+__all__ = ["SlotThunk", "install", "plan_or_refuse", "plan_slots"]
 
 #: module -> vector-env class patched in it
 _TARGETS = {
@@ -43,8 +44,7 @@ _PATCHED = "__cleanrl_fastlane_original_init__"
 
 
 class _Hook:
-    """Process-wide state of the hook: the settings and the recorder (the claim of the run's
-    vector env is :func:`cleanrl_worker.patches.hooked.claim`)."""
+    """Process-wide state of the hook: the settings and whether a vector env was claimed."""
 
     settings: WorkerSettings | None = None
     recorder: Any = (
@@ -52,16 +52,20 @@ class _Hook:
     )
     #: the pending run (cleanrl_worker.run_start.PendingRun): started by the claimed vector env
     run: Any = None
+    claimed = False
+    watched: Any = None  # the claimed vector env
+    vector_steps: Any = None  # its step() calls so far (a VectorStepCount)
 
 
 def install(settings: WorkerSettings, recorder: Any = None, run: Any = None) -> None:
     """Patch the vector envs now if gymnasium is imported, else as soon as it is.
 
-    ``recorder`` (a :class:`cleanrl_worker.slowlane.recorder.Recorder` or anything with the same
-    ``wrap(env, slot, num_envs=...)``) wraps every slot of the watched vector env. ``run`` (a
-    :class:`cleanrl_worker.run_start.PendingRun`) is started when the watched vector env is
-    claimed, once its slots are known to exist, and gives the recorder; a slot that does not
-    exist is then refused through it (one line, ``SystemExit(2)``) instead of raised.
+    ``recorder`` (a :class:`cleanrl_worker.slowlane.recorder.Recorder`, or anything with its
+    ``wrap(env, slot, num_envs, vector_steps=..., cell=...)`` and ``clock``) records every slot
+    of the watched vector env. ``run`` (a :class:`cleanrl_worker.run_start.PendingRun`) is
+    started when the watched vector env is claimed, once its slots are known to exist, and gives
+    the recorder; a slot that does not exist is then refused through it (one line,
+    ``SystemExit(2)``) instead of raised.
     """
     _Hook.settings = settings
     _Hook.recorder = recorder
@@ -88,108 +92,11 @@ def plan_slots(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[list
             flush=True,
         )
     if settings.slot >= num_envs:
-        source = dict(settings.sources).get("slot", "FASTLANE_SLOT")
         raise FastLaneSlotError(
-            f"{source}: expected a slot in 0..{num_envs - 1} (the script's {kind} has "
-            f"num_envs={num_envs}), got {settings.slot}"
+            f"Expected a fast-lane slot in 0..{num_envs - 1} (the script's {kind} has "
+            f"num_envs={num_envs}), got slot {settings.slot} (FASTLANE_SLOT / --fastlane-slot)"
         )
     return [settings.slot], False
-
-
-class SlotThunk:
-    """Builds slot ``slot`` with ``render_mode="rgb_array"`` and wraps it. Picklable without a
-    shared ``sink`` (grid mode shares one in-process sink and is for ``SyncVectorEnv`` only)."""
-
-    def __init__(
-        self,
-        env_fn: Callable[[], Any],
-        slot: int,
-        settings: WorkerSettings,
-        sink: Any = None,
-    ) -> None:
-        self.env_fn = env_fn
-        self.slot = slot
-        self.settings = settings
-        self.sink = sink
-        self.parent_pid = os.getpid()
-
-    def __call__(self) -> Any:
-        from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
-
-        if os.getpid() != self.parent_pid:
-            _exit_cleanly_on_sigterm()
-
-        try:
-            with render_mode_injected("rgb_array"):
-                env = self.env_fn()
-        except Exception:  # e.g. an env taking no render_mode: build it as the script asked
-            env = self.env_fn()  # (the wrapper then says, in one line, that it has no frames)
-        s = self.settings
-        return FastLaneEnvWrapper(
-            env, s.run_id, self.slot, frames=s.tunables.frames, ring=s.tunables.ring, sink=self.sink
-        )
-
-
-class RecordedThunk:
-    """Builds a slot as ``env_fn`` does, then wraps it in the slow lane's episode recorder
-    (outermost, so it sees the fast-lane wrapper's ``last_frame_seq``). Picklable: the
-    recorder pickles as a reference that re-attaches in a spawned worker."""
-
-    def __init__(self, env_fn: Callable[[], Any], slot: int, num_envs: int, recorder: Any) -> None:
-        self.env_fn = env_fn
-        self.slot = slot
-        self.num_envs = num_envs
-        self.recorder = recorder
-
-    def __call__(self) -> Any:
-        return self.recorder.wrap(self.env_fn(), self.slot, num_envs=self.num_envs)
-
-
-def _exit_cleanly_on_sigterm() -> None:
-    """In a vector-env worker process: turn SIGTERM into ``SystemExit``.
-
-    ``AsyncVectorEnv`` terminates its workers with SIGTERM when the main process dies without
-    closing them (an exception or Ctrl-C in the script). By default that kills the worker
-    before its env is closed and the ring stays behind; as ``SystemExit`` the worker's own
-    ``finally: env.close()`` runs and the wrapper unlinks the ring. A handler the process
-    already has is left alone.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _raise_system_exit)
-
-
-def _raise_system_exit(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # the shell's convention for "killed by signal N"
-
-
-@contextlib.contextmanager
-def render_mode_injected(render_mode: str) -> Iterator[None]:
-    """Within the block, ``gymnasium.make(...)`` (also reached as ``gym.make``) passes
-    ``render_mode`` unless the caller gave one. Scripts look ``make`` up on the module at call
-    time, so swapping the module attribute reaches them; ``from gymnasium import make`` does not.
-    Warnings gymnasium raises about the injected mode (an env that does not list it) are not
-    shown: the script did not ask for it.
-    """
-    import gymnasium
-
-    original = gymnasium.make
-
-    @functools.wraps(original)
-    def make(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("render_mode") is not None:
-            return original(*args, **kwargs)
-        kwargs["render_mode"] = render_mode
-        with warnings.catch_warnings():  # gymnasium's warnings about the mode we asked for
-            warnings.filterwarnings("ignore", message=".*render_mode")
-            return original(*args, **kwargs)
-
-    gymnasium.make = make
-    try:
-        yield
-    finally:
-        gymnasium.make = original
 
 
 def plan_or_refuse(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[list[int], bool]:
@@ -204,12 +111,20 @@ def plan_or_refuse(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[
         raise  # not reached: refuse() raises SystemExit
 
 
-def _wrap_env_fns(kind: str, env_fns: Sequence[Callable[[], Any]]) -> list[Callable[[], Any]]:
+def _wrap_env_fns(
+    kind: str,
+    env_fns: Sequence[Callable[[], Any]],
+    init: Callable[..., None],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> list[Callable[[], Any]]:
     settings = _Hook.settings
     env_fns = list(env_fns)
     if settings is None or not hooked.claim(kind, max(len(env_fns), 1)):
         return env_fns
-    slots, grid = plan_or_refuse(settings, len(env_fns), kind)
+    _Hook.claimed = True
+    num_envs = len(env_fns)
+    slots, grid = plan_or_refuse(settings, num_envs, kind)
     if _Hook.run is not None:
         _Hook.recorder = _Hook.run.start()  # before any slot is built or worker started
     sink = None
@@ -222,12 +137,58 @@ def _wrap_env_fns(kind: str, env_fns: Sequence[Callable[[], Any]]) -> list[Calla
             frames=settings.tunables.frames,
             ring=settings.tunables.ring,
         )
-    for slot in slots:
-        env_fns[slot] = SlotThunk(env_fns[slot], slot, settings, sink)
     recorder = _Hook.recorder
-    if recorder is not None:  # every slot records its episodes
-        env_fns = [RecordedThunk(fn, k, len(env_fns), recorder) for k, fn in enumerate(env_fns)]
+    cell = None
+    in_process = None  # Sync: every slot reads the vector env's own count
+    if recorder is not None:
+        from cleanrl_worker.slowlane.global_step import VectorStepCount, cell_path
+
+        _Hook.vector_steps = count = VectorStepCount()
+        if kind == "AsyncVectorEnv":
+            cell = cell_path(settings.run_id, os.getpid())
+        else:
+            in_process = count
+        recorder.clock.watch(num_envs, lambda: count.value, cell)
+    next_step = _next_step_autoreset(init, env_fns, args, kwargs)
+    for slot in range(num_envs):
+        if recorder is not None or slot in slots:  # every slot records its episodes
+            env_fns[slot] = SlotThunk(
+                env_fns[slot],
+                slot,
+                num_envs,
+                settings,
+                watched=slot in slots,
+                recorder=recorder,
+                sink=sink,
+                next_step_autoreset=next_step,
+                cell=cell,
+                vector_steps=in_process,
+            )
     return env_fns
+
+
+def _next_step_autoreset(
+    init: Callable[..., None],
+    env_fns: list[Callable[[], Any]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> bool:
+    """Whether the vector env resets a finished slot on the step after (gymnasium 1.x's
+    ``AutoresetMode.NEXT_STEP``, its default) rather than inside the step (0.29, SAME_STEP)."""
+    import inspect
+
+    import gymnasium
+
+    if int(gymnasium.__version__.split(".")[0]) < 1:
+        return False
+    try:
+        bound = inspect.signature(init).bind(None, env_fns, *args, **kwargs)
+    except TypeError:
+        return True
+    mode = bound.arguments.get("autoreset_mode")
+    if mode is None:
+        return True
+    return str(getattr(mode, "value", mode)) == "NextStep"
 
 
 def _patch(module: ModuleType) -> None:
@@ -236,12 +197,23 @@ def _patch(module: ModuleType) -> None:
     if _PATCHED in cls.__dict__:
         return
     original = cls.__init__
+    original_step = cls.step
 
     @functools.wraps(original)
     def __init__(
         self: Any, env_fns: Sequence[Callable[[], Any]], *args: Any, **kwargs: Any
     ) -> None:
-        original(self, _wrap_env_fns(class_name, env_fns), *args, **kwargs)
+        claimed = _Hook.claimed
+        original(self, _wrap_env_fns(class_name, env_fns, original, args, kwargs), *args, **kwargs)
+        if not claimed and _Hook.claimed:
+            _Hook.watched = self
+
+    @functools.wraps(original_step)
+    def step(self: Any, actions: Any) -> Any:
+        if self is _Hook.watched and _Hook.vector_steps is not None:
+            _Hook.vector_steps.value += 1
+        return original_step(self, actions)
 
     setattr(cls, _PATCHED, original)
     cls.__init__ = __init__
+    cls.step = step

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cleanrl_worker.slowlane.exit_hooks import install_exit_handlers
+from cleanrl_worker.slowlane.global_step import GlobalStepClock, VectorStepCount
 from gym_gui_bridge import __version__
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.config.slowlane import EmitterConfig, RecorderConfig
@@ -132,11 +133,39 @@ class Recorder:
         #: closed (a full hand-off queue counts in the sink's ``dropped``)
         self.discarded = 0
         self._pid = os.getpid()
+        self._exit_registered_pid = 0  # the child process whose exit closes this recorder
+        #: maps vector steps to the script's global_step (:mod:`.global_step`)
+        self.clock = GlobalStepClock(
+            self.emit,
+            hold_limit=config.global_step_hold,
+            announce=self.record_scalar if role == "main" else None,
+        )
 
-    # --- what the run's hooks call ---------------------------------------------------------------
-    def wrap(self, env: Any, slot: int, num_envs: int = 1) -> EpisodeRecorderWrapper:
-        """Wrap one slot's env (outermost, around any FastLaneEnvWrapper) to record it."""
+    # --- what activation calls ------------------------------------------------------------------
+    def wrap(
+        self,
+        env: Any,
+        slot: int,
+        num_envs: int = 1,
+        vector_steps: VectorStepCount | None = None,
+        cell: str | None = None,
+    ) -> EpisodeRecorderWrapper:
+        """Wrap one slot's env (around any FastLaneEnvWrapper) to record it.
+
+        ``vector_steps`` (the slot's count, kept by its
+        :class:`~cleanrl_worker.slowlane.episodes.VectorStepCounter`) puts the records on the
+        run's global_step clock; in a vector-env worker process ``cell`` is where the main
+        process writes how the script counts. Without ``vector_steps`` the wrapper's own steps
+        x ``num_envs`` are the global_step.
+        """
         from cleanrl_worker.slowlane.episodes import EpisodeRecorderWrapper  # imports gymnasium
+
+        clock = None
+        if vector_steps is not None:
+            clock = self.clock
+            if self.role == "child":
+                clock.follow(num_envs, cell)
+                self._close_at_exit()  # held records are released at close
 
         record_steps = self.steps == "all" or (
             self.steps == "watched" and slot == self.watched_slot
@@ -149,6 +178,8 @@ class Recorder:
             agent_id=self.agent_id,
             record_steps=record_steps,
             num_envs=num_envs,
+            vector_steps=vector_steps,
+            clock=clock,
         )
 
     def emit(self, record: TelemetryEvent) -> None:
@@ -178,6 +209,9 @@ class Recorder:
                 step=step,
             )
         )
+        clock = self.clock
+        if not clock.decided:
+            clock.observe(tag, step)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything recorded so far is in the database. False on timeout
@@ -203,6 +237,7 @@ class Recorder:
             timeout = self.config.close_timeout_s
         if self._closed or os.getpid() != self._pid:
             return True
+        self.clock.settle()  # held records, mapped, before the run's last record
         if self.role == "main":
             _report_scalar_mirror_failures()
             if status is None and self._failure is not None:
@@ -325,13 +360,7 @@ class Recorder:
         sink.start()
         self._sink, self._put = sink, sink.put
         if self.role == "child":
-            # multiprocessing children leave through os._exit (no atexit) after running their
-            # finalizers; registered here, at the first record, because multiprocessing clears
-            # the finalizers a forked child inherits before it runs the child's target
-            import multiprocessing.util
-
-            multiprocessing.util.Finalize(None, self.close, exitpriority=100)
-            atexit.register(self.close)
+            self._close_at_exit()
         _log.info(
             "%s run %s (%s, pid %d): records go to %s",
             LOG_WORKER_CONFIG_DURABLE_PATH,
@@ -340,6 +369,19 @@ class Recorder:
             os.getpid(),
             self._destination(),
         )
+
+    def _close_at_exit(self) -> None:
+        """Child role: close when the process ends. multiprocessing children leave through
+        os._exit (no atexit) after running their finalizers; registered at the first record
+        (or held record), because multiprocessing clears the finalizers a forked child inherits
+        before it runs the child's target."""
+        if self._exit_registered_pid == os.getpid():
+            return
+        self._exit_registered_pid = os.getpid()
+        import multiprocessing.util
+
+        multiprocessing.util.Finalize(None, self.close, exitpriority=100)
+        atexit.register(self.close)
 
     def _destination(self) -> str:
         return f"bridge {self.bridge} (spooled)" if self.bridge else self.db_path
@@ -376,6 +418,7 @@ class Recorder:
         self.role = "child"
         self._pid = os.getpid()
         self._failure = None
+        self.clock.forget()
 
 
 def _report_scalar_mirror_failures() -> None:

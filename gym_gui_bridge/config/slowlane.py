@@ -43,6 +43,14 @@ class RecorderConfig:
         "spools as usual and the bridge stores it when it is back.",
         above=0.0,
     )
+    global_step_hold: int = tunable(
+        "RECORDER_GLOBAL_STEP_HOLD",
+        32768,
+        "Step and episode records a process holds at most while it does not yet know how the "
+        "script counts global_step (records); the script's first matching scalar releases "
+        "them, and past this many the run counts env steps instead. ~32k records is ~10 MB.",
+        minimum=1,
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -88,6 +88,7 @@ def _embedded(path: str, workdir: str) -> dict[str, Any]:
             "RECORDER_BUFFER_LIMIT": feed._limit,
             "RECORDER_CLOSE_TIMEOUT_S": recorder.config.close_timeout_s,
             "RECORDER_BRIDGE_CHECK_TIMEOUT_S": recorder.config.bridge_check_timeout_s,
+            "RECORDER_GLOBAL_STEP_HOLD": recorder.clock._hold_limit,
             "DB_SINK_BATCH_SIZE": sink._batch_size,
             "DB_SINK_FLUSH_INTERVAL_S": sink._flush_interval_s,
             "DB_SINK_CHECKPOINT_PAGES": pragma("wal_autocheckpoint"),
