@@ -103,10 +103,8 @@ def _hooked_make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
         assert settings is not None
         from cleanrl_worker.patches.vector_env import plan_or_refuse
 
-        # a slot that does not exist is refused before envpool starts its threads, and the run
-        # starts (if it has not) before the pool is built, as for gymnasium's vector envs
+        # a slot that does not exist is refused before envpool starts its threads
         slots, _grid = plan_or_refuse(settings, int(kwargs.get("num_envs", 1)), "envpool")
-        _start_the_run()
         _State.depth += 1
         try:
             pool = original(*args, **kwargs)
@@ -118,14 +116,6 @@ def _hooked_make(original: Callable[..., Any], name: str) -> Callable[..., Any]:
 
     setattr(make, _ORIGINAL, original)
     return make
-
-
-def _start_the_run() -> None:
-    from cleanrl_worker import run_start
-
-    pending = run_start.current()
-    if pending is not None and _State.recorder is None:
-        _State.recorder = pending.start()
 
 
 def _wanted(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -148,7 +138,10 @@ def _claim(pool: Any, task_id: str, settings: WorkerSettings, watched: int | Non
         return
     if not hooked.claim("envpool", num_envs):
         return
-    recorder = _State.recorder
+    from cleanrl_worker import run_start
+
+    pending = run_start.current()  # the run starts at its watched vector env, as with gymnasium's
+    recorder = _State.recorder if pending is None else (_State.recorder or pending.start())
     if recorder is None and not settings.fastlane_only:
         from cleanrl_worker.slowlane import recorder as slowlane
 

@@ -49,9 +49,9 @@ def test_one_line_names_what_is_not_seen_and_what_still_works(
     added = done.stderr.splitlines()
     for line in alone.stderr.splitlines():
         added.remove(line)
-    assert len(added) == 2, added  # the banner, then the one line
-    assert added[0].startswith(f"cleanrl-fastlane: run {run_id}")
-    assert added[1] == (
+    assert len(added) == 2, added  # the one line, then the banner (the run starts after it)
+    assert added[1].startswith(f"cleanrl-fastlane: run {run_id}, no frames")
+    assert added[0] == (
         f"cleanrl-fastlane: {subject} (the hooks see gymnasium's SyncVectorEnv / AsyncVectorEnv "
         f"and envpool.make): run {run_id} gets no frames and no episodes; the script's "
         "add_scalar scalars and the run's start and end are still recorded"

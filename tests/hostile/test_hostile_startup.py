@@ -167,8 +167,9 @@ def test_a_database_in_an_unwritable_folder_stops_the_run(locked: Locked, run_id
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"{PREFIX}: error: cannot record telemetry into {db}: Expected a writable database at "
-        f"{db}, got unable to open database file; {DB_FIX}"
+        f"{PREFIX}: error: cannot record telemetry into {db}: Expected a writable SQLite "
+        f"database at {db}, got 'unable to open database file': check that the file and its "
+        f"folder exist and are writable by this user; {DB_FIX}"
     ]
     _no_traceback(result)
     assert list(locked.locked.iterdir()) == []

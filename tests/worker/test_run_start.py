@@ -75,8 +75,9 @@ def test_a_script_without_a_vector_env_starts_its_run_at_the_first_scalar(
     )
     result = _run([sys.executable, str(script)], tmp_path, FASTLANE="1", FASTLANE_RUN_ID=run_id)
     assert result.returncode == 0, result.stderr
-    (banner,) = [line for line in result.stderr.splitlines() if "cleanrl-fastlane" in line]
-    assert banner.startswith(f"cleanrl-fastlane: run {run_id}, slot 0,")
+    unseen, banner = [line for line in result.stderr.splitlines() if "cleanrl-fastlane" in line]
+    assert unseen.startswith("cleanrl-fastlane: the script logs scalars, but built no vector env")
+    assert banner.startswith(f"cleanrl-fastlane: run {run_id}, no frames (no vector env")
     scalars = _cli("scalars", run_id, "--db", "runs/fastlane.sqlite", cwd=tmp_path)
     assert [(s["step"], s["value"]) for s in scalars] == [(0, 0.0), (1, 10.0), (2, 20.0)]
     (run,) = _cli("runs", "--db", "runs/fastlane.sqlite", cwd=tmp_path)
