@@ -62,6 +62,9 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         ring: the ring's tunables (``[ring]``: capacity, rate_smoothing).
         sink: a shared sink (grid mode); None builds this env's own ring from the configs.
         clock: monotonic seconds, injectable for tests.
+        quiet_render: hide the warnings ``render()`` raises (True when the fast lane chose the
+            render mode: the script alone never renders this env, so they are not its own);
+            False when the script renders the env itself and would see them anyway.
 
     Example:
         >>> import gymnasium as gym
@@ -88,8 +91,10 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         ring: RingConfig = RingConfig(),
         sink: SlotSink | None = None,
         clock: Clock = time.perf_counter,
+        quiet_render: bool = True,
     ) -> None:
         super().__init__(env)
+        self._quiet_render = quiet_render
         self.run_id = run_id
         self.slot = slot
         self.frames = frames
@@ -242,12 +247,14 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         return None
 
     def _render_once(self) -> Any:
-        """One ``render()``; warnings it raises are not shown: the script alone never renders
-        this env, so they are not the script's (gymnasium's env checker, for one, warns about
-        an env's render metadata or a grayscale frame at the first ``render()``)."""
+        """One ``render()``; with ``quiet_render`` the warnings it raises are not shown: the
+        script alone never renders this env, so they are not the script's (gymnasium's env
+        checker, for one, warns about an env's render metadata or a grayscale frame at the first
+        ``render()``)."""
         _prepare_rendering()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            if self._quiet_render:
+                warnings.simplefilter("ignore")
             if self._shim is None:
                 return self.env.render()
             with self._shim(self.env.unwrapped):

@@ -187,12 +187,19 @@ class SlotThunk:
             return env
         from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
 
-        if any(env is mine for mine in self._injected):  # the script renders nothing itself
+        injected = any(env is mine for mine in self._injected)
+        if injected:  # the script renders nothing itself
             _skip_render_check(env)
 
         s = self.settings
         return FastLaneEnvWrapper(
-            env, s.run_id, self.slot, frames=s.tunables.frames, ring=s.tunables.ring, sink=self.sink
+            env,
+            s.run_id,
+            self.slot,
+            frames=s.tunables.frames,
+            ring=s.tunables.ring,
+            sink=self.sink,
+            quiet_render=injected,
         )
 
     def _note(self, found: bool) -> None:

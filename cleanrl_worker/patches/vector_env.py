@@ -92,9 +92,10 @@ def plan_slots(settings: WorkerSettings, num_envs: int, kind: str) -> tuple[list
             flush=True,
         )
     if settings.slot >= num_envs:
+        source = dict(settings.sources).get("slot", "FASTLANE_SLOT")
         raise FastLaneSlotError(
-            f"Expected a fast-lane slot in 0..{num_envs - 1} (the script's {kind} has "
-            f"num_envs={num_envs}), got slot {settings.slot} (FASTLANE_SLOT / --fastlane-slot)"
+            f"{source}: expected a slot in 0..{num_envs - 1} (the script's {kind} has "
+            f"num_envs={num_envs}), got {settings.slot}"
         )
     return [settings.slot], False
 
