@@ -254,8 +254,8 @@ class Recorder:
         done = sink.close(timeout)
         if sink.dropped:
             _log.error(
-                "%s run %s: %d records refused by the full hand-off queue or spool: the writer "
-                "could not keep up with %s",
+                "%s run %s: %d records not stored in %s (a full hand-off queue, or a spool "
+                "that could not be written: the lines above name the cause)",
                 LOG_RECORDER_RECORDS_DROPPED,
                 self.run_id,
                 sink.dropped,
