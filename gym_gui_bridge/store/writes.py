@@ -26,10 +26,11 @@ everything is idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from gym_gui_bridge.protocol.normalise import normalised
@@ -200,6 +201,20 @@ def _split(
     return steps, episodes, scalars, runs
 
 
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back if it
+    raises (anything, ``KeyboardInterrupt`` included)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def _transaction(
     conn: sqlite3.Connection,
     records: Sequence[TelemetryEvent],
@@ -207,8 +222,7 @@ def _transaction(
     fault_hook: FaultHook | None,
 ) -> None:
     steps, episodes, scalars, runs = _split(records, sanitise)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         if fault_hook is not None:
             fault_hook(records)
         for record_type, rows in (
@@ -220,11 +234,6 @@ def _transaction(
                 insert_rows(conn, TABLES[record_type], _COLUMN_LISTS[record_type], rows)
         if runs:
             _write_runs(conn, runs)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _write(
@@ -328,12 +337,6 @@ def write_batch(
     written = _write_isolating(conn, valid, fault_hook, refused) if valid else 0
     entries = (*refused, *lines)
     if entries:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             write_quarantine(conn, entries)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     return BatchResult(written, len(refused), entries)
