@@ -42,6 +42,7 @@ from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.jsonl import decode_record
 from gym_gui_bridge.protocol.jsonl_batch import decode_valid_batch
 from gym_gui_bridge.protocol.records import TelemetryEvent
+from gym_gui_bridge.server.stream_limits import StreamEnd
 from gym_gui_bridge.store.quarantine import Quarantined, quarantined_line
 from gym_gui_bridge.store.sink import TelemetryDBSink
 
@@ -239,11 +240,14 @@ def serve_publish(
     bus: RunBus,
     sink: TelemetryDBSink,
     counters: PublishCounters,
-    stopping: threading.Event,
+    stopping: StreamEnd,
     config: BridgeConfig,
     throttle: LogThrottle,
 ) -> Iterator[pb.BatchAck]:
     """The body of PublishRecords / PublishRun*: yields one ack per batch, in order.
+
+    ``stopping`` ends the stream: as an error when the bridge stops, quietly (OK) when the
+    stream idled out.
 
     ``config`` gives the ack timeout and the rejections reported per ack; ``throttle`` (shared
     by the bridge's streams) rate-limits the rejected-batch warning.
@@ -264,8 +268,8 @@ def serve_publish(
         except queue.Empty:
             if not context.is_active():
                 return  # the client went away
-            if stopping.is_set() and getattr(stopping, "idle", False):
-                return  # the stream idled out (StreamEnd): OK; the handler says why
+            if stopping.is_set() and stopping.idle:
+                return  # OK; the handler says why in the trailing metadata
             if stopping.is_set():  # what was published is flushed by the sink's stop()
                 context.abort(
                     grpc.StatusCode.UNAVAILABLE,
