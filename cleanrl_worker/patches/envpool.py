@@ -140,8 +140,10 @@ def _claim(pool: Any, task_id: str, settings: WorkerSettings, watched: int | Non
         return
     from cleanrl_worker import run_start
 
-    pending = run_start.current()  # the run starts at its watched vector env, as with gymnasium's
-    recorder = _State.recorder if pending is None else (_State.recorder or pending.start())
+    recorder = _State.recorder
+    pending = run_start.current()
+    if recorder is None and pending is not None:
+        recorder = pending.start()  # the run starts at its watched vector env, as gymnasium's do
     if recorder is None and not settings.fastlane_only:
         from cleanrl_worker.slowlane import recorder as slowlane
 
