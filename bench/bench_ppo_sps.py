@@ -74,7 +74,7 @@ Mode = Literal["baseline", "unset", "off", "on", "watched", "fastlane-only", "br
 FASTLANE_MODES = ("on", "watched", "fastlane-only", "bridge")
 BRIDGE_START_TIMEOUT_S = 60.0  # the harness's bridge must listen within this time
 _bridge_address: list[str] = []  # set while the harness runs its bridge (mode "bridge")
-WATCHED_SLOT = 2  # the slot the fast-lane modes watch (issue 3's benchmark)
+WATCHED_SLOT = 2  # the slot the fast-lane modes watch
 NUM_ENVS = 4  # CleanRL's default, and the issue's benchmark setting
 NUM_STEPS = 128  # CleanRL's default rollout length per env and iteration
 DEFAULT_TOTAL_TIMESTEPS = 98304  # 192 iterations of 4 x 128: ~25-60 s per run on this machine
@@ -275,7 +275,7 @@ def _explain_failure(mode: Mode, returncode: int, stderr: str) -> str:
     if mode in FASTLANE_MODES and returncode == 2 and "fastlane" in stderr:
         return (
             "examples/ppo.py's parser rejected --fastlane-* (exit 2): the fast-lane activation "
-            "hook is not installed in this interpreter (issue 3's hooks)"
+            "hook (the .pth start-up line) is not installed in this interpreter"
         )
     return f"exit {returncode}: {' | '.join(tail)}"
 

@@ -5,7 +5,7 @@
 For each frame size the baseline copies the same frame into a shared-memory buffer with the same
 number of slots, round-robin (the physical floor of any ring); the candidate is ``publish`` with
 HUD metrics. Both run interleaved in this process, several rounds; the ratio of medians is
-printed. Goal (issue 2): at most 1.5x for 400x600x3.
+printed. Target: at most 1.5x for 400x600x3.
 """
 
 from __future__ import annotations
