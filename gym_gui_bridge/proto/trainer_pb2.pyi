@@ -1,10 +1,18 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class FrameEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FRAME_ENCODING_JPEG: _ClassVar[FrameEncoding]
+    FRAME_ENCODING_PNG: _ClassVar[FrameEncoding]
+FRAME_ENCODING_JPEG: FrameEncoding
+FRAME_ENCODING_PNG: FrameEncoding
 
 class Step(_message.Message):
     __slots__ = ("run_id", "slot", "agent_id", "seq", "wall_time", "episode", "step", "global_step", "action_int", "action_float", "action_json", "reward", "terminated", "truncated", "frame_seq")
@@ -111,6 +119,122 @@ class StreamRequest(_message.Message):
     slot: int
     from_seq: int
     def __init__(self, run_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., slot: _Optional[int] = ..., from_seq: _Optional[int] = ...) -> None: ...
+
+class Scalar(_message.Message):
+    __slots__ = ("run_id", "slot", "agent_id", "seq", "wall_time", "tag", "value", "step")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    WALL_TIME_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    slot: int
+    agent_id: str
+    seq: int
+    wall_time: float
+    tag: str
+    value: float
+    step: int
+    def __init__(self, run_id: _Optional[str] = ..., slot: _Optional[int] = ..., agent_id: _Optional[str] = ..., seq: _Optional[int] = ..., wall_time: _Optional[float] = ..., tag: _Optional[str] = ..., value: _Optional[float] = ..., step: _Optional[int] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("run_id", "fps", "encoding", "quality")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    fps: float
+    encoding: FrameEncoding
+    quality: int
+    def __init__(self, run_id: _Optional[str] = ..., fps: _Optional[float] = ..., encoding: _Optional[_Union[FrameEncoding, str]] = ..., quality: _Optional[int] = ...) -> None: ...
+
+class FrameHud(_message.Message):
+    __slots__ = ("last_reward", "rolling_return", "step_rate_hz", "frame_rate_hz", "episode", "episode_step", "global_step", "source_step")
+    LAST_REWARD_FIELD_NUMBER: _ClassVar[int]
+    ROLLING_RETURN_FIELD_NUMBER: _ClassVar[int]
+    STEP_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    FRAME_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    EPISODE_FIELD_NUMBER: _ClassVar[int]
+    EPISODE_STEP_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_STEP_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_STEP_FIELD_NUMBER: _ClassVar[int]
+    last_reward: float
+    rolling_return: float
+    step_rate_hz: float
+    frame_rate_hz: float
+    episode: int
+    episode_step: int
+    global_step: int
+    source_step: int
+    def __init__(self, last_reward: _Optional[float] = ..., rolling_return: _Optional[float] = ..., step_rate_hz: _Optional[float] = ..., frame_rate_hz: _Optional[float] = ..., episode: _Optional[int] = ..., episode_step: _Optional[int] = ..., global_step: _Optional[int] = ..., source_step: _Optional[int] = ...) -> None: ...
+
+class Frame(_message.Message):
+    __slots__ = ("run_id", "seq", "width", "height", "channels", "encoding", "data", "hud", "published_ns", "relayed_ns", "env_slot", "generation")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    HUD_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_NS_FIELD_NUMBER: _ClassVar[int]
+    RELAYED_NS_FIELD_NUMBER: _ClassVar[int]
+    ENV_SLOT_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    seq: int
+    width: int
+    height: int
+    channels: int
+    encoding: FrameEncoding
+    data: bytes
+    hud: FrameHud
+    published_ns: int
+    relayed_ns: int
+    env_slot: int
+    generation: int
+    def __init__(self, run_id: _Optional[str] = ..., seq: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., channels: _Optional[int] = ..., encoding: _Optional[_Union[FrameEncoding, str]] = ..., data: _Optional[bytes] = ..., hud: _Optional[_Union[FrameHud, _Mapping]] = ..., published_ns: _Optional[int] = ..., relayed_ns: _Optional[int] = ..., env_slot: _Optional[int] = ..., generation: _Optional[int] = ...) -> None: ...
+
+class ListFastLanesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class FastLaneInfo(_message.Message):
+    __slots__ = ("run_id", "width", "height", "channels", "env_slot", "state", "writer_alive", "watched", "frames_published", "publish_rate_hz", "remote_viewers")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    ENV_SLOT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    WRITER_ALIVE_FIELD_NUMBER: _ClassVar[int]
+    WATCHED_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_PUBLISHED_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_VIEWERS_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    width: int
+    height: int
+    channels: int
+    env_slot: int
+    state: str
+    writer_alive: bool
+    watched: bool
+    frames_published: int
+    publish_rate_hz: float
+    remote_viewers: int
+    def __init__(self, run_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., channels: _Optional[int] = ..., env_slot: _Optional[int] = ..., state: _Optional[str] = ..., writer_alive: _Optional[bool] = ..., watched: _Optional[bool] = ..., frames_published: _Optional[int] = ..., publish_rate_hz: _Optional[float] = ..., remote_viewers: _Optional[int] = ...) -> None: ...
+
+class ListFastLanesResponse(_message.Message):
+    __slots__ = ("fastlanes",)
+    FASTLANES_FIELD_NUMBER: _ClassVar[int]
+    fastlanes: _containers.RepeatedCompositeFieldContainer[FastLaneInfo]
+    def __init__(self, fastlanes: _Optional[_Iterable[_Union[FastLaneInfo, _Mapping]]] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
     __slots__ = ()

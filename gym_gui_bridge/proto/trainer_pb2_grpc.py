@@ -69,6 +69,21 @@ class TrainerServiceStub:
                 request_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.StreamRequest.SerializeToString,
                 response_deserializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.Episode.FromString,
                 _registered_method=True)
+        self.StreamRunScalars = channel.unary_stream(
+                '/gym_gui_bridge.v1.TrainerService/StreamRunScalars',
+                request_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.StreamRequest.SerializeToString,
+                response_deserializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.Scalar.FromString,
+                _registered_method=True)
+        self.ListFastLanes = channel.unary_unary(
+                '/gym_gui_bridge.v1.TrainerService/ListFastLanes',
+                request_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.ListFastLanesRequest.SerializeToString,
+                response_deserializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.ListFastLanesResponse.FromString,
+                _registered_method=True)
+        self.WatchFrames = channel.unary_stream(
+                '/gym_gui_bridge.v1.TrainerService/WatchFrames',
+                request_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.WatchRequest.SerializeToString,
+                response_deserializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.Frame.FromString,
+                _registered_method=True)
         self.ListRuns = channel.unary_unary(
                 '/gym_gui_bridge.v1.TrainerService/ListRuns',
                 request_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.ListRunsRequest.SerializeToString,
@@ -129,6 +144,27 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamRunScalars(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFastLanes(self, request, context):
+        """Remote viewing: the fast lanes of the bridge's machine. WatchFrames attaches to the run's
+        ring only while at least one viewer watches it, and sends each viewer the newest frame at
+        most `fps` times a second (a slow viewer gets fewer, newer frames).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchFrames(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRuns(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -178,6 +214,21 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.StreamRunEpisodes,
                     request_deserializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.StreamRequest.FromString,
                     response_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.Episode.SerializeToString,
+            ),
+            'StreamRunScalars': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamRunScalars,
+                    request_deserializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.StreamRequest.FromString,
+                    response_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.Scalar.SerializeToString,
+            ),
+            'ListFastLanes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFastLanes,
+                    request_deserializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.ListFastLanesRequest.FromString,
+                    response_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.ListFastLanesResponse.SerializeToString,
+            ),
+            'WatchFrames': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchFrames,
+                    request_deserializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.WatchRequest.FromString,
+                    response_serializer=gym__gui__bridge_dot_proto_dot_trainer__pb2.Frame.SerializeToString,
             ),
             'ListRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRuns,
@@ -379,6 +430,87 @@ class TrainerService:
             '/gym_gui_bridge.v1.TrainerService/StreamRunEpisodes',
             gym__gui__bridge_dot_proto_dot_trainer__pb2.StreamRequest.SerializeToString,
             gym__gui__bridge_dot_proto_dot_trainer__pb2.Episode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamRunScalars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gym_gui_bridge.v1.TrainerService/StreamRunScalars',
+            gym__gui__bridge_dot_proto_dot_trainer__pb2.StreamRequest.SerializeToString,
+            gym__gui__bridge_dot_proto_dot_trainer__pb2.Scalar.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFastLanes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gym_gui_bridge.v1.TrainerService/ListFastLanes',
+            gym__gui__bridge_dot_proto_dot_trainer__pb2.ListFastLanesRequest.SerializeToString,
+            gym__gui__bridge_dot_proto_dot_trainer__pb2.ListFastLanesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchFrames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gym_gui_bridge.v1.TrainerService/WatchFrames',
+            gym__gui__bridge_dot_proto_dot_trainer__pb2.WatchRequest.SerializeToString,
+            gym__gui__bridge_dot_proto_dot_trainer__pb2.Frame.FromString,
             options,
             channel_credentials,
             insecure,
