@@ -153,7 +153,7 @@ class WatchRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., fps: _Optional[float] = ..., encoding: _Optional[_Union[FrameEncoding, str]] = ..., quality: _Optional[int] = ...) -> None: ...
 
 class FrameHud(_message.Message):
-    __slots__ = ("last_reward", "rolling_return", "step_rate_hz", "frame_rate_hz", "episode", "episode_step", "global_step", "source_step")
+    __slots__ = ("last_reward", "rolling_return", "step_rate_hz", "frame_rate_hz", "episode", "episode_step", "global_step", "source_step", "render_mode", "render_ms")
     LAST_REWARD_FIELD_NUMBER: _ClassVar[int]
     ROLLING_RETURN_FIELD_NUMBER: _ClassVar[int]
     STEP_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +162,8 @@ class FrameHud(_message.Message):
     EPISODE_STEP_FIELD_NUMBER: _ClassVar[int]
     GLOBAL_STEP_FIELD_NUMBER: _ClassVar[int]
     SOURCE_STEP_FIELD_NUMBER: _ClassVar[int]
+    RENDER_MODE_FIELD_NUMBER: _ClassVar[int]
+    RENDER_MS_FIELD_NUMBER: _ClassVar[int]
     last_reward: float
     rolling_return: float
     step_rate_hz: float
@@ -170,7 +172,9 @@ class FrameHud(_message.Message):
     episode_step: int
     global_step: int
     source_step: int
-    def __init__(self, last_reward: _Optional[float] = ..., rolling_return: _Optional[float] = ..., step_rate_hz: _Optional[float] = ..., frame_rate_hz: _Optional[float] = ..., episode: _Optional[int] = ..., episode_step: _Optional[int] = ..., global_step: _Optional[int] = ..., source_step: _Optional[int] = ...) -> None: ...
+    render_mode: str
+    render_ms: float
+    def __init__(self, last_reward: _Optional[float] = ..., rolling_return: _Optional[float] = ..., step_rate_hz: _Optional[float] = ..., frame_rate_hz: _Optional[float] = ..., episode: _Optional[int] = ..., episode_step: _Optional[int] = ..., global_step: _Optional[int] = ..., source_step: _Optional[int] = ..., render_mode: _Optional[str] = ..., render_ms: _Optional[float] = ...) -> None: ...
 
 class Frame(_message.Message):
     __slots__ = ("run_id", "seq", "width", "height", "channels", "encoding", "data", "hud", "published_ns", "relayed_ns", "env_slot", "generation")
