@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need (Xvfb and Qt's xcb libraries for the real-window
-# viewer test), listed in scripts/apt-packages.txt. Needs root (or sudo); skips what is present.
+# viewer test, Chromium for the browser page test), listed in scripts/apt-packages.txt. Needs root (or sudo); skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
