@@ -132,7 +132,7 @@ def test_ten_watches_cost_one_ring_read_and_one_encoding_per_frame(
         published = 0
         while min(len(r) for r in received) < 5:
             published = worker.publish()
-            wait_until(lambda: relay.stats()[run_id].last_seq == published, what="a read")
+            wait_until(lambda p=published: relay.stats()[run_id].last_seq == p, what="a read")
             for got, watch in zip(received, watches, strict=True):
                 frame = watch.next(timeout_s=0.2)
                 if frame is not None:
