@@ -66,22 +66,25 @@ def test_a_viewer_without_the_rings_shared_memory_watches_through_a_tls_bridge(
         env=env,
         tls_ca=cert,
     )
-    # the script logs no scalar: records are stored at once, not held until it would
+    # the script logs no scalar: records are sent at once, not held until it would
     worker_config = tmp_path / "worker.toml"
     worker_config.write_text("[recorder]\nRECORDER_GLOBAL_STEP_HOLD = 1\n")
     try:
+        # the worker ships its records to the bridge over TLS, as a cluster node does
         worker = start_script(
             "--num-envs", "4", "--fastlane-slot", str(SLOT), *LONG_RUN,
             FASTLANE="1", FASTLANE_RUN_ID=run_id, FASTLANE_CONFIG=str(worker_config),
+            FASTLANE_BRIDGE=address, FASTLANE_BRIDGE_TOKEN=token,
+            FASTLANE_BRIDGE_TLS_CA=str(cert),
         )  # fmt: skip
         wait_until(lambda: segment_exists(run_id) or worker.poll() is not None, what="the ring")
         assert worker.poll() is None, worker.communicate()[1]
         stub = connect(address, token=token, tls_ca=cert)
 
-        # nobody watches: the worker steps (episodes land in its database) and renders nothing
+        # nobody watches: the worker steps (its episodes reach the bridge) and renders nothing
         # beyond the reset frame every run publishes
-        local_db = tmp_path / "runs" / "fastlane.sqlite"
-        wait_until(lambda: rows_stored(local_db, run_id, "episodes") >= 5, what="episodes")
+        db = tmp_path / "bridge.sqlite"
+        wait_until(lambda: rows_stored(db, run_id, "episodes") >= 5, what="episodes stored")
         lane = _lane(stub, run_id)
         assert lane is not None and lane.env_slot == SLOT and lane.writer_alive
         assert not lane.watched and lane.remote_viewers == 0 and lane.frames_published <= 1
