@@ -210,3 +210,24 @@ def test_stream_run_scalars_replays_then_goes_live(bridge: Bridge, run_id: str) 
     call.cancel()
     assert [s.seq for s in got] == list(range(10, 60))  # no gap, no duplicate
     assert got[5].tag == "charts/episodic_return" and got[5].value == 15.0 and got[5].step == 15
+
+
+def test_watches_past_the_per_peer_cap_are_refused_naming_it(tmp_path: Path, run_id: str) -> None:
+    config = ServeConfig(relay=RelayConfig(max_watches=2, max_watches_per_peer=1))
+    bridge = Bridge(tmp_path / "b.sqlite", "127.0.0.1:0", config=config)
+    bridge.start()
+    try:
+        stub = connect(_address(bridge))
+        first = stub.WatchFrames(pb.WatchRequest(run_id=run_id), timeout=WAIT_S)
+        wait_until(lambda: bridge.relay.viewers() == {run_id: 1}, what="the first watch")
+        with pytest.raises(grpc.RpcError) as refused:
+            next(iter(stub.WatchFrames(pb.WatchRequest(run_id=run_id), timeout=WAIT_S)))
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "RELAY_MAX_WATCHES_PER_PEER" in refused.value.details()
+        first.cancel()
+        wait_until(lambda: bridge.relay.viewers() == {}, what="the slot freed")
+        again = stub.WatchFrames(pb.WatchRequest(run_id=run_id), timeout=WAIT_S)
+        wait_until(lambda: bridge.relay.viewers() == {run_id: 1}, what="a watch in the slot")
+        again.cancel()
+    finally:
+        bridge.stop(grace=1.0)
