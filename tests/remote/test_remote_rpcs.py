@@ -231,3 +231,23 @@ def test_watches_past_the_per_peer_cap_are_refused_naming_it(tmp_path: Path, run
         again.cancel()
     finally:
         bridge.stop(grace=1.0)
+
+
+def test_fastlanes_lists_a_remote_bridges_rings_and_says_why_it_cannot(
+    bridge: Bridge, run_id: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from gym_gui_bridge.cli import fastlanes
+
+    config = FastLaneConfig(width=32, height=24, env_slot=3)
+    with FastLaneWriter.create(run_id, config):
+        monkeypatch.setenv("FASTLANE_BRIDGE_TOKEN", TOKEN)
+        assert fastlanes.main(["--bridge", _address(bridge)], "gym-gui-bridge fastlanes") == 0
+        table = capsys.readouterr().out
+        header, *rows = table.splitlines()
+        assert header.split()[-2:] == ["WATCHED", "VIEWERS"]
+        row = next(line.split() for line in rows if line.startswith(run_id))
+        assert row[1] == "3" and "32x24x3" in row and row[-1] == "0"
+        monkeypatch.setenv("FASTLANE_BRIDGE_TOKEN", "y" * 32)
+        assert fastlanes.main(["--bridge", _address(bridge)], "gym-gui-bridge fastlanes") == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "UNAUTHENTICATED" in err
