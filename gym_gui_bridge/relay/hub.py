@@ -248,7 +248,11 @@ class _Tap:
             reader = FastLaneReader.attach(self.run_id, announce=True)
         except (FastLaneError, OSError, ValueError):
             return False  # not there yet (or being created): keep the state
-        status = reader.status()
+        try:
+            status = reader.status()
+        except (FastLaneError, OSError, ValueError):
+            reader.close()  # gone between the attach and the look
+            return False
         if status.state == SegmentState.CLOSED or not status.writer_alive:
             reader.close()  # a finished run's leftover, or a dead writer's
             if self.state == LIVE:
@@ -265,7 +269,7 @@ class _Tap:
             return
         try:
             frame = reader.latest_frame()
-        except FastLaneError:
+        except (FastLaneError, OSError):
             self._detach(WAITING)  # the segment went away under the reader
             return
         if frame is None:
