@@ -16,13 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import tyro
 
 from gym_gui_bridge.cli.arguments import RunId, unset_means
 from gym_gui_bridge.errors import BridgeError
 from gym_gui_bridge.recording.session import DEFAULT_FPS
+
+if TYPE_CHECKING:
+    from gym_gui_bridge.recording.sources import FrameSource
 
 __all__ = ["RecordArgs", "main"]
 
@@ -57,6 +60,14 @@ class RecordArgs:
     wait: Annotated[float, tyro.conf.arg(metavar="SECONDS")] = _DEFAULT_WAIT_S
     """How long to wait for the run's first frame (its fast lane may not exist yet); then
     exit 1. 'inf' waits for ever."""
+    bridge: Annotated[str | None, unset_means("HOST:PORT", "the run's ring on this machine")] = None
+    """Record a run of another machine through its bridge (gym-gui-bridge serve there), which
+    relays the run's frames (WatchFrames)."""
+    token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
+    """With --bridge: file whose first line is that bridge's shared token."""
+    tls_ca: Annotated[str | None, unset_means("FILE", "plain text")] = None
+    """With --bridge: PEM file of the CA (or self-signed certificate) the bridge's TLS
+    certificate is checked against; the connection is then TLS."""
 
 
 def _check(args: RecordArgs) -> str:
@@ -67,6 +78,9 @@ def _check(args: RecordArgs) -> str:
         return f"Expected --seconds > 0, got {args.seconds:g}"
     if not args.wait >= 0:
         return f"Expected --wait >= 0, got {args.wait:g}"
+    if args.bridge is None and (args.token_file or args.tls_ca):
+        flag = "--token-file" if args.token_file else "--tls-ca"
+        return f"Expected {flag} only with --bridge HOST:PORT, got no --bridge"
     return ""
 
 
@@ -86,6 +100,24 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
+def _source(args: RecordArgs) -> FrameSource:
+    """The run's frames: its ring here, or the relay of the bridge named by --bridge."""
+    if args.bridge is None:
+        from gym_gui_bridge.recording.sources import RingSource
+
+        return RingSource(args.run_id)
+    from gym_gui_bridge.cli.serve import read_token
+    from gym_gui_bridge.recording.remote import BridgeSource
+
+    return BridgeSource(
+        args.run_id,
+        args.bridge,
+        fps=args.fps,
+        token=read_token(args.token_file),
+        tls_ca=args.tls_ca,
+    )
+
+
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(RecordArgs, args=argv, prog=prog)
     problem = _check(args)
@@ -93,9 +125,12 @@ def main(argv: list[str], prog: str) -> int:
         print(f"{prog}: {problem}", file=sys.stderr)
         return _EXIT_USAGE
     from gym_gui_bridge.recording.session import record_run
-    from gym_gui_bridge.recording.sources import RingSource
 
-    source = RingSource(args.run_id)
+    try:
+        source = _source(args)
+    except (BridgeError, ImportError, OSError) as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return _EXIT_FAILED
     try:
         with _stop_on_signals() as stop:
             result = record_run(
