@@ -133,6 +133,9 @@ class Mp4Recorder:
             # read-only folder is reported before any waiting or recording starts.
             with open(partial, "wb"):
                 pass
+        except OSError as error:
+            raise RecordingError(f"cannot write the video {target}: {error.strerror}") from error
+        try:
             container = av.open(str(partial), mode="w", format="mp4")
         except (OSError, av.FFmpegError) as error:
             partial.unlink(missing_ok=True)

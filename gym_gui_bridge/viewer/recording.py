@@ -57,11 +57,17 @@ class ViewerRecording(QObject):
         self._timer.setInterval(max(1, math.floor(1000 / fps)))
         self._timer.timeout.connect(self._tick)
         self.path: Path | None = None  # the file being written, or the last one written
-        self.frames = 0  # video frames of the last file written
+        self._frames_done = 0  # video frames of the last file written
 
     @property
     def active(self) -> bool:
         return self._recording is not None
+
+    @property
+    def frames(self) -> int:
+        """Video frames of the file being written, or of the last one written."""
+        recording = self._recording
+        return recording.frames if recording is not None else self._frames_done
 
     def start(self, path: str | os.PathLike[str], first: ShownFrame | None = None) -> Path:
         """Start a new video at ``path``, beginning with ``first`` (the frame on screen) if given.
@@ -90,7 +96,7 @@ class ViewerRecording(QObject):
         if recording is None:
             return None
         written = recording.close()
-        self.frames = recording.frames
+        self._frames_done = recording.frames
         return written
 
     def _tick(self) -> None:
