@@ -4,7 +4,7 @@ Every frame the consumer shows is offered to a
 :class:`~gym_gui_bridge.recording.session.LiveRecording`; a precise ``QTimer`` adds one video
 frame per tick of the recording's frame rate (the newest frame shown, repeated while nothing
 newer came, e.g. while the display is paused), so the video's time is the wall time. Encoding
-runs on the GUI thread: about 2-3 ms per 600x400 frame (``bench/bench_video_recording.py``).
+runs on the GUI thread: a few ms per 600x400 frame (docs/BENCHMARKS.md, section 11).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def default_video_path(run_id: str, now: float | None = None) -> Path:
-    """``<run_id>-<YYYYmmdd-HHMMSS>.mp4`` in the current folder.
+    """``<run_id>-<YYYYmmdd-HHMMSS>.mp4`` (local time) in the current folder.
 
-    >>> default_video_path("ppo/CartPole 1", now=0.0).name.startswith("ppo_CartPole_1-1970")
+    >>> default_video_path("ppo/CartPole 1", now=4e7).name.startswith("ppo_CartPole_1-1971")
     True
     """
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
     return Path(f"{_UNSAFE_FILENAME.sub('_', run_id or 'none')}-{stamp}.mp4")
 
 
