@@ -35,7 +35,7 @@ _PIXEL_FORMAT = "yuv420p"  # what every player decodes
 #: libx264 constant-quality factor: 23 is its own default (visually clean for rendered envs).
 _CRF = "23"
 #: libx264 speed preset: "veryfast" encodes a 30 fps 600x400 CartPole stream for about an eighth
-#: of one core, the whole recorder included (docs/BENCHMARKS.md), at ~0.3 MB per minute.
+#: of one core, the whole recorder included (docs/BENCHMARKS.md), at ~0.26 MB per minute.
 _PRESET = "veryfast"
 _PART_SUFFIX = ".part"
 #: Frame rates are stored as fractions: 29.97 becomes 30000/1001, not a float's binary value.

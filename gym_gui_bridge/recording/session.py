@@ -228,8 +228,8 @@ def record_run(
             recording.tick(limit)
             if limit is not None and recording.frames >= limit:
                 ended = f"{seconds:g} s recorded"
-            elif source.ended():
-                ended = f"{source.description} ended: {source.ended()}"
+            elif why := source.ended():
+                ended = f"{source.description} ended: {why}"
             elif stop.is_set():
                 ended = "stopped"
             else:
