@@ -8,6 +8,7 @@ be matched to the ring frames slot 2 can show. Other tests use the viewer tests'
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 from bridge_helpers import free_port, start_bridge, stop_bridge
 from e2e_helpers import BASE_SEED, ppo_args, start_ppo
+from tls_files import make_certificate
 from video_helpers import H264_TOLERANCE, read_video
 from waits import WAIT_S, wait_until
 from worker_helpers import REPO, clean_env
@@ -185,16 +187,36 @@ def test_the_recording_ends_with_the_run(run_id: str, tmp_path: Path, end: str) 
     assert len(video.frames) >= 1 and all(_halves_match(f) for f in video.frames)
 
 
-def test_a_remote_run_is_recorded_through_the_bridge(run_id: str, tmp_path: Path) -> None:
+def test_a_remote_run_is_recorded_through_a_tls_bridge_with_a_token(
+    run_id: str, tmp_path: Path
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    token = secrets.token_hex(16)
+    token_file = tmp_path / "bridge.token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
     port = free_port()
-    bridge = start_bridge(tmp_path / "bridge.sqlite", port, tmp_path / "spool", env=clean_env())
+    bridge = start_bridge(
+        tmp_path / "bridge.sqlite",
+        port,
+        tmp_path / "spool",
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+        env=clean_env(FASTLANE_BRIDGE_TOKEN=token),
+        tls_ca=cert,
+    )
     writer = _writer(run_id, "--width", "96", "--height", "64")
     out = tmp_path / "remote.mp4"
+    bridge_flags = ["--bridge", f"127.0.0.1:{port}", "--token-file", str(token_file)]
     try:
         recorder = _record(
-            run_id, str(out), "--bridge", f"127.0.0.1:{port}", "--seconds", "1", cwd=tmp_path
+            run_id, str(out), *bridge_flags, "--tls-ca", str(cert), "--seconds", "1", cwd=tmp_path
         )
         status, stdout, stderr = _finish(recorder)
+        refused = _record(run_id, str(tmp_path / "no.mp4"), *bridge_flags, cwd=tmp_path)
+        refused_status, _, refused_err = _finish(refused)  # plain text to a TLS bridge
     finally:
         _stop(writer)
         stop_bridge(bridge)
@@ -204,3 +226,6 @@ def test_a_remote_run_is_recorded_through_the_bridge(run_id: str, tmp_path: Path
     assert (video.width, video.height) == (96, 64)
     assert len(video.frames) == 30
     assert all(_halves_match(frame) for frame in video.frames)
+    assert refused_status == 1
+    assert "ended before its first frame: the bridge stream failed: UNAVAILABLE" in refused_err
+    assert not (tmp_path / "no.mp4").exists()
