@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "BridgeError",
+    "EncoderUnavailableError",
     "FastLaneBusyError",
     "FastLaneCorruptError",
     "FastLaneError",
@@ -12,6 +13,7 @@ __all__ = [
     "RecordDecodeError",
     "RecordEncodeError",
     "RecordError",
+    "RecordingError",
     "StoreError",
     "UnknownRunError",
 ]
@@ -64,3 +66,12 @@ class StoreError(BridgeError):
 
 class UnknownRunError(StoreError, LookupError):
     """No run with the requested id exists in the store."""
+
+
+class RecordingError(BridgeError):
+    """A video of a run cannot be recorded: the output cannot be written, the run never
+    showed a frame, or the encoder failed."""
+
+
+class EncoderUnavailableError(RecordingError, ImportError):
+    """PyAV, the H.264 encoder, is not installed (the ``record`` extra)."""

@@ -60,6 +60,11 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
     ),
     ("gym_gui_bridge.server", VIEWER + CLI + QT, "the bridge daemon runs headless"),
     (
+        "gym_gui_bridge.recording",
+        VIEWER + CLI + STORE + BUS + QT,
+        "the video encoder is shared by the record command and the viewer",
+    ),
+    (
         "gym_gui_bridge.relay",
         STORE + SERVER + VIEWER + CLI + BUS + QT + GRPC,
         "the frame relay reads rings and encodes frames; serving them is the server's",

@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "cleanup": ("cleanup", "Remove fast-lane segments whose writer process is gone."),
     "view": ("view", "Watch a run live: frames, HUD and live curves (needs the viewer extra)."),
+    "record": (
+        "record",
+        "Record a run's frames to an H.264 MP4 as a viewer sees them (needs the record extra).",
+    ),
     "summary": ("summary", "One run at a glance: status, returns per slot, scalars."),
     "runs": ("runs", "List the runs recorded in a database (status, start, episodes)."),
     "episodes": ("episodes", "List a run's finished episodes (slot, episode, return, length)."),

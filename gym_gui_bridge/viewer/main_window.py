@@ -1,7 +1,8 @@
 """``ViewerWindow``: run picker, frame with HUD, live panel, and the keys.
 
-Keys: space pauses the display (training goes on), ``s`` saves a PNG of the window, ``p``
-toggles smooth / pixel-exact scaling, ``q`` quits.
+Keys: space pauses the display (training goes on), ``s`` saves a PNG of the window, ``r``
+starts / stops recording the frames shown to an MP4, ``p`` toggles smooth / pixel-exact scaling,
+``q`` quits.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QToolBar, QWidget
 
+from gym_gui_bridge.errors import RecordingError
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.frame_widget import FrameWidget
 from gym_gui_bridge.viewer.hud import HudState
+from gym_gui_bridge.viewer.image import ShownFrame
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
 from gym_gui_bridge.viewer.live_panel import LivePanel
+from gym_gui_bridge.viewer.recording import ViewerRecording, default_video_path
 from gym_gui_bridge.viewer.run_picker import RunPicker
 
 __all__ = ["ViewerWindow"]
@@ -71,14 +75,28 @@ class ViewerWindow(QMainWindow):
         self.pixel_action = self._action("Pixel-exact (p)", Qt.Key.Key_P, self.toggle_smooth)
         self.pixel_action.setCheckable(True)
         self.save_action = self._action("Save PNG (s)", Qt.Key.Key_S, lambda: self.save_png())
+        self.record_action = self._action("Record (r)", Qt.Key.Key_R, lambda: self.toggle_record())
+        self.record_action.setCheckable(True)
         self.quit_action = self._action("Quit (q)", Qt.Key.Key_Q, self.close)
-        for action in (self.pause_action, self.pixel_action, self.save_action, self.quit_action):
+        for action in (
+            self.pause_action,
+            self.pixel_action,
+            self.save_action,
+            self.record_action,
+            self.quit_action,
+        ):
             toolbar.addAction(action)
         self.addToolBar(toolbar)
         self.status_label = QLabel(consumer.status)
         self.statusBar().addWidget(self.status_label, 1)
+        self.recording = ViewerRecording(parent=self)
+        self.recording.failed.connect(self._on_record_failed)
+        self.record_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.record_label)
+        self._shown: ShownFrame | None = None
 
         consumer.frame_ready.connect(self.frame_widget.show_frame)
+        consumer.frame_ready.connect(self._on_frame)
         consumer.hud_changed.connect(self._on_hud)
         consumer.status_changed.connect(self._on_status)
         consumer.run_changed.connect(self._on_run_changed)
@@ -109,7 +127,10 @@ class ViewerWindow(QMainWindow):
         self.frame_widget.setFocus()
 
     def stop(self) -> None:
-        """Stop every timer and thread and unmap the ring. Never touches the writer."""
+        """Stop every timer and thread (finishing a recording) and unmap the ring. Never
+        touches the writer."""
+        if self.recording.active:
+            self.toggle_record()
         self.consumer.stop()
         self.picker.stop()
         if self.live_panel is not None:
@@ -152,7 +173,37 @@ class ViewerWindow(QMainWindow):
         self.statusBar().showMessage(f"saved {target}", _MESSAGE_MS)
         return target
 
+    def toggle_record(self, path: str | Path | None = None) -> Path | None:
+        """Start recording the frames shown to ``path`` (default ``<run>-<time>.mp4`` here), or
+        stop and finish the file. Returns the file started or finished (``None`` if nothing)."""
+        if self.recording.active:
+            written = self.recording.stop()
+            self.record_action.setChecked(False)
+            self.record_label.setText("")
+            note = f"saved {written} ({self.recording.frames} frames)" if written else "no frame"
+            self.statusBar().showMessage(note, _MESSAGE_MS)
+            return written
+        target = Path(path) if path is not None else default_video_path(self.consumer.run_id)
+        try:
+            started = self.recording.start(target, self._shown)
+        except (RecordingError, ImportError) as error:
+            self.record_action.setChecked(False)
+            self.statusBar().showMessage(f"cannot record: {error}", _MESSAGE_MS * 3)
+            return None
+        self.record_action.setChecked(True)
+        self.record_label.setText(f"recording {started}")
+        return started
+
     # --- signal handlers -------------------------------------------------------------------
+
+    def _on_frame(self, shown: ShownFrame) -> None:
+        self._shown = shown
+        self.recording.offer(shown)
+
+    def _on_record_failed(self, message: str) -> None:
+        self.record_action.setChecked(False)
+        self.record_label.setText("")
+        self.statusBar().showMessage(f"recording stopped: {message}", _MESSAGE_MS * 3)
 
     def _on_hud(self, hud: HudState) -> None:
         self.frame_widget.set_hud(hud)
