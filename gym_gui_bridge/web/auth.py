@@ -1,0 +1,109 @@
+"""Who may use the browser view: the bridge's token, as a header, a query parameter or a cookie.
+
+With a token configured, every request must carry it, one of three ways:
+
+- ``Authorization: Bearer <token>`` (scripts, Prometheus' ``authorization`` setting);
+- ``?token=<token>`` on any GET (a link to paste into a browser): the answer is a redirect to
+  the same URL without the token that sets the cookie below, so the token leaves the address
+  bar and the browser history;
+- the cookie ``fastlane_session``, HttpOnly and SameSite=Strict (Secure over HTTPS). It holds
+  an HMAC of the token, not the token: a cookie read off a disk does not give gRPC access.
+
+Anything else gets 401 with a one-line plain-text body. Every comparison is constant time
+(``hmac.compare_digest``). Without a token the listener is loopback-only and open to this
+machine's users (the server refuses a non-loopback address without one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gym_gui_bridge.logs import LOG_BRIDGE_AUTH_FAILED, LogThrottle
+
+__all__ = ["COOKIE_NAME", "TOKEN_QUERY", "auth_middleware", "session_value"]
+
+_log = logging.getLogger(__name__)
+
+#: The cookie a ``?token=`` visit sets.
+COOKIE_NAME = "fastlane_session"
+#: The query parameter that carries the token on a first visit.
+TOKEN_QUERY = "token"
+_COOKIE_CONTEXT = b"gym-gui-bridge web session v1"  # what the cookie's HMAC is of
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def session_value(token: str) -> str:
+    """The cookie value for ``token``: HMAC-SHA256 of a fixed context, keyed by the token."""
+    return hmac.new(token.encode(), _COOKIE_CONTEXT, hashlib.sha256).hexdigest()
+
+
+def _equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _unauthorized(reason: str) -> web.Response:
+    return web.Response(
+        status=401,
+        text=f"401 Unauthorized: {reason}\n",
+        headers={"WWW-Authenticate": 'Bearer realm="gym-gui-bridge"'},
+    )
+
+
+def auth_middleware(token: str | None, *, secure: bool, log_interval_s: float) -> object:
+    """An aiohttp middleware checking ``token`` on every request (a no-op without a token).
+
+    Args:
+        token: the bridge's shared token, or None (loopback only, no check).
+        secure: the listener is HTTPS; the cookie is then marked Secure.
+        log_interval_s: least interval between two refusal log lines.
+    """
+    throttle = LogThrottle(log_interval_s)
+    bearer = f"Bearer {token}" if token else ""
+    cookie = session_value(token) if token else ""
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not token:
+            return await handler(request)
+        header = request.headers.get("Authorization")
+        if header is not None:
+            if _equal(header, bearer):
+                return await handler(request)
+            return _refuse(request, "wrong token in the Authorization header")
+        given = request.query.get(TOKEN_QUERY)
+        if given is not None:
+            if request.method != "GET" or not _equal(given, token):
+                return _refuse(request, "wrong token in ?token=")
+            query = request.rel_url.query.copy()
+            query.popall(TOKEN_QUERY)
+            response = web.HTTPSeeOther(request.rel_url.with_query(query))
+            response.set_cookie(
+                COOKIE_NAME, cookie, httponly=True, samesite="Strict", secure=secure, path="/"
+            )
+            return response
+        session = request.cookies.get(COOKIE_NAME)
+        if session is not None and _equal(session, cookie):
+            return await handler(request)
+        return _refuse(request, "no token" if session is None else "stale session cookie")
+
+    def _refuse(request: web.Request, why: str) -> web.Response:
+        if throttle.ready("web-auth"):
+            _log.warning(
+                "%s HTTP %s %s from %s refused: %s",
+                LOG_BRIDGE_AUTH_FAILED,
+                request.method,
+                request.path,
+                request.remote,
+                why,
+            )
+        return _unauthorized(
+            "Expected the bridge token (Authorization: Bearer TOKEN, or ?token=TOKEN once)"
+        )
+
+    return check
