@@ -36,6 +36,8 @@ __all__ = [
     "LOG_RECORDER_CLOSE_TIMEOUT",
     "LOG_RECORDER_RECORDS_DROPPED",
     "LOG_RECORDER_SCALAR_MIRROR_FAILED",
+    "LOG_RELAY_ATTACHED",
+    "LOG_RELAY_TAP_FAILED",
     "LOG_RUNBUS_DURABLE_OVER_BOUND",
     "LOG_RUNBUS_DURABLE_RECORD_LOST",
     "LOG_RUNBUS_SEQ_GAP",
@@ -127,6 +129,10 @@ LOG_BRIDGE_STATUS = "LOG_BRIDGE_STATUS"
 LOG_BRIDGE_STREAM_REFUSED = "LOG_BRIDGE_STREAM_REFUSED"
 #: A publishing stream idle for BRIDGE_IDLE_TIMEOUT_S was ended, freeing its slot.
 LOG_BRIDGE_STREAM_IDLE = "LOG_BRIDGE_STREAM_IDLE"
+#: The frame relay attached to or detached from a watched run's ring.
+LOG_RELAY_ATTACHED = "LOG_RELAY_ATTACHED"
+#: A relay tap thread failed; its watches see state "closed".
+LOG_RELAY_TAP_FAILED = "LOG_RELAY_TAP_FAILED"
 #: The trainer telemetry proxy rejected a line that looked like a JSONL record.
 LOG_PROXY_RECORD_REJECTED = "LOG_PROXY_RECORD_REJECTED"
 #: The proxy's stdout or stderr was closed (``| head``): it ends the child and exits.

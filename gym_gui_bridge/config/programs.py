@@ -5,7 +5,7 @@ config of one component. A table may be read by several programs (``[sink]``: th
 embedded sink and the bridge's).
 
 >>> [name for name, _ in tables(ServeConfig)]
-['run_bus', 'sink', 'bridge', 'live', 'credits', 'web']
+['run_bus', 'sink', 'bridge', 'live', 'credits', 'relay', 'web']
 >>> ServeConfig().sink.batch_size
 2048
 """
@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from gym_gui_bridge.config.bridge import BridgeConfig, CreditConfig, LiveConfig, RunBusConfig
 from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
+from gym_gui_bridge.config.relay import RelayConfig
 from gym_gui_bridge.config.slowlane import EmitterConfig, RecorderConfig
 from gym_gui_bridge.config.spec import SERVE, VIEW, WORKER, Spec, specs
 from gym_gui_bridge.config.store import SinkConfig
@@ -61,6 +62,7 @@ class ServeConfig:
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
     credits: CreditConfig = field(default_factory=CreditConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
     web: WebConfig = field(default_factory=WebConfig)
 
 

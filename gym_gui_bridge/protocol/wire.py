@@ -17,7 +17,7 @@ from gym_gui_bridge.errors import RecordEncodeError
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.limits import GRPC_MAX_MESSAGE_BYTES
 from gym_gui_bridge.protocol.normalise import normalised
-from gym_gui_bridge.protocol.records import EpisodeRollup, StepRecord
+from gym_gui_bridge.protocol.records import EpisodeRollup, ScalarRecord, StepRecord
 from gym_gui_bridge.protocol.storable import storable
 from gym_gui_bridge.protocol.validation import problem
 
@@ -28,6 +28,7 @@ __all__ = [
     "auth_metadata",
     "channel_options",
     "episode_message",
+    "scalar_message",
     "step_message",
 ]
 
@@ -102,3 +103,12 @@ def episode_message(r: EpisodeRollup) -> pb.Episode:
         RecordEncodeError: a record that fails the validation (see :func:`step_message`).
     """
     return pb.Episode(**_valid(r)._asdict())
+
+
+def scalar_message(r: ScalarRecord) -> pb.Scalar:
+    """A scalar record as sent to live subscribers.
+
+    Raises:
+        RecordEncodeError: a record that fails the validation (see :func:`step_message`).
+    """
+    return pb.Scalar(**_valid(r)._asdict())

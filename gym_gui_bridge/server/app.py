@@ -25,6 +25,7 @@ from gym_gui_bridge.errors import BridgeError
 from gym_gui_bridge.logs import LOG_BRIDGE_STATUS
 from gym_gui_bridge.protocol.tokens import MIN_TOKEN_CHARS, check_token
 from gym_gui_bridge.protocol.wire import channel_options
+from gym_gui_bridge.relay.hub import FrameRelay
 from gym_gui_bridge.server.service import TokenInterceptor, TrainerServicer
 from gym_gui_bridge.store.ingest import IngestResult, SpoolIngest
 from gym_gui_bridge.store.sink import TelemetryDBSink
@@ -87,8 +88,14 @@ class Bridge:
         self.bus = RunBus(config.run_bus)
         # every record on this bus comes from the JSONL decoders (publishing streams, spools)
         self.sink = TelemetryDBSink(self.bus, db_path, config=config.sink, decoded=True)
+        self.relay = FrameRelay(config.relay)
         self.servicer = TrainerServicer(
-            self.bus, self.sink, config.bridge, live=config.live, credits=config.credits
+            self.bus,
+            self.sink,
+            config.bridge,
+            live=config.live,
+            credits=config.credits,
+            relay=self.relay,
         )
         self._token = token
         self._spool_root = spool_root
@@ -112,8 +119,10 @@ class Bridge:
             self.ingested = self.spool_ingest.result
             self.spool_ingest.run_for(limits.startup_ingest_s)
         interceptors = [TokenInterceptor(self._token, limits.log_interval_s)] if self._token else []
-        # every publisher and subscriber holds a thread for its whole stream, plus unary calls
-        workers = limits.max_publishers + limits.max_subscribers + 8
+        # every publisher, subscriber and frame watch holds a thread for its whole stream, plus
+        # unary calls
+        relay = self.config.relay
+        workers = limits.max_publishers + limits.max_subscribers + relay.max_watches + 8
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bridge-rpc"),
             handlers=[self.servicer.generic_handler()],
@@ -143,6 +152,7 @@ class Bridge:
         if self.spool_ingest is not None:
             self.spool_ingest.stop()
         self.servicer.stopping.set()
+        self.relay.close()  # ends every WatchFrames stream at once: frames are never flushed
         if self._server is not None:
             self._server.stop(grace).wait(grace + 1.0)
         return self.sink.stop()

@@ -1,4 +1,4 @@
-"""A small synchronous client of a running bridge: health, runs, sending JSONL files.
+"""A small synchronous client of a running bridge: channels, health, runs, sending JSONL files.
 
 >>> stub = connect("127.0.0.1:1")  # connecting is lazy: nothing happens until a call
 >>> type(stub).__name__
@@ -18,17 +18,20 @@ from gym_gui_bridge.errors import BridgeError
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.proto import trainer_pb2_grpc as pb_grpc
 from gym_gui_bridge.protocol.spool import iter_complete_lines
-from gym_gui_bridge.protocol.wire import auth_metadata, channel_options
+from gym_gui_bridge.protocol.wire import auth_metadata
+from gym_gui_bridge.server.channel import open_channel
 from gym_gui_bridge.store.ingest import IngestResult
 
-__all__ = ["IngestIncomplete", "connect", "send_files"]
+__all__ = ["IngestIncomplete", "connect", "open_channel", "send_files"]
 
 _CALL_TIMEOUT_S = 600.0  # longest one ingest stream may take
 
 
-def connect(address: str) -> pb_grpc.TrainerServiceStub:
-    """A stub on a new channel to ``address`` (HOST:PORT)."""
-    return pb_grpc.TrainerServiceStub(grpc.insecure_channel(address, options=channel_options()))
+def connect(
+    address: str, *, token: str | None = None, tls_ca: str | Path | None = None
+) -> pb_grpc.TrainerServiceStub:
+    """A stub on a new channel to ``address`` (HOST:PORT); see :func:`open_channel`."""
+    return pb_grpc.TrainerServiceStub(open_channel(address, token=token, tls_ca=tls_ca))
 
 
 @dataclass
@@ -77,19 +80,20 @@ def send_files(
     address: str,
     token: str | None = None,
     config: EmitterConfig = EmitterConfig(),
+    tls_ca: str | Path | None = None,
 ) -> IngestResult:
     """Send every line of ``files`` to the bridge; returns what it stored and rejected, and
     which files are complete (every record acknowledged as stored or rejected).
 
     Batches are cut as the emitter cuts them (``config``: ``EMITTER_BATCH_SIZE`` lines,
-    ``EMITTER_BATCH_MAX_BYTES``).
+    ``EMITTER_BATCH_MAX_BYTES``). ``tls_ca`` (a PEM file) makes the connection TLS.
 
     Raises:
         IngestIncomplete: the bridge could not be reached, refused the call, dropped records,
             or ended the stream before acknowledging every batch; its ``result`` holds the
             files that are complete all the same.
     """
-    stub = connect(address)
+    stub = connect(address, tls_ca=tls_ca)
     result = IngestResult(files=len(files))
     sent = _Sent()
     acked = 0

@@ -1,4 +1,4 @@
-"""Live subscribers: StreamRunSteps / StreamRunEpisodes, replay from SQLite then live, no seam.
+"""Live subscribers: StreamRunSteps / StreamRunEpisodes / StreamRunScalars, replay from SQLite then live, no seam.
 
 A subscriber asks for one (run id, agent id), one slot or all, from a sequence number. Its pump
 thread (``live-<n>-pump``):
@@ -42,8 +42,8 @@ from gym_gui_bridge.bus.run_bus import OverflowPolicy, RunBus
 from gym_gui_bridge.config.bridge import BridgeConfig, LiveConfig
 from gym_gui_bridge.logs import LOG_LIVE_RECORD_SKIPPED, LogThrottle
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_STEP, TelemetryEvent
-from gym_gui_bridge.protocol.wire import episode_message, step_message
+from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_SCALAR, KIND_STEP, TelemetryEvent
+from gym_gui_bridge.protocol.wire import episode_message, scalar_message, step_message
 from gym_gui_bridge.store.queries import replay_page
 from gym_gui_bridge.store.schema import open_reader
 from gym_gui_bridge.store.sink import TelemetryDBSink
@@ -57,6 +57,11 @@ _UNCONVERTIBLE = (ValueError, TypeError, OverflowError, RecursionError)
 _POLL_S = 0.2  # how often blocked loops look at the stream's state
 _FLUSH_TIMEOUT_S = 30.0  # longest a replay waits for the sink to commit what was published
 _ids = itertools.count(1)
+_CONVERTERS: dict[str, Any] = {
+    KIND_STEP: step_message,
+    KIND_EPISODE: episode_message,
+    KIND_SCALAR: scalar_message,
+}
 
 
 class LiveSubscriber:
@@ -77,8 +82,8 @@ class LiveSubscriber:
         config: LiveConfig = LiveConfig(),
         throttle: LogThrottle | None = None,
     ) -> None:
-        if kind not in (KIND_STEP, KIND_EPISODE):
-            raise ValueError(f"Expected kind step or episode, got {kind!r}")
+        if kind not in _CONVERTERS:
+            raise ValueError(f"Expected kind step, episode or scalar, got {kind!r}")
         self.name = f"live-{next(_ids)}"
         self.kind = kind
         self.run_id = request.run_id
@@ -90,8 +95,8 @@ class LiveSubscriber:
         self._bus, self._sink, self._context = bus, sink, context
         self._page_rows = config.replay_page_rows
         self._throttle = throttle or LogThrottle(BridgeConfig().log_interval_s)
-        self._convert: Any = step_message if kind == KIND_STEP else episode_message
-        self._outgoing: queue.SimpleQueue[pb.Step | pb.Episode] = queue.SimpleQueue()
+        self._convert: Any = _CONVERTERS[kind]
+        self._outgoing: queue.SimpleQueue[pb.Step | pb.Episode | pb.Scalar] = queue.SimpleQueue()
         self._failure: str | None = None  # why the pump stopped, if it failed
         self._done = threading.Event()
         self._last: dict[int, int] = {}  # slot -> last seq sent
@@ -105,7 +110,7 @@ class LiveSubscriber:
     def dropped(self) -> int:
         return self._subscription.stats().dropped
 
-    def messages(self) -> Iterator[pb.Step | pb.Episode]:
+    def messages(self) -> Iterator[pb.Step | pb.Episode | pb.Scalar]:
         """Start the pump and yield messages until the client goes away."""
         self._context.add_callback(self._done.set)
         self._pump.start()

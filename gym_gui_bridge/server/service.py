@@ -30,6 +30,7 @@ from gym_gui_bridge import __version__
 from gym_gui_bridge.bus.credits import CreditManager
 from gym_gui_bridge.bus.run_bus import RunBus
 from gym_gui_bridge.config.bridge import BridgeConfig, CreditConfig, LiveConfig
+from gym_gui_bridge.config.relay import RelayConfig
 from gym_gui_bridge.errors import StoreError
 from gym_gui_bridge.logs import (
     LOG_BRIDGE_AUTH_FAILED,
@@ -40,9 +41,11 @@ from gym_gui_bridge.logs import (
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.records import KIND_EPISODE, KIND_RUN, KIND_SCALAR, KIND_STEP
 from gym_gui_bridge.protocol.wire import SERVICE_NAME, TOKEN_METADATA_KEY
+from gym_gui_bridge.relay.hub import FrameRelay
 from gym_gui_bridge.server.live import LiveSubscriber
 from gym_gui_bridge.server.publish import PublishCounters, parse_batch, serve_publish
 from gym_gui_bridge.server.stream_limits import StreamEnd, StreamSlots, counted, peer_of
+from gym_gui_bridge.server.watch import fastlane_infos, serve_watch
 from gym_gui_bridge.store.queries import list_runs
 from gym_gui_bridge.store.schema import open_reader
 from gym_gui_bridge.store.sink import TelemetryDBSink
@@ -109,6 +112,7 @@ class TrainerServicer:
         config: stream limits, ack timeout, rejections per ack, log interval.
         live: queue size and replay page of each live subscriber.
         credits: the credits each live subscriber starts with and is throttled at.
+        relay: the frame relay WatchFrames and ListFastLanes serve (default: a new one).
     """
 
     def __init__(
@@ -118,8 +122,10 @@ class TrainerServicer:
         config: BridgeConfig = BridgeConfig(),
         live: LiveConfig = LiveConfig(),
         credits: CreditConfig = CreditConfig(),
+        relay: FrameRelay | None = None,
     ) -> None:
         self.bus, self.sink = bus, sink
+        self.relay = relay if relay is not None else FrameRelay(RelayConfig())
         self.config, self.live = config, live
         self.credits = CreditManager(credits)  # live subscribers' accounts
         self._throttle = LogThrottle(config.log_interval_s)  # shared by the publishing streams
@@ -140,6 +146,14 @@ class TrainerServicer:
             "BRIDGE_MAX_SUBSCRIBERS",
             config.max_subscribers,
             config.max_subscribers_per_peer,
+            "_PER_PEER",
+        )
+        relay_config = self.relay.config
+        self.watch_slots = StreamSlots(
+            "frame watches",
+            "RELAY_MAX_WATCHES",
+            relay_config.max_watches,
+            relay_config.max_watches_per_peer,
             "_PER_PEER",
         )
 
@@ -232,6 +246,21 @@ class TrainerServicer:
 
         return handler
 
+    # --- remote viewing -----------------------------------------------------------------------
+    def watch_frames(
+        self, request: pb.WatchRequest | None, context: grpc.ServicerContext
+    ) -> Iterator[pb.Frame]:
+        peer = self._take_slot(self.watch_slots, context)
+        try:
+            yield from serve_watch(self.relay, request, context, self.stopping)
+        finally:
+            self.watch_slots.give(peer)
+
+    def list_fastlanes(
+        self, _request: Any, _context: grpc.ServicerContext
+    ) -> pb.ListFastLanesResponse:
+        return fastlane_infos(self.relay)
+
     # --- queries ----------------------------------------------------------------------------------
     def list_runs(self, request: Any, context: grpc.ServicerContext) -> pb.ListRunsResponse:
         try:
@@ -303,12 +332,27 @@ class TrainerServicer:
             )
             for name, kind in publish.items()
         }
-        for name, kind in (("StreamRunSteps", KIND_STEP), ("StreamRunEpisodes", KIND_EPISODE)):
+        streams = (
+            ("StreamRunSteps", KIND_STEP),
+            ("StreamRunEpisodes", KIND_EPISODE),
+            ("StreamRunScalars", KIND_SCALAR),
+        )
+        for name, kind in streams:
             handlers[name] = grpc.unary_stream_rpc_method_handler(
                 self._stream(kind),
                 request_deserializer=_parse_or_none(pb.StreamRequest),
                 response_serializer=ser,
             )
+        handlers["WatchFrames"] = grpc.unary_stream_rpc_method_handler(
+            self.watch_frames,
+            request_deserializer=_parse_or_none(pb.WatchRequest),
+            response_serializer=ser,
+        )
+        handlers["ListFastLanes"] = grpc.unary_unary_rpc_method_handler(
+            self.list_fastlanes,
+            request_deserializer=_parse_or_none(pb.ListFastLanesRequest),
+            response_serializer=ser,
+        )
         handlers["ListRuns"] = grpc.unary_unary_rpc_method_handler(
             self.list_runs,
             request_deserializer=_parse_or_none(pb.ListRunsRequest),

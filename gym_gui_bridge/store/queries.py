@@ -69,7 +69,11 @@ _STREAM_ORDER = {
     KIND_SCALAR: "tag, step, seq",
 }
 #: The order of a live replay of one (run, agent): the tables' primary keys.
-_REPLAY_KEY = {KIND_STEP: ("slot", "episode", "step"), KIND_EPISODE: ("slot", "episode")}
+_REPLAY_KEY = {
+    KIND_STEP: ("slot", "episode", "step"),
+    KIND_EPISODE: ("slot", "episode"),
+    KIND_SCALAR: ("slot", "seq"),
+}
 # fields every record type has (run_id, slot, agent_id, seq, wall_time)
 _COMMON = frozenset.intersection(*(frozenset(t._fields) for t in RECORD_TYPES.values()))
 
@@ -234,8 +238,8 @@ def replay_page(
     after: TelemetryEvent | None,
     limit: int,
 ) -> list[TelemetryEvent]:
-    """Up to ``limit`` stored step or episode records of one (run, agent), of one slot or all
-    (None), in primary-key order (slot, episode[, step]), from the one after the record
+    """Up to ``limit`` stored step, episode or scalar records of one (run, agent), of one slot
+    or all (None), in primary-key order (slot, episode[, step]; scalars slot, seq), from the one after the record
     ``after`` (None: from the first). A live subscriber replays a stream page by page."""
     key = _REPLAY_KEY[kind]
     record_type = RECORD_TYPES[kind]

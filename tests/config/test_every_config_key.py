@@ -116,6 +116,13 @@ def _bridge_values(bridge: Any) -> dict[str, Any]:
         "INITIAL_CREDITS": account.credits,
         "MIN_CREDITS_THRESHOLD": account._threshold,
         "CREDIT_RECOVERY_S": account._recovery_s,
+        "RELAY_DETACH_S": bridge.relay.config.detach_s,  # what the relay's taps read
+        "RELAY_DEFAULT_FPS": bridge.relay.config.default_fps,
+        "RELAY_MAX_FPS": bridge.relay.config.max_fps,
+        "RELAY_JPEG_QUALITY": bridge.relay.config.jpeg_quality,
+        "RELAY_ATTACH_POLL_S": bridge.relay.config.attach_poll_s,
+        "RELAY_MAX_WATCHES": servicer.watch_slots._most,
+        "RELAY_MAX_WATCHES_PER_PEER": servicer.watch_slots._most_per_peer,
     }
 
 
