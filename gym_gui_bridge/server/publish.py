@@ -285,9 +285,7 @@ def _refused_in(decoded: DecodedBatch, refused: dict[int, Quarantined]) -> list[
     return found
 
 
-def _refused_of(
-    decoded: DecodedBatch, refused: dict[int, Quarantined]
-) -> list[TelemetryEvent]:
+def _refused_of(decoded: DecodedBatch, refused: dict[int, Quarantined]) -> list[TelemetryEvent]:
     """The records of ``decoded`` the sink refused (matched by identity)."""
     if not refused:
         return []

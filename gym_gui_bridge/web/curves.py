@@ -73,8 +73,7 @@ def curves_after(db_path: str, run_id: str, after: Cursor, page_rows: int) -> di
         "cursor": str(cursor),
         "more": len(episodes) >= page_rows or len(scalars) >= page_rows,
         "episodes": [
-            [e["slot"], e["episode"], e["ep_return"], e["length"], e["wall_time"]]
-            for e in episodes
+            [e["slot"], e["episode"], e["ep_return"], e["length"], e["wall_time"]] for e in episodes
         ],
         "scalars": [[s["tag"], s["step"], s["value"], s["wall_time"]] for s in scalars],
     }

@@ -130,12 +130,21 @@ class FrameStreams:
 
     @asynccontextmanager
     async def watch(self, run_id: str) -> AsyncIterator[_Watch]:
-        """A relay watch of ``run_id`` open for the body; TooManyStreams past the limit."""
+        """A relay watch of ``run_id`` open for the body.
+
+        Raises:
+            TooManyStreams: ``WEB_MAX_STREAMS`` streams are open.
+            ValueError: the relay refuses the run id (or is closed).
+        """
         self.stats.take(run_id)
         try:
             handle = self._relay.watch(
                 run_id, fps=self._config.stream_fps, encoding=self._jpeg, quality=0
             )
+        except BaseException:
+            self.stats.give(run_id)
+            raise
+        try:
             with handle as watch:
                 yield watch
         finally:
@@ -164,7 +173,7 @@ class FrameStreams:
 def frame_header(frame: _Frame) -> dict[str, Any]:
     """What the page shows next to a frame: seq, geometry, times and the HUD values."""
     metrics = frame.metrics
-    hud = dataclasses.asdict(metrics) if dataclasses.is_dataclass(metrics) else {}
+    hud = {f.name: getattr(metrics, f.name) for f in dataclasses.fields(metrics)}
     return {
         "run_id": frame.run_id,
         "seq": frame.seq,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -19,19 +19,14 @@ from gym_gui_bridge import __version__
 from gym_gui_bridge.fastlane.registry import list_segments
 
 if TYPE_CHECKING:
+    from gym_gui_bridge.relay import FrameRelay
     from gym_gui_bridge.server.app import Bridge
     from gym_gui_bridge.web.frames import StreamStats
 
-__all__ = ["PREFIX", "BridgeCollector", "Viewers", "registry_for"]
+__all__ = ["PREFIX", "BridgeCollector", "registry_for"]
 
 #: Every metric's name starts with this.
 PREFIX = "gym_gui_bridge_"
-
-
-class Viewers(Protocol):
-    """What the collector reads of the frame relay."""
-
-    def viewers(self) -> dict[str, int]: ...
 
 
 def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
@@ -52,7 +47,7 @@ class BridgeCollector(Collector):
     """
 
     def __init__(
-        self, bridge: Bridge, relay: Viewers | None, streams: StreamStats | None
+        self, bridge: Bridge, relay: FrameRelay | None, streams: StreamStats | None
     ) -> None:
         self._bridge, self._relay, self._streams = bridge, relay, streams
         self._started = time.monotonic()
@@ -72,8 +67,10 @@ class BridgeCollector(Collector):
     def _records(self) -> Iterator[Metric]:
         counters = self._bridge.servicer.counters
         with counters.lock:
-            by_kind = {kind: (c.received, c.accepted, c.rejected, c.dropped)
-                       for kind, c in counters.by_kind.items()}
+            by_kind = {
+                kind: (c.received, c.accepted, c.rejected, c.dropped)
+                for kind, c in counters.by_kind.items()
+            }
             publishers, runs = counters.publishers, len(counters.runs)
         families = [
             _counter("records_received", "Records received on publishing streams.", ["kind"]),
@@ -126,10 +123,19 @@ class BridgeCollector(Collector):
 
     def _viewers(self) -> Iterator[Metric]:
         viewers = _gauge("remote_viewers", "Frame relay watches open now, per run.", ["run_id"])
+        read = _counter("relay_frames_read", "Frames the relay read from a ring.", ["run_id"])
+        relayed = _counter("frames_relayed", "Frames the relay handed to viewers.", ["run_id"])
+        encode = _counter("relay_encode_seconds", "Time the relay spent encoding.", ["run_id"])
+        attached = _gauge("relay_attached", "1 while the relay reads the run's ring.", ["run_id"])
         if self._relay is not None:
             for run_id, count in sorted(self._relay.viewers().items()):
                 viewers.add_metric([run_id], count)
-        yield viewers
+            for run_id, stats in sorted(self._relay.stats().items()):
+                read.add_metric([run_id], stats.frames_read)
+                relayed.add_metric([run_id], stats.frames_sent)
+                encode.add_metric([run_id], stats.encode_s)
+                attached.add_metric([run_id], 1.0 if stats.attached else 0.0)
+        yield from (viewers, read, relayed, encode, attached)
         open_now, sent = self._streams.snapshot() if self._streams else ({}, {})
         web = _gauge("http_streams", "Browser frame streams open now, per run.", ["run_id"])
         for run_id, count in sorted(open_now.items()):

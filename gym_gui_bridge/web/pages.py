@@ -23,7 +23,7 @@ __all__ = ["run_rows", "runs_page", "static_text", "watch_page"]
 
 def static_text(name: str) -> str:
     """A file of ``gym_gui_bridge/web/static/``."""
-    return resources.files("gym_gui_bridge.web").joinpath("static", name).read_text("utf-8")
+    return (resources.files("gym_gui_bridge.web") / "static" / name).read_text("utf-8")
 
 
 def run_rows(db_path: str) -> list[dict[str, Any]]:

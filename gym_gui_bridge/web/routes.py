@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from gym_gui_bridge.config.web import WebConfig
 from gym_gui_bridge.errors import StoreError
+from gym_gui_bridge.fastlane.layout import validate_run_id
 from gym_gui_bridge.web.curves import curves_after, parse_cursor
 from gym_gui_bridge.web.frames import FrameStreams, TooManyStreams, frame_header, pack_frame
 from gym_gui_bridge.web.pages import run_rows, runs_page, watch_page
@@ -63,7 +63,7 @@ class WebContext:
 
 
 _CONTEXT = web.AppKey("context", WebContext)
-_SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+_SOCKETS = web.AppKey("sockets", set[web.WebSocketResponse])  # open frame sockets
 
 
 def _text(status: int, line: str) -> web.Response:
@@ -72,6 +72,16 @@ def _text(status: int, line: str) -> web.Response:
 
 def _no_relay() -> web.Response:
     return _text(503, "503 Service Unavailable: this bridge relays no frames")
+
+
+def _run_id(request: web.Request) -> str:
+    """The ``<run_id>`` of the URL; 400 when no ring could have that name."""
+    run_id = request.match_info["run_id"]
+    try:
+        validate_run_id(run_id)
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=f"400 Bad Request: {error}\n") from None
+    return run_id
 
 
 async def _blocking(function: Any, *args: Any) -> Any:
@@ -118,7 +128,7 @@ async def frame_jpg(request: web.Request) -> web.Response:
     context = request.app[_CONTEXT]
     if context.streams is None:
         return _no_relay()
-    run_id = request.match_info["run_id"]
+    run_id = _run_id(request)
     try:
         frame = await context.streams.first(run_id, context.config.frame_wait_s)
     except TooManyStreams as error:
@@ -144,7 +154,7 @@ async def stream_mjpg(request: web.Request) -> web.StreamResponse:
     streams = context.streams
     if streams is None:
         return _no_relay()
-    run_id = request.match_info["run_id"]
+    run_id = _run_id(request)
     try:
         async with streams.watch(run_id) as relay_watch:
             response = web.StreamResponse(
@@ -189,7 +199,7 @@ async def frames_ws(request: web.Request) -> web.StreamResponse:
     streams = context.streams
     if streams is None:
         return _no_relay()
-    run_id = request.match_info["run_id"]
+    run_id = _run_id(request)
     try:
         async with streams.watch(run_id) as relay_watch:
             socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=4096)
@@ -211,6 +221,7 @@ async def frames_ws(request: web.Request) -> web.StreamResponse:
             except ConnectionError:
                 pass
             finally:
+                request.app[_SOCKETS].discard(socket)
                 reader.cancel()
                 await socket.close()
             return socket
@@ -230,7 +241,8 @@ async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
 
 async def _close_sockets(app: web.Application) -> None:
     app[_CONTEXT].stopping.set()
-    for socket in list(app[_SOCKETS]):
+    sockets = app[_SOCKETS]
+    for socket in [*sockets]:
         await socket.close(code=1001, message=b"bridge stopping")
 
 
@@ -238,7 +250,7 @@ def build_app(context: WebContext, auth: Any) -> web.Application:
     """The application: ``auth`` (:func:`~gym_gui_bridge.web.auth.auth_middleware`) first."""
     app = web.Application(middlewares=[auth, _headers])
     app[_CONTEXT] = context
-    app[_SOCKETS] = weakref.WeakSet()
+    app[_SOCKETS] = set()
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/", index)
     app.router.add_get("/runs.json", runs_json)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import ssl
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -29,6 +29,7 @@ from gym_gui_bridge.web.metrics import BridgeCollector, registry_for
 from gym_gui_bridge.web.routes import WebContext, build_app
 
 if TYPE_CHECKING:
+    from gym_gui_bridge.relay import FrameRelay
     from gym_gui_bridge.server.app import Bridge
 
 __all__ = ["WebServer", "split_address", "tls_context"]
@@ -36,6 +37,7 @@ __all__ = ["WebServer", "split_address", "tls_context"]
 _log = logging.getLogger(__name__)
 _START_TIMEOUT_S = 10.0  # longest start() waits for the listener to bind
 _SHUTDOWN_S = 1.0  # how long open requests get to end before they are cancelled at stop
+_DEFAULT_CONFIG = WebConfig()
 
 
 def split_address(listen: str) -> tuple[str, int]:
@@ -93,9 +95,9 @@ class WebServer:
         *,
         token: str | None = None,
         allow_remote: bool = False,
-        relay: Any = None,
+        relay: FrameRelay | None = None,
         tls: ssl.SSLContext | None = None,
-        config: WebConfig = WebConfig(),
+        config: WebConfig = _DEFAULT_CONFIG,
     ) -> None:
         self.host, self.port = split_address(listen)
         if not is_loopback(listen) and not (allow_remote and token):
