@@ -19,8 +19,6 @@ from waits import wait_until
 from web_helpers import WebBridge, get, metric, scrape, web_bridge, web_worker
 from web_worker import HEIGHT, WIDTH
 
-
-
 EPISODES = 12  # per slot; the worker has two slots and one scalar per episode
 SLOTS = 2
 
@@ -31,9 +29,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebBridge
     config = tmp / "bridge.toml"
     config.write_text("[web]\nWEB_FRAME_WAIT_S = 0.5\nWEB_MAX_STREAMS = 1\n")
     run_id = f"web-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    with web_bridge(tmp, "--config", str(config)) as bridge:
-        with web_worker(bridge, run_id, EPISODES) as put:
-            yield bridge, run_id, put
+    with (
+        web_bridge(tmp, "--config", str(config)) as bridge,
+        web_worker(bridge, run_id, EPISODES) as put,
+    ):
+        yield bridge, run_id, put
 
 
 @pytest.mark.slow
