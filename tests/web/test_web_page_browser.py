@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from waits import WAIT_S, wait_until
+from waits import wait_until
 from web_helpers import CHROMIUM, CHROMIUM_ARGS, metric, web_bridge, web_worker
 from web_worker import HEIGHT, WIDTH
 
