@@ -48,7 +48,8 @@ _DEFAULT_CONFIG = RelayConfig()
 class RelayRunStats:
     """What the relay did for one run since the bridge started.
 
-    ``frames_read`` counts ring reads that returned a frame (one per frame, however many watch);
+    ``frames_read`` counts ring reads that returned a frame (one per frame, however many watch),
+    ``last_seq`` is the seq of the newest of them;
     ``frames_sent`` counts frames handed to watches; ``encodes`` and ``encode_s`` what encoding
     them took. ``state`` is the watches' state, or ``"idle"`` once the relay left the ring.
     """
@@ -61,6 +62,7 @@ class RelayRunStats:
     frames_sent: int
     encodes: int
     encode_s: float
+    last_seq: int
 
 
 class _Counters:
@@ -70,6 +72,7 @@ class _Counters:
         self.frames_sent = 0
         self.encodes = 0
         self.encode_s = 0.0
+        self.last_seq = 0
 
     def encoded(self, seconds: float) -> None:
         with self.lock:
@@ -267,6 +270,7 @@ class _Tap:
             return
         with self.counters.lock:
             self.counters.frames_read += 1
+            self.counters.last_seq = frame.seq
         shared = SharedFrame(self.run_id, frame, reader.config.env_slot, self.counters.encoded)
         for watch in watches:
             watch._offer(shared)
@@ -377,6 +381,7 @@ class FrameRelay:
                     frames_sent=c.frames_sent,
                     encodes=c.encodes,
                     encode_s=c.encode_s,
+                    last_seq=c.last_seq,
                 )
         return result
 
