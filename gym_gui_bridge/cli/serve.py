@@ -110,15 +110,17 @@ def build_bridge(args: ServeArgs) -> Bridge:
 
 
 def build_web(args: ServeArgs, bridge: Bridge) -> WebServer | None:
-    """The browser view ``--http`` asks for (not started), or None without the flag.
+    """The browser view ``--http`` asks for (not started), or None without the flag. With
+    ``--tls-cert``/``--tls-key`` it serves HTTPS with the same files.
 
     Raises:
-        BridgeError: the address is refused, or the ``remote`` extra is not installed.
+        BridgeError: the address or the TLS files are refused, or the ``remote`` extra is not
+            installed.
     """
     if not args.http:
         return None
     try:
-        from gym_gui_bridge.web.server import WebServer
+        from gym_gui_bridge.web.server import WebServer, tls_context
     except ImportError as error:
         raise BridgeError(
             f"Expected the packages of --http (pip install 'cleanrl-fastlane[remote]'), got {error}"
@@ -129,6 +131,8 @@ def build_web(args: ServeArgs, bridge: Bridge) -> WebServer | None:
         token=read_token(args.token_file),
         allow_remote=args.allow_remote,
         relay=bridge.relay,
+        # HTTPS with the gRPC listener's files (build_bridge checked they come in pairs)
+        tls=tls_context(args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None,
         config=bridge.config.web,
     )
 

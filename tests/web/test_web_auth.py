@@ -4,15 +4,19 @@ that becomes a cookie, nothing else; and no HTTP beyond loopback without a token
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bridge_helpers import free_port
-from waits import WAIT_S
-from web_helpers import WebBridge, get, web_bridge
+from bridge_helpers import free_port, stop_bridge
+from waits import WAIT_S, wait_until
+from web_helpers import NoRedirect, WebBridge, get, self_signed, web_bridge
 
 pytestmark = pytest.mark.slow
 
@@ -86,3 +90,60 @@ def test_http_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "Expected a loopback --http address, got 0.0.0.0:" in result.stderr
     assert "--allow-remote and a shared token" in result.stderr
+
+
+def test_with_tls_files_the_browser_view_is_https_with_a_secure_cookie(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    token = uuid.uuid4().hex
+    env = {**os.environ, "FASTLANE_BRIDGE_TOKEN": token}
+    http = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gym_gui_bridge.cli",
+        "serve",
+        "--db",
+        str(tmp_path / "db.sqlite"),
+        "--listen",
+        f"127.0.0.1:{free_port()}",
+        "--spool-dir",
+        str(tmp_path / "spool"),
+        "--http",
+        f"127.0.0.1:{http}",
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+    ]
+    trusted = ssl.create_default_context(cafile=str(cert))
+    url = f"https://127.0.0.1:{http}"
+
+    def fetch(path: str, context: ssl.SSLContext = trusted) -> tuple[int, dict[str, str]]:
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=context), NoRedirect()
+        )
+        try:
+            with opener.open(url + path, timeout=WAIT_S) as response:
+                return response.status, dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers)
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited with {proc.returncode}")
+        try:
+            return fetch("/metrics")[0] == 401
+        except OSError:
+            return False
+
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(answers, what="the HTTPS listener")
+        status, headers = fetch(f"/runs/r?token={token}")
+        assert status == 303
+        flags = {part.strip().lower() for part in headers["Set-Cookie"].split(";")[1:]}
+        assert {"secure", "httponly", "samesite=strict"} <= flags
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch("/metrics", ssl.create_default_context())  # the system CAs do not know it
+    finally:
+        stop_bridge(proc)

@@ -48,9 +48,11 @@ def test_watch_page_shows_frame_hud_and_curves_offline(tmp_path: Path) -> None:
                 body = page.locator("body")
                 # read with get_attribute: the page's CSP forbids evaluating test JavaScript
                 wait_until(
-                    lambda: int(body.get_attribute("data-frames") or 0) >= 3
-                    and body.get_attribute("data-curves-drawn") == "1"
-                    and int(body.get_attribute("data-curve-points") or 0) >= EPISODES * 3,
+                    lambda: (
+                        int(body.get_attribute("data-frames") or 0) >= 3
+                        and body.get_attribute("data-curves-drawn") == "1"
+                        and int(body.get_attribute("data-curve-points") or 0) >= EPISODES * 3
+                    ),
                     what="the page to paint frames and curves",
                     poll=0.1,
                 )
