@@ -124,6 +124,11 @@ class WebServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{'https' if self._tls else 'http'}://{host}:{self.port}/"
 
+    @property
+    def running(self) -> bool:
+        """Whether the listener's thread is serving (started and not stopped)."""
+        return self._thread.is_alive()
+
     def start(self) -> None:
         """Bind and serve; returns once listening.
 
