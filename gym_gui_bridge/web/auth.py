@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from gym_gui_bridge.logs import LOG_BRIDGE_AUTH_FAILED, LogThrottle
 
@@ -35,8 +35,6 @@ COOKIE_NAME = "fastlane_session"
 TOKEN_QUERY = "token"
 _COOKIE_CONTEXT = b"gym-gui-bridge web session v1"  # what the cookie's HMAC is of
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 def session_value(token: str) -> str:
     """The cookie value for ``token``: HMAC-SHA256 of a fixed context, keyed by the token."""
@@ -47,15 +45,16 @@ def _equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _unauthorized(reason: str) -> web.Response:
+def _unauthorized() -> web.Response:
     return web.Response(
         status=401,
-        text=f"401 Unauthorized: {reason}\n",
+        text="401 Unauthorized: Expected the bridge token (Authorization: Bearer TOKEN, "
+        "or ?token=TOKEN once)\n",
         headers={"WWW-Authenticate": 'Bearer realm="gym-gui-bridge"'},
     )
 
 
-def auth_middleware(token: str | None, *, secure: bool, log_interval_s: float) -> object:
+def auth_middleware(token: str | None, *, secure: bool, log_interval_s: float) -> Middleware:
     """An aiohttp middleware checking ``token`` on every request (a no-op without a token).
 
     Args:
@@ -102,8 +101,6 @@ def auth_middleware(token: str | None, *, secure: bool, log_interval_s: float) -
                 request.remote,
                 why,
             )
-        return _unauthorized(
-            "Expected the bridge token (Authorization: Bearer TOKEN, or ?token=TOKEN once)"
-        )
+        return _unauthorized()
 
     return check

@@ -1,5 +1,6 @@
-"""Stopping the browser view ends its open frame streams and releases their relay watches
-(an in-process bridge and listener on 127.0.0.1; no ring needed: a stream waits for one)."""
+"""The browser view's listener in the bridge process: stopping it ends its open frame streams
+and releases their relay watches (no ring needed: a stream waits for one); what it refuses at
+start (an in-process bridge and listener on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 from waits import WAIT_S, wait_until
 
+from gym_gui_bridge.config.spec import ConfigError
+from gym_gui_bridge.config.web import WebConfig
 from gym_gui_bridge.errors import BridgeError
 from gym_gui_bridge.server.app import Bridge
 from gym_gui_bridge.web.server import WebServer
@@ -52,3 +55,11 @@ def test_a_port_in_use_is_refused_naming_the_flag(bridge: Bridge) -> None:
         assert not second.running
     finally:
         first.stop()
+
+
+def test_a_stream_rate_above_what_the_relay_allows_is_refused_naming_both_keys(
+    bridge: Bridge,
+) -> None:
+    too_fast = bridge.relay.config.max_fps + 1
+    with pytest.raises(ConfigError, match="WEB_STREAM_FPS: expected <= RELAY_MAX_FPS"):
+        WebServer(bridge, "127.0.0.1:0", relay=bridge.relay, config=WebConfig(stream_fps=too_fast))
