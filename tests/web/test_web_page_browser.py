@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import Route, sync_playwright
 from waits import wait_until
 from web_helpers import CHROMIUM, CHROMIUM_ARGS, metric, web_bridge, web_worker
 from web_worker import HEIGHT, WIDTH
 
 pytestmark = pytest.mark.slow
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 EPISODES = 8
 SLOT_COLORS = [(0x1F, 0x77, 0xB4), (0xD6, 0x27, 0x28)]  # watch.js' first two curve colors
@@ -29,16 +29,16 @@ def test_watch_page_shows_frame_hud_and_curves_offline(tmp_path: Path) -> None:
         requested: list[str] = []
         elsewhere: list[str] = []
 
-        def only_the_bridge(route: object) -> None:
-            url = route.request.url  # type: ignore[attr-defined]
+        def only_the_bridge(route: Route) -> None:
+            url = route.request.url
             requested.append(url)
             if url.startswith(bridge.url + "/"):
-                route.continue_()  # type: ignore[attr-defined]
+                route.continue_()
             else:
                 elsewhere.append(url)
-                route.abort()  # type: ignore[attr-defined]
+                route.abort()
 
-        with playwright_api.sync_playwright() as play:
+        with sync_playwright() as play:
             browser = play.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1200, "height": 800})
