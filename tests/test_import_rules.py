@@ -65,6 +65,11 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
     ),
     ("gym_gui_bridge.server", VIEWER + CLI + QT + WEB, "the bridge daemon runs headless"),
     (
+        "gym_gui_bridge.relay",
+        STORE + SERVER + VIEWER + CLI + BUS + QT + GRPC + WEB,
+        "the frame relay reads rings and encodes frames; serving them is the server's",
+    ),
+    (
         "gym_gui_bridge.web",
         VIEWER + CLI + QT,
         "the browser view runs inside the headless bridge; serve starts it",
