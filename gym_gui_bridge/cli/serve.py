@@ -20,8 +20,9 @@ from gym_gui_bridge.protocol.tokens import check_token, read_token_file
 
 if TYPE_CHECKING:
     from gym_gui_bridge.server.app import Bridge
+    from gym_gui_bridge.web.server import WebServer
 
-__all__ = ["TOKEN_ENV", "build_bridge", "main", "read_token"]
+__all__ = ["TOKEN_ENV", "build_bridge", "build_web", "main", "read_token"]
 
 #: Environment variable holding the shared token when --token-file is not given.
 TOKEN_ENV = "FASTLANE_BRIDGE_TOKEN"
@@ -36,15 +37,20 @@ class ServeArgs:
     listen: Annotated[str, tyro.conf.arg(metavar="HOST:PORT")] = BRIDGE_DEFAULT_LISTEN
     """Address to listen on. Non-loopback needs --allow-remote and a token."""
     config: Annotated[str | None, unset_means("FILE", "none")] = None
-    """TOML config file: the [run_bus], [sink], [bridge], [live], [credits] and [relay] tables of
-    configs/defaults.toml (docs/configuration.md). A key serve does not read is an error."""
+    """TOML config file: the [run_bus], [sink], [bridge], [live], [credits], [relay] and [web]
+    tables of configs/defaults.toml (docs/configuration.md). A key serve does not read is an
+    error."""
     tls_cert: Annotated[str | None, unset_means("FILE", "no TLS")] = None
     """PEM certificate (chain) to serve gRPC over TLS with; needs --tls-key. Clients then pass
-    --tls-ca with the CA (or this certificate, if self-signed)."""
+    --tls-ca with the CA (or this certificate, if self-signed). --http then serves HTTPS with
+    the same files."""
     tls_key: Annotated[str | None, unset_means("FILE", "no TLS")] = None
     """PEM private key of --tls-cert (readable by its owner only)."""
     allow_remote: bool = False
     """Allow a non-loopback listen address (a shared token is then required)."""
+    http: Annotated[str | None, unset_means("HOST:PORT", "off")] = None
+    """Also serve the browser view and /metrics over HTTP here (docs/remote.md). Non-loopback
+    needs --allow-remote and a token, as --listen does."""
     token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
     """File whose first line is the shared token (16 characters or more; the file readable by
     its owner only: chmod 600)."""
@@ -105,6 +111,34 @@ def build_bridge(args: ServeArgs) -> Bridge:
     )
 
 
+def build_web(args: ServeArgs, bridge: Bridge) -> WebServer | None:
+    """The browser view ``--http`` asks for (not started), or None without the flag. With
+    ``--tls-cert``/``--tls-key`` it serves HTTPS with the same files.
+
+    Raises:
+        BridgeError: the address or the TLS files are refused, or the ``remote`` extra is not
+            installed.
+    """
+    if not args.http:
+        return None
+    try:
+        from gym_gui_bridge.web.server import WebServer, tls_context
+    except ImportError as error:
+        raise BridgeError(
+            f"Expected the packages of --http (pip install 'cleanrl-fastlane[remote]'), got {error}"
+        ) from None
+    return WebServer(
+        bridge,
+        args.http,
+        token=read_token(args.token_file),
+        allow_remote=args.allow_remote,
+        relay=bridge.relay,
+        # HTTPS with the gRPC listener's files (build_bridge checked they come in pairs)
+        tls=tls_context(args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None,
+        config=bridge.config.web,
+    )
+
+
 def main(argv: list[str], prog: str) -> int:
     args = tyro.cli(ServeArgs, args=argv, prog=prog)
     logging.basicConfig(
@@ -115,6 +149,7 @@ def main(argv: list[str], prog: str) -> int:
     db, listen, spool_dir = args.db, args.listen, args.spool_dir
     try:
         bridge = build_bridge(args)
+        web = build_web(args, bridge)
         bridge.start()
     except StoreError as error:
         print(f"{prog}: {error} (--db PATH)", file=sys.stderr)
@@ -122,6 +157,14 @@ def main(argv: list[str], prog: str) -> int:
     except (BridgeError, ConfigError, OSError, IndexError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
+    if web is not None:
+        try:
+            web.start()
+        except BridgeError as error:
+            bridge.stop()
+            print(f"{prog}: {error}", file=sys.stderr)
+            return 2
+        print(f"{prog}: browser view and /metrics on {web.url}", file=sys.stderr, flush=True)
     # the handler only appends to a list: taking a lock in a signal handler (Event.set) can
     # deadlock with the main thread holding that lock inside Event.wait
     signals: list[int] = []
@@ -147,6 +190,8 @@ def main(argv: list[str], prog: str) -> int:
     while not signals:
         time.sleep(_SIGNAL_POLL_S)
     status.stop()
+    if web is not None:
+        web.stop()
     flushed = bridge.stop()
     print(
         f"{prog}: stopped, {bridge.sink.stats().written} records written"

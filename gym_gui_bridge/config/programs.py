@@ -5,7 +5,7 @@ config of one component. A table may be read by several programs (``[sink]``: th
 embedded sink and the bridge's).
 
 >>> [name for name, _ in tables(ServeConfig)]
-['run_bus', 'sink', 'bridge', 'live', 'credits', 'relay']
+['run_bus', 'sink', 'bridge', 'live', 'credits', 'relay', 'web']
 >>> ServeConfig().sink.batch_size
 2048
 """
@@ -24,6 +24,7 @@ from gym_gui_bridge.config.slowlane import EmitterConfig, RecorderConfig
 from gym_gui_bridge.config.spec import SERVE, VIEW, WORKER, Spec, specs
 from gym_gui_bridge.config.store import SinkConfig
 from gym_gui_bridge.config.viewer import LivePanelConfig, ViewerConfig
+from gym_gui_bridge.config.web import WebConfig
 
 __all__ = [
     "BUNDLES",
@@ -62,6 +63,7 @@ class ServeConfig:
     live: LiveConfig = field(default_factory=LiveConfig)
     credits: CreditConfig = field(default_factory=CreditConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
 
 @dataclass(frozen=True)

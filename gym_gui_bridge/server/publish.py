@@ -28,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -47,7 +48,9 @@ from gym_gui_bridge.store.quarantine import Quarantined, quarantined_line
 from gym_gui_bridge.store.sink import TelemetryDBSink
 
 __all__ = [
+    "UNKNOWN_KIND",
     "DecodedBatch",
+    "KindCounts",
     "Malformed",
     "PublishCounters",
     "decode_batch",
@@ -83,8 +86,27 @@ class _ReaderFailed:
 
 
 @dataclass
+class KindCounts:
+    """Records of one kind over every publishing stream (``/metrics`` shows them per kind)."""
+
+    received: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    dropped: int = 0
+
+
+#: The kind a rejected line is counted under when its stream takes every kind: a line the
+#: decoder refused has no kind it can vouch for.
+UNKNOWN_KIND = "unknown"
+
+
+@dataclass
 class PublishCounters:
-    """Totals over every publishing stream of a bridge (records). Guarded by ``lock``."""
+    """Totals over every publishing stream of a bridge (records). Guarded by ``lock``.
+
+    ``by_kind`` splits the four totals by record kind (``run``, ``episode``, ``step``,
+    ``scalar``; rejected lines of a mixed stream under :data:`UNKNOWN_KIND`).
+    """
 
     received: int = 0
     accepted: int = 0
@@ -92,7 +114,37 @@ class PublishCounters:
     dropped: int = 0
     publishers: int = 0
     runs: set[str] = field(default_factory=set)  # run ids published since the bridge started
+    by_kind: dict[str, KindCounts] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(
+        self,
+        kind: str | None,
+        records: list[TelemetryEvent],
+        refused: list[TelemetryEvent],
+        lines_rejected: int,
+        stored: bool,
+    ) -> None:
+        """Add one answered batch to ``by_kind`` (the caller holds ``lock``): its valid
+        ``records`` (of ``kind`` when the stream takes one kind), the records of them the sink
+        ``refused`` and the lines the decoder rejected."""
+        if kind is not None:
+            per = {kind: len(records)} if records else {}
+        else:
+            per = dict(Counter(record.kind for record in records))
+        refused_per = Counter(record.kind for record in refused)
+        for name, number in per.items():
+            counts = self.by_kind.setdefault(name, KindCounts())
+            counts.received += number
+            if stored:
+                counts.accepted += number - refused_per.get(name, 0)
+                counts.rejected += refused_per.get(name, 0)
+            else:
+                counts.dropped += number
+        if lines_rejected:
+            counts = self.by_kind.setdefault(kind or UNKNOWN_KIND, KindCounts())
+            counts.received += lines_rejected
+            counts.rejected += lines_rejected
 
 
 @dataclass
@@ -233,6 +285,14 @@ def _refused_in(decoded: DecodedBatch, refused: dict[int, Quarantined]) -> list[
     return found
 
 
+def _refused_of(decoded: DecodedBatch, refused: dict[int, Quarantined]) -> list[TelemetryEvent]:
+    """The records of ``decoded`` the sink refused (matched by identity)."""
+    if not refused:
+        return []
+    found = ((refused.get(id(record)), record) for record in decoded.records)
+    return [record for entry, record in found if entry is not None and entry.record is record]
+
+
 def serve_publish(
     requests: Iterator[pb.RecordBatch | Malformed],
     context: grpc.ServicerContext,
@@ -314,6 +374,9 @@ def serve_publish(
                     counters.accepted += valid
                 else:
                     counters.dropped += len(entry.records)
+                counters.count(
+                    kind, entry.records, _refused_of(entry, refused), entry.rejected, stored
+                )
             room = max(0, config.max_rejections_reported - len(entry.rejections))
             yield pb.BatchAck(
                 batch_id=entry.batch_id,

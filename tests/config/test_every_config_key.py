@@ -24,6 +24,7 @@ from worker_helpers import SUPPORT, WAIT_S, clean_env
 from cleanrl_worker.settings import SettingsError, load_settings
 from gym_gui_bridge.cli import serve, view
 from gym_gui_bridge.config.spec import SERVE, VIEW, WORKER, ConfigError
+from gym_gui_bridge.web.server import WebServer
 
 
 def test_the_programs_read_every_key_but_one() -> None:
@@ -126,8 +127,21 @@ def _bridge_values(bridge: Any) -> dict[str, Any]:
     }
 
 
+def _web_values(web: WebServer | None) -> dict[str, Any]:
+    """What the browser view (``serve --http``) holds of each [web] key."""
+    assert web is not None and web.streams is not None
+    return {
+        "WEB_STREAM_FPS": web.streams._config.stream_fps,  # what each relay watch asks for
+        "WEB_MAX_STREAMS": web.streams.stats._limit,
+        "WEB_FRAME_WAIT_S": web.config.frame_wait_s,  # what the routes read
+        "WEB_CURVE_PAGE_ROWS": web.config.curve_page_rows,
+    }
+
+
 def _serve_args(tmp_path: Path, config: Path) -> serve.ServeArgs:
     argv = [
+        "--http",
+        "127.0.0.1:0",
         "--config",
         str(config),
         "--db",
@@ -143,10 +157,12 @@ def _serve_args(tmp_path: Path, config: Path) -> serve.ServeArgs:
 @pytest.mark.parametrize("key", SERVE_KEYS)
 def test_a_serve_key_reaches_the_component_that_uses_it(tmp_path: Path, key: str) -> None:
     path, value = write_config(tmp_path, key)
-    bridge = serve.build_bridge(_serve_args(tmp_path, path))
+    args = _serve_args(tmp_path, path)
+    bridge = serve.build_bridge(args)
+    web = serve.build_web(args, bridge)
     bridge.start()
     try:
-        held = _bridge_values(bridge)
+        held = {**_bridge_values(bridge), **_web_values(web)}
     finally:
         bridge.stop()
     assert held[key] == value
