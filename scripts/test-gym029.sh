@@ -6,8 +6,9 @@
 #   scripts/test-gym029.sh -m slow                  # any pytest arguments pass through
 #
 # Creates the venv if it is missing and (re)installs when pyproject.toml changed since the last
-# install (a stamp file in the venv remembers its hash). The viewer extra is installed too so
-# that pytest-qt (part of the test extra) can load; torch resolves to the local CPU wheel.
+# install (a stamp file in the venv remembers its hash). The viewer, remote and record extras are
+# installed too: pytest-qt (part of the test extra) needs Qt, and the bridge imports the relay;
+# torch resolves to the local CPU wheel.
 # numpy is what pip picks for gymnasium 0.29.1 today (2.x), as CleanRL users get it: numpy 2
 # breaks some of gymnasium 0.29.1's own code (Pendulum's render, for one) and the suite shows
 # the worker copes.
@@ -29,7 +30,7 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
     # the same pip warnings scripts/setup.sh filters (configured index folders that are absent)
-    if ! "$venv/bin/pip" install --quiet --disable-pip-version-check -e '.[train,test,viewer]' \
+    if ! "$venv/bin/pip" install --quiet --disable-pip-version-check -e '.[train,test,viewer,remote,record]' \
         'gymnasium[classic-control]==0.29.1' 'numpy>=2' "${atari[@]}" 2>&1 \
         | { grep -v "^WARNING: Location" || true; }; then
         echo "gym029: installing into $venv failed (see the pip output above)" >&2

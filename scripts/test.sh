@@ -47,12 +47,13 @@ echo "== pytest, $main_name"
 main_status=0
 "$VENV/bin/pytest" -q "$@" || main_status=$?
 
-# CleanRL pins gymnasium 0.29.1: the worker and the slow lane run again under it (the viewer
-# does not touch gymnasium and runs once, above).
+# CleanRL pins gymnasium 0.29.1: the worker and the slow lane run again under it (the viewer,
+# remote viewing, the browser view and recording do not touch gymnasium and run once, above).
 gym029_name="gymnasium 0.29.1 (${GYM029_VENV:-.venv-gym029})"
 echo "== pytest, $gym029_name"
 gym029_status=0
-bash scripts/test-gym029.sh -q --ignore=tests/viewer "${ENVPOOL_TESTS[@]/#/--ignore=}" "$@" \
+bash scripts/test-gym029.sh -q --ignore=tests/viewer --ignore=tests/remote --ignore=tests/web \
+  --ignore=tests/recording "${ENVPOOL_TESTS[@]/#/--ignore=}" "$@" \
   || gym029_status=$?
 
 echo "== summary"
