@@ -101,7 +101,18 @@ def unpack_metrics(values: tuple[Any, ...]) -> FastLaneMetrics:
     """The metrics of an unpacked :data:`~layout.METRICS_STRUCT` (an unknown mode code: "")."""
     code = int(values[9])
     mode = layout.RENDER_MODES[code] if 0 <= code < len(layout.RENDER_MODES) else ""
-    return FastLaneMetrics(*values[:9], render_mode=mode)
+    return FastLaneMetrics(
+        last_reward=values[0],
+        rolling_return=values[1],
+        step_rate_hz=values[2],
+        frame_rate_hz=values[3],
+        episode=values[4],
+        episode_step=values[5],
+        global_step=values[6],
+        source_step=values[7],
+        render_ms=values[8],
+        render_mode=mode,
+    )
 
 
 def write_frame(
