@@ -301,7 +301,7 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
     def _sidecar_link(self) -> SidecarLink | None:
         """The link to a renderer sidecar when this env can be drawn from its state, else None
         (frames stay in-process: a grid, the sidecar turned off, no renderer for the env)."""
-        if not self.frames.sidecar or type(self._sink) is not SlotSink:
+        if not self.frames.sidecar_fps or type(self._sink) is not SlotSink:
             return None
         from cleanrl_worker.fastlane.state_render.link import SidecarLink
         from cleanrl_worker.fastlane.state_render.registry import (

@@ -123,21 +123,14 @@ class FrameConfig:
         "cheap envs.",
         above=0.0,
     )
-    sidecar: int = tunable(
-        "FASTLANE_SIDECAR",
-        1,
-        "1: a watched env with a state renderer (classic control, or one you registered) is "
-        "drawn by a renderer sidecar process from its state, off the training thread; 0: "
-        "always render in-process under FASTLANE_BUDGET.",
-        minimum=0,
-        maximum=1,
-    )
     sidecar_fps: float = tunable(
         "FASTLANE_SIDECAR_FPS",
         30.0,
-        "Frames per second the renderer sidecar draws while watched (Hz): the display rate. "
-        "The training thread pays a state copy of a few hundred bytes per frame.",
-        above=0.0,
+        "Frames per second the renderer sidecar draws while watched (Hz): the display rate. A "
+        "watched env with a state renderer (classic control, or one you registered) is drawn "
+        "from its state by that process, off the training thread, which pays a state copy of "
+        "a few hundred bytes per frame. 0: always render in-process under FASTLANE_BUDGET.",
+        minimum=0.0,
     )
     sidecar_idle_s: float = tunable(
         "FASTLANE_SIDECAR_IDLE_S",

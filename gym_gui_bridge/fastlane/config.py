@@ -164,6 +164,8 @@ class FastLaneStatus:
     size_bytes: int
     #: HUD metrics of the newest frame (None before the first)
     latest_metrics: FastLaneMetrics | None = None
+    #: pid of the renderer sidecar publishing the frames now, 0 = the writer itself
+    frames_by: int = 0
 
     def current_rate_hz(self, now_ns: int | None = None) -> float:
         """The writer's publish rate, or 0 if it has not published within

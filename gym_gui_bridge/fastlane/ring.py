@@ -235,6 +235,7 @@ class RingView:
             created_ns=int(self.words[layout.W_CREATED_NS]),
             size_bytes=self.segment.size,
             latest_metrics=self.latest_metrics(),
+            frames_by=int(self.state_words[layout.A_FRAMES_BY]),
         )
 
     def release(self) -> None:
