@@ -14,8 +14,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from render_helpers import render
 
-from cleanrl_worker.fastlane.render_shims import find_shim
 from cleanrl_worker.fastlane.state_render import StateRenderer, register, renderer_for
 from cleanrl_worker.fastlane.state_render.registry import EnvDescription, renderer_path
 from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
@@ -24,18 +24,6 @@ from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneRea
 from gym_gui_bridge.fastlane.state_area import DelegatePublisher
 
 CLASSIC = ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0"]
-
-
-def render(env: Any) -> np.ndarray:
-    """``render()`` as the wrapper does it in-process (with the env's known work-around)."""
-    base = env.unwrapped
-    try:
-        return base.render()
-    except TypeError:
-        shim = find_shim(base)
-        assert shim is not None
-        with shim(base):
-            return base.render()
 
 
 @pytest.mark.parametrize("env_id", CLASSIC)

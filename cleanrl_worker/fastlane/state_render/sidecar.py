@@ -208,6 +208,7 @@ def _serve(publisher: Any, args: argparse.Namespace) -> int:
                 if not _wait(lambda: channel.frames_by == me, deadline, args.owner):
                     return 0
                 granted = True
+                continue  # that state is old by now: the first frame shows a fresh one
             elif channel.frames_by != me:
                 return 0  # the worker took frame publishing back
             m = snapshot.metrics
