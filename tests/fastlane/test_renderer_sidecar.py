@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from render_helpers import render
+from render_helpers import classic_param, render
 from waits import WAIT_S, wait_until
 
 from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
@@ -44,7 +44,10 @@ def _action(env: Any) -> Any:
     return action.astype(np.float32) if isinstance(action, np.ndarray) else action
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0"])
+@pytest.mark.parametrize(
+    "env_id",
+    [classic_param(e) for e in ("CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0")],
+)
 def test_a_sidecar_frame_equals_the_in_process_render_of_the_same_state(
     env_id: str, run_id: str
 ) -> None:

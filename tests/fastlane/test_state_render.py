@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from render_helpers import render
+from render_helpers import classic_param, render
 
 from cleanrl_worker.fastlane.state_render import StateRenderer, register, renderer_for
 from cleanrl_worker.fastlane.state_render.registry import EnvDescription, renderer_path
@@ -23,7 +23,16 @@ from gym_gui_bridge.config.fastlane import FrameConfig
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneReader, FastLaneWriter
 from gym_gui_bridge.fastlane.state_area import DelegatePublisher
 
-CLASSIC = ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0"]
+CLASSIC = [
+    classic_param(env_id)
+    for env_id in (
+        "CartPole-v1",
+        "Pendulum-v1",
+        "Acrobot-v1",
+        "MountainCar-v0",
+        "MountainCarContinuous-v0",
+    )
+]
 
 
 @pytest.mark.parametrize("env_id", CLASSIC)
