@@ -8,7 +8,10 @@ with this process's own ``render()`` of the env, which has not moved since.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -129,3 +132,87 @@ def test_the_sidecar_ends_when_nobody_watches_and_frames_return_in_process(run_i
     finally:
         reader.close()
         env.close()
+
+
+def _stepper(env: FastLaneEnvWrapper, reader: FastLaneReader, check: Any) -> Any:
+    """A wait_until predicate: one env step and one viewer poll, then ``check(frame)`` with the
+    frame the poll got (None when there was no new one)."""
+
+    def poll() -> Any:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+        return check(reader.latest_frame())
+
+    return poll
+
+
+def test_a_killed_sidecar_hands_frames_back_and_a_new_one_takes_over(run_id: str) -> None:
+    env = FastLaneEnvWrapper(
+        gym.make("CartPole-v1", render_mode="rgb_array"),
+        run_id,
+        slot=0,
+        frames=FrameConfig(watch_poll_s=0.01),
+    )
+    env.reset(seed=0)
+    reader = FastLaneReader.attach(run_id)
+    link = env.sidecar
+    assert link is not None
+    seen: list[FastLaneFrame] = []
+
+    def frame_by(mode: str) -> Any:
+        def check(frame: FastLaneFrame | None) -> FastLaneFrame | None:
+            if frame is not None:
+                seen.append(frame)
+            return frame if frame is not None and frame.metrics.render_mode == mode else None
+
+        return check
+
+    try:
+        wait_until(_stepper(env, reader, frame_by("sidecar")), what="a sidecar frame", poll=0.002)
+        first_pid = link.pid
+        assert first_pid is not None
+        os.kill(first_pid, signal.SIGKILL)
+        wait_until(_stepper(env, reader, frame_by("in-process")), what="in-process frames")
+        assert link.given_up is None
+        wait_until(
+            _stepper(env, reader, lambda _: link.pid not in (None, first_pid) and link.publishing),
+            what="a second sidecar publishing",
+            poll=0.002,
+        )
+        wait_until(_stepper(env, reader, frame_by("sidecar")), what="its frames", poll=0.002)
+        assert link.started == 2
+        seqs = [frame.seq for frame in seen]
+        assert seqs == sorted(set(seqs))  # never a repeated or older frame number
+    finally:
+        reader.close()
+        env.close()
+
+
+def test_a_sidecar_that_cannot_draw_the_env_is_given_up_once(
+    run_id: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import broken_renderers
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(broken_renderers.__file__).parent))
+    env = FastLaneEnvWrapper(
+        broken_renderers.UnbuildableCartPole(render_mode="rgb_array"),
+        run_id,
+        slot=0,
+        frames=FrameConfig(watch_poll_s=0.01),
+    )
+    env.reset(seed=0)
+    reader = FastLaneReader.attach(run_id)
+    link = env.sidecar
+    assert link is not None
+    try:
+        wait_until(_stepper(env, reader, lambda _: link.given_up), what="the sidecar given up")
+        assert link.started == 1 and link.pid is None
+        frame = wait_until(_stepper(env, reader, lambda frame: frame), what="a frame")
+        assert frame.metrics.render_mode == "in-process"
+    finally:
+        reader.close()
+        env.close()
+    err = capfd.readouterr().err
+    assert "cannot build the renderer's env: RuntimeError: no env for you" in err
+    assert err.count("cannot draw this env") == 1
