@@ -14,6 +14,7 @@ import numpy as np
 
 from cleanrl_worker.fastlane.frame_targets import Clock, SlotSink
 from cleanrl_worker.fastlane.render_shims import RenderShim, find_shim, quiet_headless_sdl
+from cleanrl_worker.fastlane.screen_grab import ScreenGrab, screen_grab
 from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
 from gym_gui_bridge.fastlane import FastLaneMetrics, FastLaneWriter
 from gym_gui_bridge.fastlane.layout import STATE_MAX_BYTES
@@ -115,6 +116,8 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         self._shim: RenderShim | None = None  # in use once the env's own render() failed
         self._link: SidecarLink | None = None  # the renderer sidecar's, for a state renderer
         self._render_ms = 0.0  # cost of the newest in-process frame
+        self._screen: ScreenGrab | None = None  # an emulator's screen copy (Atari), if any
+        self._render_mode = "in-process"  # how this wrapper makes its frames
         self.frames_rendered = 0
         #: why this env's frames stopped (one line, as reported), None while they stream
         self.stopped: str | None = None
@@ -243,7 +246,7 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
             episode_step=self._episode_step,
             global_step=self._steps,
             render_ms=self._render_ms,
-            render_mode="in-process",
+            render_mode=self._render_mode,
         )
 
     def _render(self) -> np.ndarray | None:
@@ -251,6 +254,9 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         try:
             frame = self._render_once()
         except Exception as error:  # e.g. DependencyNotInstalled (pygame), a numpy mismatch
+            if self._screen is not None:  # the emulator's copy failed: render() from now on
+                self._screen, self._render_mode = None, "in-process"
+                return self._render()
             shim = None if self._shim is not None else find_shim(self.env.unwrapped)
             if shim is None:
                 self._disable(f"render() raised {_describe(error)}")
@@ -272,6 +278,9 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         script alone never renders this env, so they are not the script's (gymnasium's env
         checker, for one, warns about an env's render metadata or a grayscale frame at the first
         ``render()``)."""
+        screen = self._screen
+        if screen is not None:
+            return screen()
         _prepare_rendering()
         with warnings.catch_warnings():
             if self._quiet_render:
@@ -287,6 +296,9 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         if mode != "rgb_array":
             self._disable(f"render_mode is {mode!r}, not 'rgb_array'")
             return
+        self._screen = screen_grab(self.env.unwrapped)
+        if self._screen is not None:
+            self._render_mode = "screen"
         start = self._clock()
         frame = self._render()
         self._render_ms = (self._clock() - start) * 1e3
