@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     except _Stop:
         return 0
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
         with contextlib.suppress(_Stop):
             publisher.channel.give_back(me)
             if os.getppid() != args.owner:
