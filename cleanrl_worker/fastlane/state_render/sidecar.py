@@ -41,8 +41,9 @@ _FIRST_WAIT_S = 0.0005
 _PREFIX = "cleanrl-fastlane: sidecar"
 
 
-class _Stop(Exception):
-    """SIGTERM (the worker closing its env, or dying)."""
+class _Stop(BaseException):
+    """SIGTERM (the worker closing its env, or dying). Not an ``Exception``: the handlers that
+    report a failed draw or env build must not take it for one."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
