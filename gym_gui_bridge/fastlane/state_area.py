@@ -45,6 +45,7 @@ _WORD = layout.WORD.pack_into
 _TWO_WORDS = layout.TWO_WORDS.pack_into
 _FLOAT = layout.FLOAT_WORD.pack_into
 _DTYPE_BYTES = 8
+_EXIT_POLL_S = 0.01  # how often remove_if_orphaned looks whether a dying writer is gone
 
 
 class StateSnapshot:
@@ -242,15 +243,21 @@ class DelegatePublisher:
         self.frames += 1
         return seq
 
-    def remove_if_orphaned(self) -> bool:
+    def remove_if_orphaned(self, wait_s: float = 0.0) -> bool:
         """Close and unlink the ring if its writer is gone (it died without closing it).
 
-        Returns True if it was removed. A ring whose writer runs, or a name that now holds
-        another ring, is left alone.
+        ``wait_s``: how long to wait for a dying writer to be gone (a process still exiting
+        looks alive for a moment). Returns True if it was removed. A ring whose writer runs,
+        or a name that now holds another ring, is left alone.
         """
         view = self._view
-        if view is None or view.writer_alive():
+        if view is None:
             return False
+        deadline = time.monotonic() + wait_s
+        while view.writer_alive():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_EXIT_POLL_S)
         view.words[layout.W_STATE] = SegmentState.CLOSED
         try:
             current = _shm.attach(self.name, keep_fd=True)

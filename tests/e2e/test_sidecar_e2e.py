@@ -66,6 +66,7 @@ def test_a_watched_ppo_run_gets_sidecar_frames_and_ctrl_c_ends_the_sidecar(
     assert proc.returncode in (0, 130, -signal.SIGINT), err
     wait_until(lambda: not process_alive(pid), what="the sidecar's end after Ctrl-C")
     assert not segment_exists(run_id)
+    assert "cleanrl-fastlane: sidecar" not in err  # it ended quietly
 
 
 def test_a_killed_training_process_leaves_no_sidecar_and_no_segment(

@@ -39,6 +39,9 @@ _PR_SET_PDEATHSIG = 1
 _MAX_WAIT_S = 0.005
 _FIRST_WAIT_S = 0.0005
 _PREFIX = "cleanrl-fastlane: sidecar"
+#: Longest the sidecar waits for its dead worker to finish exiting before it removes the ring
+#: (seconds): the kernel signals the sidecar while the worker is still exiting.
+_OWNER_EXIT_S = 5.0
 
 
 class _Stop(BaseException):
@@ -100,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
         with contextlib.suppress(_Stop):
             publisher.channel.give_back(me)
-            if os.getppid() != args.owner:
-                publisher.remove_if_orphaned()
+            if os.getppid() != args.owner:  # the worker died: its ring is left to us
+                publisher.remove_if_orphaned(wait_s=_OWNER_EXIT_S)
             publisher.close()
 
 
