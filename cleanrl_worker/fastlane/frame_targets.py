@@ -93,6 +93,8 @@ class SlotSink:
         self._next_poll = 0.0
         #: why this sink's frames stopped for good (None while it streams)
         self.failed: str | None = None
+        #: a renderer sidecar publishes this ring's frames now: the wrapper renders none
+        self.delegated = False
 
     @property
     def writer(self) -> FastLaneWriter | None:
@@ -117,7 +119,7 @@ class SlotSink:
 
     def wants(self, slot: int, now: float, terminal: bool) -> bool:
         """Whether ``slot`` should render now: watched, and due (terminal: share cap only)."""
-        if self.failed is not None or not self.watched(now):
+        if self.delegated or self.failed is not None or not self.watched(now):
             return False
         return self.budget.due(now) or (terminal and self.budget.share_allows(now))
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import time
 import warnings
-from typing import Any, SupportsFloat
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 
 from cleanrl_worker.fastlane.frame_targets import Clock, SlotSink
 from cleanrl_worker.fastlane.render_shims import RenderShim, find_shim, quiet_headless_sdl
+from cleanrl_worker.fastlane.screen_grab import ScreenGrab, screen_grab
 from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
 from gym_gui_bridge.fastlane import FastLaneMetrics, FastLaneWriter
+from gym_gui_bridge.fastlane.layout import STATE_MAX_BYTES
+
+if TYPE_CHECKING:
+    from cleanrl_worker.fastlane.state_render.link import SidecarLink
 
 __all__ = ["FastLaneEnvWrapper"]
 
@@ -108,6 +114,10 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         self._enabled = True
         self._opened = False
         self._shim: RenderShim | None = None  # in use once the env's own render() failed
+        self._link: SidecarLink | None = None  # the renderer sidecar's, for a state renderer
+        self._render_ms = 0.0  # cost of the newest in-process frame
+        self._screen: ScreenGrab | None = None  # an emulator's screen copy (Atari), if any
+        self._render_mode = "in-process"  # how this wrapper makes its frames
         self.frames_rendered = 0
         #: why this env's frames stopped (one line, as reported), None while they stream
         self.stopped: str | None = None
@@ -156,6 +166,8 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
                 self._publish()
         except Exception as error:  # frames never fail the run (reported once, see the class)
             self._publish_failed(error)
+        if self._link is not None:
+            self._serve_link(self._clock())
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -180,9 +192,19 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
                 self._publish()
         except Exception as error:
             self._publish_failed(error)
+        if self._link is not None:
+            self._serve_link(now)
         return obs, reward, terminated, truncated, info
 
+    @property
+    def sidecar(self) -> SidecarLink | None:
+        """The renderer sidecar's link, when this env is drawn from its state (None if not)."""
+        return self._link
+
     def close(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
         try:
             super().close()
         finally:
@@ -223,6 +245,8 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
             episode=self._episode,
             episode_step=self._episode_step,
             global_step=self._steps,
+            render_ms=self._render_ms,
+            render_mode=self._render_mode,
         )
 
     def _render(self) -> np.ndarray | None:
@@ -230,6 +254,9 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         try:
             frame = self._render_once()
         except Exception as error:  # e.g. DependencyNotInstalled (pygame), a numpy mismatch
+            if self._screen is not None:  # the emulator's copy failed: render() from now on
+                self._screen, self._render_mode = None, "in-process"
+                return self._render()
             shim = None if self._shim is not None else find_shim(self.env.unwrapped)
             if shim is None:
                 self._disable(f"render() raised {_describe(error)}")
@@ -251,6 +278,9 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         script alone never renders this env, so they are not the script's (gymnasium's env
         checker, for one, warns about an env's render metadata or a grayscale frame at the first
         ``render()``)."""
+        screen = self._screen
+        if screen is not None:
+            return screen()
         _prepare_rendering()
         with warnings.catch_warnings():
             if self._quiet_render:
@@ -266,17 +296,92 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         if mode != "rgb_array":
             self._disable(f"render_mode is {mode!r}, not 'rgb_array'")
             return
+        self._screen = screen_grab(self.env.unwrapped)
+        if self._screen is not None:
+            self._render_mode = "screen"
+        start = self._clock()
         frame = self._render()
+        self._render_ms = (self._clock() - start) * 1e3
         if frame is None:
             return
         if self._sink.open(self.slot, frame, self._metrics()):
             self.frames_rendered += 1
+            self._link = self._sidecar_link()
         else:
             self._enabled = False  # no ring (the sink said why, once): no frames for this run
+
+    def _sidecar_link(self) -> SidecarLink | None:
+        """The link to a renderer sidecar when this env can be drawn from its state, else None
+        (frames stay in-process: a grid, the sidecar turned off, no renderer for the env)."""
+        if not self.frames.sidecar_fps or type(self._sink) is not SlotSink:
+            return None
+        from cleanrl_worker.fastlane.state_render.link import SidecarLink
+        from cleanrl_worker.fastlane.state_render.registry import (
+            EnvDescription,
+            load_renderer,
+            renderer_path,
+        )
+
+        base = self.env.unwrapped
+        path = renderer_path(base)
+        if path is None:
+            return None
+        subject = f"slot {self.slot} ({self._env_name()})"
+        try:
+            renderer = load_renderer(path)
+            description = EnvDescription.of(base)
+            state = renderer.capture(base)
+            if np.asarray(state).nbytes > STATE_MAX_BYTES:
+                raise ValueError(
+                    f"Expected a state of at most {STATE_MAX_BYTES} bytes, got "
+                    f"{np.asarray(state).nbytes}"
+                )
+        except Exception as error:  # the renderer does not fit this env: in-process frames
+            print(
+                f"cleanrl-fastlane: warning: {subject}: no renderer sidecar ({_describe(error)}); "
+                f"frames are rendered in-process under the frame budget",
+                file=sys.stderr,
+                flush=True,
+            )
+            return None
+        return SidecarLink(
+            self._sink,
+            base,
+            renderer,
+            path,
+            description,
+            frames=self.frames,
+            ring=self._sink.ring,
+            subject=subject,
+        )
+
+    def _serve_link(self, now: float) -> None:
+        """Answer the sidecar's state request and supervise it; a failure here ends the
+        sidecar (frames go on in-process)."""
+        link = self._link
+        assert link is not None
+        try:
+            link.step(now, self._metrics)
+        except Exception as error:
+            self._link = None
+            link.given_up = f"the renderer sidecar's link failed ({_describe(error)})"
+            with contextlib.suppress(Exception):
+                link.close()
+            print(
+                f"cleanrl-fastlane: warning: slot {self.slot} ({self._env_name()}): "
+                f"{link.given_up}; frames are rendered in-process under the frame budget",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def _env_name(self) -> str:
+        spec = self.env.spec
+        return spec.id if spec is not None else type(self.env.unwrapped).__name__
 
     def _publish(self) -> None:
         start = self._clock()
         frame = self._render()
+        self._render_ms = (self._clock() - start) * 1e3
         if frame is not None:
             self._sink.put(self.slot, frame, self._metrics(), start)
             self.frames_rendered += 1

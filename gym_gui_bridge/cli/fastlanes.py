@@ -24,6 +24,9 @@ _COLUMNS = (
     "size",
     "frames",
     "rate_hz",
+    "steps_hz",
+    "render",
+    "render_ms",
     "age_s",
     "state",
     "watched",
@@ -45,10 +48,11 @@ _CALL_TIMEOUT_S = 10.0
 @dataclasses.dataclass(frozen=True)
 class FastlanesArgs:
     """List your fast-lane segments (run id, writer pid and whether it is alive, frame size,
-    frames published, publish rate). Reading the list never counts as watching a run. Names
-    under the prefix that are not your regular files are skipped, one line each on stderr.
-    With --bridge, list the fast lanes of that bridge's machine instead, with the viewers it
-    relays each to."""
+    frames published, frames published per second next to the env's steps per second, how the
+    newest frame was made: in-process, sidecar or screen, and what it cost). Reading the list
+    never counts as watching a run. Names under the prefix that are not your regular files are
+    skipped, one line each on stderr. With --bridge, list the fast lanes of that bridge's
+    machine instead, with the viewers it relays each to."""
 
     json: bool = False
     """Print a JSON array of objects instead of a table."""
@@ -77,6 +81,7 @@ def segment_rows(entries: list[SegmentEntry]) -> list[dict[str, Any]]:
                 }
             )
             continue
+        m = s.latest_metrics
         rows.append(
             {
                 "run_id": s.run_id,
@@ -86,6 +91,10 @@ def segment_rows(entries: list[SegmentEntry]) -> list[dict[str, Any]]:
                 "size": f"{s.width}x{s.height}x{s.channels}",
                 "frames": s.frames_published,
                 "rate_hz": round(s.current_rate_hz(now), 1),
+                "steps_hz": round(m.step_rate_hz) if m is not None else 0,
+                "render": (m.render_mode or "-") if m is not None else "-",
+                "render_ms": round(m.render_ms, 2) if m is not None else 0.0,
+                "frames_by": s.frames_by,
                 "age_s": round((now - s.created_ns) / 1e9, 1),
                 "state": s.state.name.lower(),
                 "watched": "yes" if s.watched else "no",

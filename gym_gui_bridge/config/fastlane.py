@@ -123,6 +123,22 @@ class FrameConfig:
         "cheap envs.",
         above=0.0,
     )
+    sidecar_fps: float = tunable(
+        "FASTLANE_SIDECAR_FPS",
+        30.0,
+        "Frames per second the renderer sidecar draws while watched (Hz): the display rate. A "
+        "watched env with a state renderer (classic control, or one you registered) is drawn "
+        "from its state by that process, off the training thread, which pays a state copy of "
+        "a few hundred bytes per frame. 0: always render in-process under FASTLANE_BUDGET.",
+        minimum=0.0,
+    )
+    sidecar_idle_s: float = tunable(
+        "FASTLANE_SIDECAR_IDLE_S",
+        10.0,
+        "The renderer sidecar ends after nobody watched the run for this long (seconds); the "
+        "next viewer starts a new one (about a second of in-process frames until it draws).",
+        above=0.0,
+    )
     render_cost_smoothing: float = tunable(
         "FASTLANE_RENDER_COST_SMOOTHING",
         0.2,

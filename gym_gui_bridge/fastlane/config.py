@@ -99,6 +99,11 @@ class FastLaneMetrics:
         episode_step: step index within that episode (from 0).
         global_step: environment steps taken by this env slot since the run began.
         source_step: free for the producer, e.g. the trainer's global step (-1 = unset).
+        render_ms: what making the frame cost (milliseconds of the render or screen grab).
+        render_mode: how the frame was made: ``"in-process"`` (``render()`` on the training
+            thread, under the frame budget), ``"sidecar"`` (drawn from the env's state by a
+            renderer process), ``"screen"`` (the emulator's screen copied directly), or ``""``
+            (not said). In the ring it is a small code (``layout.RENDER_MODES``).
     """
 
     last_reward: float = 0.0
@@ -109,6 +114,8 @@ class FastLaneMetrics:
     episode_step: int = 0
     global_step: int = 0
     source_step: int = -1
+    render_ms: float = 0.0
+    render_mode: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,10 @@ class FastLaneStatus:
     watched: bool
     created_ns: int
     size_bytes: int
+    #: HUD metrics of the newest frame (None before the first)
+    latest_metrics: FastLaneMetrics | None = None
+    #: pid of the renderer sidecar publishing the frames now, 0 = the writer itself
+    frames_by: int = 0
 
     def current_rate_hz(self, now_ns: int | None = None) -> float:
         """The writer's publish rate, or 0 if it has not published within

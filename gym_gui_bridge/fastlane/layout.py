@@ -34,13 +34,36 @@ The writer fills the header with the magic zero and writes the magic last, with 
 store: a segment whose magic is zero is being created (or was never set up by a writer), and a
 reader that sees the magic sees the whole header.
 
-Slot ``i`` (``capacity`` of them, offset ``256 + i * slot_stride``)::
+State area (4096 bytes, offset 256): the channel between the writer and a renderer sidecar
+that draws frames from the env's state in another process (``cleanrl_worker.fastlane.
+state_render``). Offsets relative to the area::
+
+    0    8     request             sidecar     state number the sidecar wants next (u64)
+    8    8     lock                writer      2n-1 while state n is being written, 2n once complete
+    16   8     state_seq           writer      n (u64)
+    24   8     captured_ns         writer      time.time_ns() of the capture (u64)
+    32   80    metrics             writer      METRICS_STRUCT: the HUD of the step captured
+    112  8     dtype               writer      numpy dtype string of the state, ASCII, NUL padded
+    120  8     state_bytes         writer      length of the state (u64)
+    128  8     frames_by           writer      pid publishing frames now; 0 = the ring's writer
+    136  8     handoff_request     sidecar     pid of a sidecar ready to publish frames, 0 = none
+    144  112   reserved
+    256  3840  state               writer      the state's bytes
+
+The writer copies a state only when ``request`` is past the last state it wrote: one 8-byte
+load per step while a sidecar runs, a copy of a few hundred bytes per frame. Frame publishing
+has one owner at a time: the writer grants it to a sidecar that asks (``handoff_request``) by
+storing the sidecar's pid in ``frames_by`` between two of its own publishes, and takes it back
+(continuing the frame sequence from ``frames_published``) when the sidecar stores 0 there or
+exits.
+
+Slot ``i`` (``capacity`` of them, offset ``4352 + i * slot_stride``)::
 
     0    8     lock                writer      2n-1 while frame n is being written, 2n once complete
     8    8     frame_seq           writer      n (u64)
     16   8     publish_ns          writer      time.time_ns() of the publish (u64)
-    24   64    metrics             writer      METRICS_STRUCT, see FastLaneMetrics
-    88   40    reserved
+    24   80    metrics             writer      METRICS_STRUCT, see FastLaneMetrics
+    104  24    reserved
     128  ...   pixels              writer      frame_bytes, row-major H x W x C uint8
 
 Frame ``n`` (n = 1, 2, ...) goes to slot ``n % capacity``. The protocol is a seqlock: the
@@ -83,8 +106,13 @@ __all__ = [
     "MAGIC",
     "METRICS_STRUCT",
     "NAME_PREFIX",
+    "RENDER_MODES",
     "RUN_NAME_SEPARATOR",
+    "SLOTS_OFFSET",
     "SLOT_HEADER_SIZE",
+    "STATE_AREA_OFFSET",
+    "STATE_AREA_SIZE",
+    "STATE_MAX_BYTES",
     "PixelFormat",
     "SegmentState",
     "alternate_fastlane_name",
@@ -96,8 +124,15 @@ __all__ = [
 ]
 
 MAGIC = b"MOSAICFL"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 HEADER_SIZE = 256
+#: Where the state area starts, and its size (bytes); the frame slots follow it.
+STATE_AREA_OFFSET = HEADER_SIZE
+STATE_AREA_SIZE = 4096
+SLOTS_OFFSET = STATE_AREA_OFFSET + STATE_AREA_SIZE
+#: Offset of the state's bytes in the state area, and the most a state may hold (bytes).
+STATE_BYTES_OFFSET = 256
+STATE_MAX_BYTES = STATE_AREA_SIZE - STATE_BYTES_OFFSET
 SLOT_HEADER_SIZE = 128
 NAME_PREFIX = "mosaic.fastlane."
 #: Separates a run id from the token of an alternate segment name. Run ids cannot hold it, so
@@ -161,8 +196,23 @@ S_FRAME_SEQ = 1
 S_PUBLISH_NS = 2
 METRICS_OFFSET = 24
 #: last_reward, rolling_return, step_rate_hz, frame_rate_hz (f64); episode, episode_step,
-#: global_step, frame_source_step (i64).
-METRICS_STRUCT = struct.Struct("<ddddqqqq")
+#: global_step, frame_source_step (i64); render_ms (f64); render_mode (i64, see RENDER_MODES).
+METRICS_STRUCT = struct.Struct("<ddddqqqqdq")
+#: How a frame was made, by its code in the metrics' render_mode word. Code 0: not said.
+RENDER_MODES = ("", "in-process", "sidecar", "screen")
+#: render mode name -> code
+RENDER_MODE_CODES = {name: code for code, name in enumerate(RENDER_MODES)}
+
+# State area words (in words of 8, relative to the area's start).
+A_REQUEST = 0
+A_LOCK = 1
+A_STATE_SEQ = 2
+A_CAPTURED_NS = 3
+A_METRICS_OFFSET = 32
+A_DTYPE_OFFSET = 112
+A_STATE_BYTES = 120 // 8
+A_FRAMES_BY = 128 // 8
+A_HANDOFF_REQUEST = 136 // 8
 
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 _ALIGN = 64
@@ -237,6 +287,11 @@ def run_id_of_name(name: str) -> str:
 def is_name_of_run(name: str, run_id: str) -> bool:
     """Whether ``name`` is the plain or an alternate segment name of ``run_id``."""
     return name.startswith(NAME_PREFIX) and run_id_of_name(name) == run_id
+
+
+def slot_offset(index: int, stride: int) -> int:
+    """Byte offset of slot ``index`` in a segment whose slots are ``stride`` bytes apart."""
+    return SLOTS_OFFSET + index * stride
 
 
 def slot_stride(frame_bytes: int) -> int:

@@ -24,11 +24,10 @@ from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import (
     FastLaneConfig,
     FastLaneFrame,
-    FastLaneMetrics,
     FastLaneStatus,
 )
 from gym_gui_bridge.fastlane.layout import SegmentState, create_fastlane_name
-from gym_gui_bridge.fastlane.ring import RingView, read_static_header
+from gym_gui_bridge.fastlane.ring import RingView, read_static_header, unpack_metrics
 
 __all__ = ["FastLaneReader"]
 
@@ -210,7 +209,7 @@ class FastLaneReader:
             return FastLaneFrame(
                 data=data,
                 seq=seq,
-                metrics=FastLaneMetrics(*layout.METRICS_STRUCT.unpack_from(head, _METRICS_AT)),
+                metrics=unpack_metrics(layout.METRICS_STRUCT.unpack_from(head, _METRICS_AT)),
                 generation=view.generation,
                 publish_ns=int.from_bytes(head[_PUBLISH_NS_AT : _PUBLISH_NS_AT + 8], "little"),
             )

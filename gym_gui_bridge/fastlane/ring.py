@@ -7,21 +7,32 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import numpy as np
 
 from gym_gui_bridge.errors import FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import layout
 from gym_gui_bridge.fastlane._shm import Segment
-from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneStatus
+from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics, FastLaneStatus
 from gym_gui_bridge.fastlane.layout import PixelFormat, SegmentState
+
+_METRICS_PACK = layout.METRICS_STRUCT.pack_into
+_MODE_CODES = layout.RENDER_MODE_CODES
+# Native-order structs: CPython packs each native item with one 8-byte memcpy, i.e. one store,
+# so a reader never sees half a word. ("<Q" would be packed byte by byte.)
+_WORD = layout.WORD.pack_into
+_TWO_WORDS = layout.TWO_WORDS.pack_into
 
 __all__ = [
     "RingView",
+    "pack_metrics",
     "process_alive",
     "process_start_ticks",
     "publish_header",
     "read_static_header",
+    "unpack_metrics",
+    "write_frame",
     "write_static_header",
 ]
 
@@ -68,6 +79,57 @@ def process_alive(pid: int, start_ticks: int = 0) -> bool:
     return True
 
 
+def pack_metrics(buf: Any, offset: int, m: FastLaneMetrics) -> None:
+    """Store ``m`` at ``offset`` of ``buf`` as :data:`~layout.METRICS_STRUCT`."""
+    _METRICS_PACK(
+        buf,
+        offset,
+        m.last_reward,
+        m.rolling_return,
+        m.step_rate_hz,
+        m.frame_rate_hz,
+        m.episode,
+        m.episode_step,
+        m.global_step,
+        m.source_step,
+        m.render_ms,
+        _MODE_CODES.get(m.render_mode, 0),
+    )
+
+
+def unpack_metrics(values: tuple[Any, ...]) -> FastLaneMetrics:
+    """The metrics of an unpacked :data:`~layout.METRICS_STRUCT` (an unknown mode code: "")."""
+    code = int(values[9])
+    mode = layout.RENDER_MODES[code] if 0 <= code < len(layout.RENDER_MODES) else ""
+    return FastLaneMetrics(
+        last_reward=values[0],
+        rolling_return=values[1],
+        step_rate_hz=values[2],
+        frame_rate_hz=values[3],
+        episode=values[4],
+        episode_step=values[5],
+        global_step=values[6],
+        source_step=values[7],
+        render_ms=values[8],
+        render_mode=mode,
+    )
+
+
+def write_frame(
+    view: RingView, seq: int, frame: np.ndarray, metrics: FastLaneMetrics, now_ns: int
+) -> None:
+    """Publish frame ``seq`` (same geometry as the ring) under its slot's seqlock, then
+    advance ``frames_published``. The caller is the ring's one frame publisher."""
+    buf = view.buf
+    start, pixels = view.slots[seq % view.capacity]
+    _WORD(buf, start, 2 * seq - 1)  # odd: being written
+    _TWO_WORDS(buf, start + 8, seq, now_ns)
+    pack_metrics(buf, start + layout.METRICS_OFFSET, metrics)
+    np.copyto(pixels, frame, casting="no")
+    _WORD(buf, start, 2 * seq)  # even: complete
+    _TWO_WORDS(buf, layout.FRAMES_PUBLISHED_OFFSET, seq, now_ns)
+
+
 class RingView:
     """Numpy views into a mapped segment. Views must be dropped (``release``) before unmapping."""
 
@@ -79,13 +141,17 @@ class RingView:
         self.stride = layout.slot_stride(config.frame_bytes)
         self.words = np.frombuffer(buf, dtype="<u8", count=layout.HEADER_SIZE // 8)
         self.floats = np.frombuffer(buf, dtype="<f8", count=layout.HEADER_SIZE // 8)
+        #: the state area's control words (see layout): request, lock, seq, ..., frames_by
+        self.state_words = np.frombuffer(
+            buf, dtype="<u8", count=layout.STATE_BYTES_OFFSET // 8, offset=layout.STATE_AREA_OFFSET
+        )
         self.buf = buf
         self.capacity = config.capacity
         self.frame_shape = config.frame_shape
         self.slot_words: list[np.ndarray] = []
         self.pixels: list[np.ndarray] = []
         for index in range(config.capacity):
-            start = layout.HEADER_SIZE + index * self.stride
+            start = layout.slot_offset(index, self.stride)
             self.slot_words.append(np.frombuffer(buf, dtype="<u8", count=3, offset=start))
             flat = np.frombuffer(
                 buf,
@@ -99,10 +165,10 @@ class RingView:
 
     @staticmethod
     def required_size(config: FastLaneConfig) -> int:
-        return layout.HEADER_SIZE + config.capacity * layout.slot_stride(config.frame_bytes)
+        return layout.slot_offset(config.capacity, layout.slot_stride(config.frame_bytes))
 
     def slot_offset(self, index: int) -> int:
-        return layout.HEADER_SIZE + index * self.stride
+        return layout.slot_offset(index, self.stride)
 
     # --- header fields -----------------------------------------------------------------------
 
@@ -132,6 +198,23 @@ class RingView:
     def writer_alive(self) -> bool:
         return process_alive(self.writer_pid, int(self.words[layout.W_WRITER_START]))
 
+    def latest_metrics(self) -> FastLaneMetrics | None:
+        """HUD metrics of the newest complete frame (read under its seqlock), None if none."""
+        for _ in range(layout.FASTLANE_READ_RETRIES):
+            seq = self.frames_published
+            if seq == 0:
+                return None
+            index = seq % self.capacity
+            lock = self.slot_words[index]
+            if int(lock[layout.S_LOCK]) != 2 * seq:
+                continue
+            values = layout.METRICS_STRUCT.unpack_from(
+                self.buf, self.slot_offset(index) + layout.METRICS_OFFSET
+            )
+            if int(lock[layout.S_LOCK]) == 2 * seq:
+                return unpack_metrics(values)
+        return None
+
     def status(self) -> FastLaneStatus:
         return FastLaneStatus(
             run_id=self.run_id,
@@ -151,11 +234,13 @@ class RingView:
             watched=self.watched(),
             created_ns=int(self.words[layout.W_CREATED_NS]),
             size_bytes=self.segment.size,
+            latest_metrics=self.latest_metrics(),
+            frames_by=int(self.state_words[layout.A_FRAMES_BY]),
         )
 
     def release(self) -> None:
         """Drop every view so the mapping can be closed."""
-        self.words = self.floats = np.empty(0, dtype="<u8")
+        self.words = self.floats = self.state_words = np.empty(0, dtype="<u8")
         self.slot_words = []
         self.pixels = []
         self.slots = []

@@ -18,17 +18,14 @@ from gym_gui_bridge.fastlane.ring import (
     RingView,
     process_start_ticks,
     publish_header,
+    write_frame,
     write_static_header,
 )
+from gym_gui_bridge.fastlane.state_area import StateChannel
 
 __all__ = ["FastLaneWriter"]
 
 _EMPTY_METRICS = FastLaneMetrics()
-_METRICS_PACK = layout.METRICS_STRUCT.pack_into
-# Native-order structs: CPython packs each native item with one 8-byte memcpy, i.e. one store,
-# so a reader never sees half a word. ("<Q" would be packed byte by byte.)
-_WORD = layout.WORD.pack_into
-_TWO_WORDS = layout.TWO_WORDS.pack_into
 _FLOAT = layout.FLOAT_WORD.pack_into
 
 
@@ -80,6 +77,8 @@ class FastLaneWriter:
         self._last_publish_ns = 0
         self._rate = 0.0
         self._view: RingView | None = None
+        self._channel: StateChannel | None = None
+        self._channel_view: RingView | None = None
         self._owner_pid = os.getpid()
         segment, displaced = new_segment(
             run_id, RingView.required_size(config), create_fastlane_name(run_id)
@@ -152,6 +151,28 @@ class FastLaneWriter:
     def publish_rate_hz(self) -> float:
         return self._rate
 
+    @property
+    def state_channel(self) -> StateChannel | None:
+        """The ring's state area (for a renderer sidecar), None once closed. A new generation
+        (geometry change) has a new one."""
+        view = self._view
+        if view is None:
+            return None
+        if self._channel is None or self._channel_view is not view:
+            self._channel, self._channel_view = StateChannel(view), view
+        return self._channel
+
+    def resume(self) -> None:
+        """Take frame publishing back from a sidecar: continue after the ring's newest frame."""
+        view = self._view
+        if view is None:
+            return
+        channel = self.state_channel
+        if channel is not None:
+            channel.take_back()
+        self._seq = max(self._seq, view.frames_published)
+        self._last_publish_ns = 0  # the sidecar's frames are not this writer's interval
+
     # --- publishing ------------------------------------------------------------------------
 
     def publish(self, frame: np.ndarray, metrics: FastLaneMetrics | None = None) -> int:
@@ -174,32 +195,13 @@ class FastLaneWriter:
             view = self._view
             assert view is not None
         seq = self._seq + 1
-        buf = view.buf
-        start, pixels = view.slots[seq % view.capacity]
         now = time.time_ns()
-        _WORD(buf, start, 2 * seq - 1)  # odd: being written
-        _TWO_WORDS(buf, start + 8, seq, now)
-        m = metrics or _EMPTY_METRICS
-        _METRICS_PACK(
-            buf,
-            start + layout.METRICS_OFFSET,
-            m.last_reward,
-            m.rolling_return,
-            m.step_rate_hz,
-            m.frame_rate_hz,
-            m.episode,
-            m.episode_step,
-            m.global_step,
-            m.source_step,
-        )
-        np.copyto(pixels, frame, casting="no")
-        _WORD(buf, start, 2 * seq)  # even: complete
-        _TWO_WORDS(buf, layout.FRAMES_PUBLISHED_OFFSET, seq, now)
+        write_frame(view, seq, frame, metrics or _EMPTY_METRICS, now)
         if self._last_publish_ns:
             interval = now - self._last_publish_ns
             if interval > 0:
                 self._rate += self._rate_smoothing * (1e9 / interval - self._rate)
-                _FLOAT(buf, layout.PUBLISH_RATE_OFFSET, self._rate)
+                _FLOAT(view.buf, layout.PUBLISH_RATE_OFFSET, self._rate)
         self._last_publish_ns = now
         self._seq = seq
         return seq
@@ -214,6 +216,7 @@ class FastLaneWriter:
             raise ValueError(f"fast lane {self.run_id!r} is closed")
         old.words[layout.W_STATE] = SegmentState.RETIRED
         _shm.unlink(self.name)
+        self._channel = self._channel_view = None
         old.release()
         old.segment.close()
         self._view = self._current.view = None
@@ -246,6 +249,7 @@ class FastLaneWriter:
         view.words[layout.W_STATE] = SegmentState.CLOSED
         if os.getpid() == self._owner_pid:
             _shm.unlink(self.name)
+        self._channel = self._channel_view = None
         view.release()
         view.segment.close()
         self._view = self._current.view = None

@@ -62,6 +62,9 @@ def format_hud_lines(hud: HudState) -> list[str]:
     'reward 1  return 12.5  env steps/s 4300'
     >>> lines[2]
     'episode 3  step 41  frame 7'
+    >>> format_hud_lines(HudState(frames_shown_hz=29.5, metrics=FastLaneMetrics(
+    ...     step_rate_hz=4300, render_mode="sidecar", render_ms=1.84)))[4]
+    'render sidecar 1.84 ms  frames/s 29.5 vs env steps/s 4300'
     """
     m = hud.metrics
     status = hud.status + ("  (paused)" if hud.paused else "")
@@ -74,6 +77,8 @@ def format_hud_lines(hud: HudState) -> list[str]:
         f"episode {m.episode}  step {m.episode_step}  frame {hud.seq}",
         f"shown/s {hud.frames_shown_hz:.1f}  publish/s {hud.publish_rate_hz:.1f}  "
         f"backlog {hud.backlog}  skipped {hud.skipped}  reconnects {hud.reconnects}",
+        f"render {m.render_mode or 'unknown'} {m.render_ms:.2f} ms  "
+        f"frames/s {hud.frames_shown_hz:.1f} vs env steps/s {m.step_rate_hz:.0f}",
     ]
 
 

@@ -20,7 +20,8 @@ from gym_gui_bridge.config.fastlane import FrameConfig
 from gym_gui_bridge.fastlane import FastLaneReader
 from gym_gui_bridge.fastlane.layout import FASTLANE_MAX_EDGE
 
-EVERY_STEP = FrameConfig(fps=1e9, budget=1.0, watch_poll_s=1e-9)  # render whenever watched
+# render in-process whenever watched (no renderer sidecar: these tests are about render())
+EVERY_STEP = FrameConfig(fps=1e9, budget=1.0, watch_poll_s=1e-9, sidecar_fps=0)
 
 
 class Clock:

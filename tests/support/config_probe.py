@@ -51,6 +51,18 @@ def _fast_lane(path: str) -> dict[str, Any]:
     return {**single, **{f"{key} (grid)": value for key, value in grid.items()}}
 
 
+def _sidecar_keys(wrapper: Any) -> dict[str, Any]:
+    """What the renderer sidecar of a single watched CartPole slot is started with (a grid has
+    no sidecar)."""
+    link = wrapper.sidecar
+    if link is None:
+        return {}
+    return {
+        "FASTLANE_SIDECAR_FPS": link._frames.sidecar_fps,
+        "FASTLANE_SIDECAR_IDLE_S": link._frames.sidecar_idle_s,
+    }
+
+
 def _watched_vector_env(path: str, **variables: str) -> dict[str, Any]:
     resolved = _resolve(path, **variables)
     vector_env.install(resolved)
@@ -73,6 +85,7 @@ def _watched_vector_env(path: str, **variables: str) -> dict[str, Any]:
             "FASTLANE_GRID_DEFAULT": getattr(sink, "tiles", None),
             "FASTLANE_RETURN_SMOOTHING": wrapper._return_smoothing,
             "FASTLANE_STEP_RATE_WINDOW_S": wrapper._rate_window_s,
+            **_sidecar_keys(wrapper),
         }
     finally:
         envs.close()
