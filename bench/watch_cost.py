@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 import tyro
+from bench_helpers import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "tests" / "support" / "scripts"
@@ -122,8 +123,10 @@ class Args:
 @dataclass
 class Run:
     sps: float
+    cpu_us_per_step: float = float("nan")  # training process CPU per env step (loop only)
     frames: int = 0  # new frames the reader received
     fps: float = float("nan")  # their rate between the first and the last
+    reader_cpu: float = float("nan")  # the reader's CPU, % of one core, while attached
     render_mode: str = "?"
 
 
@@ -151,6 +154,7 @@ def run_reader(run_id: str) -> int:
         except FastLaneError:
             time.sleep(1.0 / READER_HZ)
     stamps: list[float] = []
+    attached_at, cpu_at = time.monotonic(), time.process_time()
     period = 1.0 / READER_HZ
     next_tick = time.monotonic()
     mode = "?"
@@ -166,6 +170,8 @@ def run_reader(run_id: str) -> int:
         pass  # the writer went away between two polls
     if reader is not None:
         reader.close()
+    elapsed = time.monotonic() - attached_at
+    cpu_percent = (time.process_time() - cpu_at) / elapsed * 100 if elapsed > 0 else float("nan")
     # the first frame is the one the ring is created with, before anyone watched
     watched = stamps[1:]
     span = watched[-1] - watched[0] if len(watched) > 1 else 0.0
@@ -177,6 +183,7 @@ def run_reader(run_id: str) -> int:
                 "frames": len(watched),
                 "fps": fps,
                 "render_mode": mode,
+                "cpu_percent": cpu_percent,
             }
         )
     )
@@ -207,7 +214,7 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         f"--fastlane-slot={WATCHED_SLOT}",
         f"--fastlane-run-id={run_id}",
     ]
-    marks: list[tuple[float, int]] = []
+    marks: list[tuple[float, int, float]] = []
     summary: list[float] = []
     err_path = workdir / f"{run_id}.err"
     with (workdir / f"{run_id}.out").open("w") as out, err_path.open("w") as err:
@@ -246,22 +253,32 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
     else:
         raise RunFailed(f"{workload}: no SPS line and fewer than two global_step lines")
     run = Run(sps)
+    if len(marks) == 2 and marks[1][1] > marks[0][1]:
+        run.cpu_us_per_step = (marks[1][2] - marks[0][2]) / (marks[1][1] - marks[0][1]) * 1e6
     if seen is not None:
         if not seen.get("attached") or not seen.get("frames"):
             raise RunFailed(f"{workload}: the reader received no frame of slot {WATCHED_SLOT}")
         run.frames, run.fps = int(seen["frames"]), float(seen["fps"])
         run.render_mode = str(seen["render_mode"])
+        run.reader_cpu = float(seen.get("cpu_percent", float("nan")))
     return run
 
 
 def _follow(child: subprocess.Popen[str], out: TextIO, marks: list, summary: list) -> None:
-    """Copy the child's stdout, timestamping its ``global_step=N`` lines as they come."""
+    """Copy the child's stdout, noting the time and the child's CPU seconds at its
+    ``global_step=N`` lines as they come (the first and the newest are kept)."""
     assert child.stdout is not None
     for line in child.stdout:
         now = time.monotonic()
         out.write(line)
         if (match := _GLOBAL_STEP.match(line)) is not None:
-            marks.append((now, int(match.group(1))))
+            try:
+                mark = (now, int(match.group(1)), cpu_seconds(child.pid))
+            except OSError:  # the child is gone
+                continue
+            marks[1:] = [mark] if marks else []
+            if not marks:
+                marks.append(mark)
         elif (match := _SUMMARY.match(line)) is not None:
             summary.append(float(match.group(1)))
 
@@ -278,44 +295,53 @@ def _stop_reader(reader: subprocess.Popen[str] | None) -> dict | None:
     return json.loads(lines[-1]) if lines else {}
 
 
-def _spread(values: list[float]) -> str:
+def _spread(values: list[float], digits: int = 3) -> str:
     if not values:
         return "n/a"
-    return f"{statistics.median(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{mid:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, object]:
     """Print one table per workload; return the raw numbers."""
-    raw: dict[str, object] = {"command": sys.argv, "rounds": args.rounds, "workloads": {}}
+    raw: dict[str, object] = {"command": sys.argv, "rounds": args.rounds}
     print(
-        f"\n{'workload':<10}{'watched by':<14}{'runs':>5}{'median SPS':>11}"
-        f"{'ratio to unwatched: median [min, max]':>40}{'viewer fps: median [min, max]':>32}"
-        "  mode"
+        f"\n{'workload':<10}{'watched by':<12}{'runs':>5}{'SPS':>7}{'CPU us/step':>12}"
+        "  SPS ratio: median [min, max]  CPU ratio: median [min, max]  viewer fps  reader CPU"
     )
     for workload in args.workloads:
-        base = cells[(workload, None)]
+        base = cells[(workload, None)].runs
         rows: dict[str, object] = {}
         for mode in (None, *args.render_modes):
-            cell = cells[(workload, mode)]
-            runs = cell.runs
-            ratios = [r.sps / base.runs[i].sps for i, r in runs.items() if i in base.runs]
+            runs = cells[(workload, mode)].runs
+            paired = [(r, base[i]) for i, r in runs.items() if i in base]
+            ratios = [r.sps / b.sps for r, b in paired]
+            cpu = [r.cpu_us_per_step / b.cpu_us_per_step for r, b in paired]
+            cpu = [c for c in cpu if c == c]
             fps = [r.fps for r in runs.values() if r.fps == r.fps]
-            label = "nobody" if mode is None else f"60 Hz reader ({mode})"
-            median_sps = statistics.median(r.sps for r in runs.values()) if runs else 0.0
-            modes = sorted({r.render_mode for r in runs.values()}) if mode is not None else []
-            print(
-                f"{workload:<10}{label if mode is None else mode:<14}{len(runs):>5}"
-                f"{median_sps:>11.0f}{_spread(ratios) if mode is not None else '1':>40}"
-                f"{_spread(fps) if mode is not None else '':>32}  {','.join(modes)}"
-            )
+            reader = [r.reader_cpu for r in runs.values() if r.reader_cpu == r.reader_cpu]
+            sps = statistics.median(r.sps for r in runs.values()) if runs else 0.0
+            own = [
+                r.cpu_us_per_step for r in runs.values() if r.cpu_us_per_step == r.cpu_us_per_step
+            ]
+            label = "nobody" if mode is None else mode
+            line = f"{workload:<10}{label:<12}{len(runs):>5}{sps:>7.0f}"
+            line += f"{statistics.median(own) if own else float('nan'):>12.1f}"
+            if mode is not None:
+                line += f"  {_spread(ratios):<28}  {_spread(cpu):<28}  {_spread(fps, 1)}"
+                line += f"  {_spread(reader, 1)}%"
+            print(line)
             rows[label] = {
                 "sps": {i: r.sps for i, r in runs.items()},
-                "paired_ratios": ratios if mode is not None else [],
+                "cpu_us_per_step": {i: r.cpu_us_per_step for i, r in runs.items()},
+                "paired_sps_ratios": ratios,
+                "paired_cpu_ratios": cpu,
                 "viewer_fps": fps,
+                "reader_cpu_percent": reader,
                 "frames": [r.frames for r in runs.values()],
-                "render_mode_seen": modes,
+                "render_mode_seen": sorted({r.render_mode for r in runs.values()}),
             }
-        raw["workloads"][workload] = rows  # type: ignore[index]
+        raw[workload] = rows
     return raw
 
 
