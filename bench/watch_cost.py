@@ -110,6 +110,8 @@ class Args:
     """render modes of the watched runs ('in-process': the worker's default, no variable set)"""
     render_mode_var: str = RENDER_MODE_VAR
     """environment variable that carries a render mode other than 'in-process' to the child"""
+    first_round: int = 0
+    """index of the first round (the order alternates with it: odd rounds run watched first)"""
     fastlane_only: bool = False
     """FASTLANE_ONLY=1 (frames, no slow lane) in every run"""
     python: str = sys.executable
@@ -354,7 +356,7 @@ def main(args: Args) -> int:
     cells = {(w, m): Cell() for w in args.workloads for m in configs}
     failed = False
     try:
-        for round_index in range(args.rounds):
+        for round_index in range(args.first_round, args.first_round + args.rounds):
             for workload in args.workloads:
                 order = configs if round_index % 2 == 0 else configs[::-1]
                 for mode in order:

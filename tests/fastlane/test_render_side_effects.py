@@ -18,7 +18,7 @@ from gym_gui_bridge.config.fastlane import FrameConfig
 from gym_gui_bridge.fastlane import FastLaneReader
 
 EVERY_STEP = FrameConfig(fps=1e9, budget=1.0, watch_poll_s=1e-9)  # render whenever watched
-PYGAME_ENVS = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "FrozenLake-v1"]
+PYGAME_ENVS = ["CartPole-v1", "MountainCar-v0", "FrozenLake-v1", "Blackjack-v1"]
 
 
 class Clock:
