@@ -1,29 +1,34 @@
 """Instructions a watched slot adds to a CartPole vector step, and where they go (callgrind).
 
-    python bench/watch_cost_callgrind.py                   # per-step and per-frame costs
-    python bench/watch_cost_callgrind.py --annotate 25     # + the top C functions of a frame
+    python bench/watch_cost_callgrind.py --hooked               # per-step and per-frame costs
+    python bench/watch_cost_callgrind.py --hooked --annotate 40  # where a frame's instructions go
 
 A 4-env CartPole-v1 ``SyncVectorEnv`` as CleanRL builds it (``RecordEpisodeStatistics`` on each
-slot), slot 2 built with ``render_mode="rgb_array"`` under ``FastLaneEnvWrapper`` writing a real
-ring, is stepped N times with fixed pseudo-random actions, under
-``valgrind --tool=callgrind``. The wrapper's clock is the step count times ``--step-ms`` (a
-simulated clock: the frame budget then asks for the same frames in every run, whatever the
-load of the machine), and its frame cap is ``--fps``: the defaults give one frame every 67
-vector steps, the rate a 60 Hz viewer gets from an in-process CartPole run (~20 frames/s).
+slot), slot 2 rendering into a real ring through ``FastLaneEnvWrapper``, is stepped N times
+with fixed pseudo-random actions under ``valgrind --tool=callgrind``. ``--hooked`` builds it as
+``FASTLANE=1 --fastlane-slot 2`` does (the start-up hook's vector-env patch, with the slow
+lane's recorder on every slot; its records are dropped instead of stored: the training
+thread's share only); without it, the wrapper is put on slot 2 by hand. The wrapper's clock is
+simulated: ``--step-ms`` per vector step, plus ``--render-ms`` for each ``render()``, so the
+frame budget (30 frames/s and 3% of wall time by default) asks for the same frames in every run,
+whatever the load of the machine. The defaults give a frame every ~67 vector steps: the rate a
+60 Hz viewer gets from a CartPole PPO run (~20 frames/s at ~5,300 SPS).
 
 Configurations:
 
 - ``unwatched``: nobody watches (the wrapper's per-step bookkeeping only).
 - ``watched``: a reader is watching: frames are rendered and published under the budget.
-- ``render-only``: nobody watches, and the harness itself calls slot 2's ``render()`` at the
-  frames the watched run renders: the cost of ``render()`` alone.
+- ``render-only``: at the frames the watched run renders, the harness calls the env's own
+  ``render()`` (as a script would) and publishes nothing: the cost of that picture without the
+  fast lane.
 
 Each configuration runs at two step counts; the difference over the extra steps is the cost of
-one vector step, free of start-up costs. ``watched - unwatched`` per frame is what a frame
-costs the training thread; ``render-only - unwatched`` per frame is the part that is
-``render()`` itself; the rest is the fast lane's own work per frame. Instruction counts do
-not depend on the machine's load. ``--annotate N`` writes the long watched run's profile and
-prints the N C functions with the most inclusive instructions (callgrind_annotate).
+one vector step, free of start-up costs; ``watched - unwatched`` per frame is what a frame costs
+the training thread. Instruction counts do not depend on the machine's load. ``--annotate N``
+instead runs the long watched and unwatched configurations once more, keeping their profiles,
+and prints the N C functions whose inclusive instructions grow most with the frames (watched
+minus unwatched, per frame; from ``callgrind_annotate --inclusive=yes``). Python functions are
+not named there (they all run inside ``_PyEval_EvalFrameDefault``), the C work they call is.
 """
 
 from __future__ import annotations
@@ -165,13 +170,18 @@ def main() -> None:
     parser.add_argument(
         "--hooked", action="store_true", help="the real hook: FASTLANE=1 with the slow lane"
     )
-    parser.add_argument("--annotate", type=int, default=0, help="top N C functions of a frame")
+    parser.add_argument(
+        "--annotate", type=int, default=0, help="only: the top N C functions of a frame"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(
             args.child[0], int(args.child[1]), args.step_ms, args.fps, args.render_ms, args.hooked
         )
+        return
+    if args.annotate:
+        annotate(args, args.annotate)
         return
     extra = args.high - args.low
     results = {}
@@ -186,10 +196,8 @@ def main() -> None:
         print(f"{mode:<12}{per_step:>12,.0f} instructions per vector step ({extra_frames} frames)")
     per_frame = (results["watched"][0] - base) * extra / frames
     render = (results["render-only"][0] - base) * extra / results["render-only"][1]
-    print(f"a frame costs {per_frame:,.0f} instructions; render() alone {render:,.0f}; the fast")
-    print(f"lane's own work {per_frame - render:,.0f} ({(per_frame - render) / per_frame:.1%})")
-    if args.annotate:
-        annotate(args, args.annotate)
+    print(f"a watched frame costs the training thread {per_frame:,.0f} instructions;")
+    print(f"the env's own render() of it {render:,.0f} ({per_frame / render:.2f}x)")
 
 
 def _inclusive(path: str) -> dict[str, int]:
