@@ -17,9 +17,11 @@ Each workload is a CleanRL-style PPO script run as users run it (``FASTLANE=1 --
 A round runs each workload *not watched* and *watched* (a reader process polling
 ``FastLaneReader.latest_frame()`` at 60 Hz, as a viewer does), once per render mode, in an order
 that alternates every round, so drift on a shared machine hits both alike. The results are the
-paired ratios: watched SPS / not-watched SPS of the same round (median, min-max), and the
+paired ratios: watched SPS / not-watched SPS of the same round (median, min-max), the same for
+the training process's CPU time per env step (user + system, all its threads, between its
+first and last ``global_step=`` lines: steadier than SPS when other jobs load the machine), the
 frames per second the reader received while the env stepped (new frames between its first and
-its last, over that time).
+its last, over that time), and the reader's own CPU (% of one core).
 
 SPS is the script's own ``summary: ... SPS=N`` line when it prints one; otherwise the harness
 timestamps the script's ``global_step=N, episodic_return=...`` lines as they are printed and
@@ -30,8 +32,8 @@ Render modes: ``--render-modes`` lists the modes of the watched runs. ``in-proce
 worker's default; any other name is passed to the watched child in the environment variable
 ``--render-mode-var`` (``FASTLANE_RENDER_MODE`` by default), so a worker that reads such a
 variable can be compared with the in-process default in the same rounds. A worker that ignores
-the variable simply measures its default again: the report shows which mode the HUD announced
-when the ring says (``render_mode`` column, ``?`` when the ring has no such field).
+the variable simply measures its default again: the report shows the render mode the frames'
+HUD metrics announced (their ``render_mode`` attribute; ``?`` when they have none).
 """
 
 from __future__ import annotations
@@ -309,7 +311,7 @@ def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, o
     raw: dict[str, object] = {"command": sys.argv, "rounds": args.rounds}
     print(
         f"\n{'workload':<10}{'watched by':<12}{'runs':>5}{'SPS':>7}{'CPU us/step':>12}"
-        "  SPS ratio: median [min, max]  CPU ratio: median [min, max]  viewer fps  reader CPU"
+        "  SPS ratio: median [min, max]  CPU ratio: median [min, max]  viewer fps  reader CPU  mode"
     )
     for workload in args.workloads:
         base = cells[(workload, None)].runs
@@ -331,7 +333,7 @@ def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, o
             line += f"{statistics.median(own) if own else float('nan'):>12.1f}"
             if mode is not None:
                 line += f"  {_spread(ratios):<28}  {_spread(cpu):<28}  {_spread(fps, 1)}"
-                line += f"  {_spread(reader, 1)}%"
+                line += f"  {_spread(reader, 1)}%  {','.join(sorted({r.render_mode for r in runs.values()}))}"
             print(line)
             rows[label] = {
                 "sps": {i: r.sps for i, r in runs.items()},
