@@ -6,14 +6,19 @@ import contextlib
 import functools
 import sys
 import time
-import warnings
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 
 from cleanrl_worker.fastlane.frame_targets import Clock, SlotSink
-from cleanrl_worker.fastlane.render_shims import RenderShim, find_shim, quiet_headless_sdl
+from cleanrl_worker.fastlane.render_shims import (
+    RenderShim,
+    fast_pygame_pixels,
+    find_shim,
+    quiet_headless_sdl,
+    unshown_warnings,
+)
 from cleanrl_worker.fastlane.screen_grab import ScreenGrab, screen_grab
 from gym_gui_bridge.config.fastlane import FrameConfig, RingConfig
 from gym_gui_bridge.fastlane import FastLaneMetrics, FastLaneWriter
@@ -118,6 +123,7 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         self._render_ms = 0.0  # cost of the newest in-process frame
         self._screen: ScreenGrab | None = None  # an emulator's screen copy (Atari), if any
         self._render_mode = "in-process"  # how this wrapper makes its frames
+        self._rendered = False  # render() was called once (its warnings: see _render_once)
         self.frames_rendered = 0
         #: why this env's frames stopped (one line, as reported), None while they stream
         self.stopped: str | None = None
@@ -277,17 +283,21 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         """One ``render()``; with ``quiet_render`` the warnings it raises are not shown: the
         script alone never renders this env, so they are not the script's (gymnasium's env
         checker, for one, warns about an env's render metadata or a grayscale frame at the first
-        ``render()``)."""
+        ``render()``). The script's own warnings are not disturbed
+        (:func:`~cleanrl_worker.fastlane.render_shims.unshown_warnings`); gymnasium's
+        pygame-drawn envs hand over their picture through
+        :func:`~cleanrl_worker.fastlane.render_shims.fast_pygame_pixels`."""
         screen = self._screen
         if screen is not None:
             return screen()
         _prepare_rendering()
-        with warnings.catch_warnings():
-            if self._quiet_render:
-                warnings.simplefilter("ignore")
+        env = self.env.unwrapped
+        first, self._rendered = not self._rendered, True
+        quiet = unshown_warnings(first) if self._quiet_render else contextlib.nullcontext()
+        with quiet, fast_pygame_pixels(env):
             if self._shim is None:
                 return self.env.render()
-            with self._shim(self.env.unwrapped):
+            with self._shim(env):
                 return self.env.render()
 
     def _open(self) -> None:
