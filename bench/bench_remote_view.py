@@ -25,7 +25,8 @@ bridge's /metrics and the ring: ring reads per published frame and encodes per f
 ``OMP_NUM_THREADS=1``; SPS is its own ``summary: ... SPS=N``), ``FASTLANE=1
 --fastlane-slot 2`` with the slow lane into its SQLite file, in interleaved rounds of four modes:
 ``alone`` (no bridge process), ``bridge-idle`` (a ``serve --http`` running, nobody watching;
-the ring is sampled every 0.5 s and must show 0 frames published and never watched),
+the ring is sampled every 0.5 s and must never be watched nor show a frame past the one it is
+created with),
 ``remote`` (the bridge running and one gRPC viewer at 30 fps, receive only: a remote viewer
 decodes on its own machine), ``local`` (the bridge running and a ``FastLaneReader`` polling at
 30 Hz, copying each new frame). Paired ratios per round: bridge-idle / alone, remote / local.
@@ -34,6 +35,8 @@ decodes on its own machine), ``local`` (the bridge running and a ``FastLaneReade
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import statistics
@@ -44,6 +47,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench_helpers import cpu_seconds
 from remote_parts import (
@@ -122,7 +126,7 @@ class Viewers:
         if self.proc.stdout.readline().strip() != "started":
             raise RuntimeError("the viewers did not start")
 
-    def result(self) -> dict[str, object]:
+    def result(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         self.proc.wait(30)
@@ -135,15 +139,21 @@ class Viewers:
 def grpc_round(bridge: Bridge, run_id: str, seconds: float) -> tuple[list[float], list[float]]:
     """(publish -> painted, publish -> encoded by the relay) of each frame, in ms."""
     viewers = Viewers(bridge, run_id, 1, seconds, paint=True)
-    got = viewers.result()["viewers"][0]  # type: ignore[index]
+    got = viewers.result()["viewers"][0]
     return list(got["latency_ms"]), list(got["relay_ms"])
 
 
-def browser_round(browser: object, bridge: Bridge, run_id: str, seconds: float) -> tuple[list[float], list[float]]:
-    page = browser.new_page()  # type: ignore[attr-defined]
+def browser_round(
+    browser: Any, bridge: Bridge, run_id: str, seconds: float
+) -> tuple[list[float], list[float]]:
+    page = browser.new_page()
     page.add_init_script(PAGE_PROBE)
     page.goto(f"{bridge.url}/runs/{run_id}")
-    page.wait_for_function("document.body.dataset.frames !== undefined", timeout=30_000)
+    deadline = time.monotonic() + 30.0  # (wait_for_function would eval: the page's CSP forbids)
+    while page.evaluate("document.body.dataset.frames") is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the watch page drew no frame within 30 s")
+        time.sleep(0.1)
     time.sleep(WARMUP_S)
     page.evaluate("window.__lat = []; window.__raf = []")
     time.sleep(seconds)
@@ -163,8 +173,10 @@ def cmd_latency(args: argparse.Namespace) -> int:
     from playwright.sync_api import sync_playwright
 
     run_id = f"bench-remote-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    print(f"latency: 600x400 CartPole frames at {FPS:g} fps, {args.rounds} rounds of "
-          f"{args.seconds:g} s per viewer; {load()}")
+    print(
+        f"latency: 600x400 CartPole frames at {FPS:g} fps, {args.rounds} rounds of "
+        f"{args.seconds:g} s per viewer; {load()}"
+    )
     grpc_all: list[float] = []
     relay_all: list[float] = []
     drawn_all: list[float] = []
@@ -189,9 +201,12 @@ def cmd_latency(args: argparse.Namespace) -> int:
                     stats = (percentile(grpc, 50), percentile(grpc, 95))
                     stats += (percentile(drawn, 50), percentile(drawn, 95))
                     per_round.append(stats)
-                    print(f"round {index} ({'/'.join(order)}): gRPC+Qt p50 {stats[0]:.1f} p95 "
-                          f"{stats[1]:.1f} ms ({len(grpc)} frames); browser drawn p50 {stats[2]:.1f}"
-                          f" p95 {stats[3]:.1f} ms ({len(drawn)} frames); {load()}", flush=True)
+                    print(
+                        f"round {index} ({'/'.join(order)}): gRPC+Qt p50 {stats[0]:.1f} p95 "
+                        f"{stats[1]:.1f} ms ({len(grpc)} frames); browser drawn p50 {stats[2]:.1f}"
+                        f" p95 {stats[3]:.1f} ms ({len(drawn)} frames); {load()}",
+                        flush=True,
+                    )
                 browser.close()
         finally:
             writer.stop()
@@ -208,35 +223,45 @@ def cmd_latency(args: argparse.Namespace) -> int:
 # --- wire and bridge CPU -------------------------------------------------------------------------
 
 
-def measure_phase(
-    bridge: Bridge, writer: Writer, count: int, seconds: float
-) -> dict[str, float]:
+def measure_phase(bridge: Bridge, writer: Writer, count: int, seconds: float) -> dict[str, float]:
     viewers = Viewers(bridge, writer.run_id, count, seconds, paint=False) if count else None
     time.sleep(WARMUP_S)
     cpu0 = {"bridge": cpu_seconds(bridge.proc.pid), "writer": cpu_seconds(writer.proc.pid)}
-    relay0, ring0, pub0 = relay_counters(bridge, writer.run_id), ring_counters(writer.run_id), writer.stats()
+    relay0, ring0, pub0 = (
+        relay_counters(bridge, writer.run_id),
+        ring_counters(writer.run_id),
+        writer.stats(),
+    )
     start = time.monotonic()
     time.sleep(seconds)
     wall = time.monotonic() - start
     cpu1 = {"bridge": cpu_seconds(bridge.proc.pid), "writer": cpu_seconds(writer.proc.pid)}
-    relay1, ring1, pub1 = relay_counters(bridge, writer.run_id), ring_counters(writer.run_id), writer.stats()
+    relay1, ring1, pub1 = (
+        relay_counters(bridge, writer.run_id),
+        ring_counters(writer.run_id),
+        writer.stats(),
+    )
     result = {f"{k}_cpu_pct": 100 * (cpu1[k] - cpu0[k]) / wall for k in cpu0}
     published = ring1[0] - ring0[0]
     reads = relay1.get("relay_frames_read_total", 0) - relay0.get("relay_frames_read_total", 0)
-    encode_s = relay1.get("relay_encode_seconds_total", 0) - relay0.get("relay_encode_seconds_total", 0)
+    encode_s = relay1.get("relay_encode_seconds_total", 0) - relay0.get(
+        "relay_encode_seconds_total", 0
+    )
     result |= {
         "published_per_s": published / wall,
         "reads_per_frame": reads / published if published else 0.0,
         "encode_ms_per_read": 1000 * encode_s / reads if reads else 0.0,
-        "publish_us": 1e6 * (pub1["publish_s"] - pub0["publish_s"]) / max(1, pub1["published"] - pub0["published"]),
+        "publish_us": 1e6
+        * (pub1["publish_s"] - pub0["publish_s"])
+        / max(1, pub1["published"] - pub0["published"]),
         "watched": float(ring1[1]),
     }
     if viewers is not None:
         got = viewers.result()["viewers"]
-        per = [v["bytes"] / seconds for v in got]  # type: ignore[index]
+        per = [v["bytes"] / seconds for v in got]
         result["viewer_kB_per_s"] = statistics.median(per) / 1000
-        result["viewer_fps"] = statistics.median(v["frames"] / seconds for v in got)  # type: ignore[index]
-        result["frame_kB"] = statistics.median(v["bytes"] / max(1, v["frames"]) for v in got) / 1000  # type: ignore[index]
+        result["viewer_fps"] = statistics.median(v["frames"] / seconds for v in got)
+        result["frame_kB"] = statistics.median(v["bytes"] / max(1, v["frames"]) for v in got) / 1000
     else:
         time.sleep(1.0)
     return result
@@ -245,8 +270,10 @@ def measure_phase(
 def cmd_wire(args: argparse.Namespace) -> int:
     run_id = f"bench-wire-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     counts = [0, 1, args.viewers]
-    print(f"wire: 600x400 CartPole frames at {FPS:g} fps, {args.rounds} rounds of {counts} "
-          f"viewers, {args.seconds:g} s each; {load()}")
+    print(
+        f"wire: 600x400 CartPole frames at {FPS:g} fps, {args.rounds} rounds of {counts} "
+        f"viewers, {args.seconds:g} s each; {load()}"
+    )
     table: dict[int, list[dict[str, float]]] = {c: [] for c in counts}
     with tempfile.TemporaryDirectory() as tmp, run_bridge(Path(tmp)) as bridge:
         writer = start_writer(__file__, run_id, FPS)
@@ -256,8 +283,11 @@ def cmd_wire(args: argparse.Namespace) -> int:
                 for count in counts[shift:] + counts[:shift]:
                     result = measure_phase(bridge, writer, count, args.seconds)
                     table[count].append(result)
-                    print(f"round {index} viewers={count}: " + ", ".join(
-                        f"{k} {v:.2f}" for k, v in result.items()), flush=True)
+                    print(
+                        f"round {index} viewers={count}: "
+                        + ", ".join(f"{k} {v:.2f}" for k, v in result.items()),
+                        flush=True,
+                    )
         finally:
             writer.stop()
     keys = sorted({k for rows in table.values() for r in rows for k in r})
@@ -267,9 +297,15 @@ def cmd_wire(args: argparse.Namespace) -> int:
         for key in keys:
             values = [r[key] for r in rows if key in r]
             if values:
-                print(f"  {key:<20} {statistics.median(values):>9.2f} [{min(values):.2f}, {max(values):.2f}]")
+                print(
+                    f"  {key:<20} {statistics.median(values):>9.2f} [{min(values):.2f}, {max(values):.2f}]"
+                )
     for key in ("writer_cpu_pct", "publish_us", "bridge_cpu_pct"):
-        pairs = [b[key] / a[key] for a, b in zip(table[1], table[args.viewers]) if a[key] > 0]
+        pairs = [
+            b[key] / a[key]
+            for a, b in zip(table[1], table[args.viewers], strict=True)
+            if a[key] > 0
+        ]
         if pairs:
             print(f"paired {key} {args.viewers} viewers / 1 viewer: {spread(pairs)}")
     return 0
@@ -304,43 +340,82 @@ def role_local_reader(run_id: str, fps: float) -> int:
     return 0
 
 
-def ppo_run(args: argparse.Namespace, mode: str, timesteps: int, workdir: Path, tag: str) -> dict[str, float]:
-    from bench_ppo_sps import NUM_ENVS, NUM_STEPS, SCRIPT, _SUMMARY
+def ppo_run(
+    args: argparse.Namespace, mode: str, timesteps: int, workdir: Path, tag: str
+) -> dict[str, float]:
+    from bench_ppo_sps import _SUMMARY, NUM_ENVS, NUM_STEPS, SCRIPT, _follow
 
     run_id = f"bench-rsps-{os.getpid()}-{tag}-{mode}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTLANE", "GYM_GUI_", "CLEANRL_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FASTLANE", "GYM_GUI_", "CLEANRL_"))
+    }
     env |= {"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "FASTLANE": "1"}
-    command = [sys.executable, str(SCRIPT), f"--total-timesteps={timesteps}", f"--num-envs={NUM_ENVS}",
-               f"--num-steps={NUM_STEPS}", "--fastlane-slot=2", f"--fastlane-run-id={run_id}"]
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        f"--total-timesteps={timesteps}",
+        f"--num-envs={NUM_ENVS}",
+        f"--num-steps={NUM_STEPS}",
+        "--fastlane-slot=2",
+        f"--fastlane-run-id={run_id}",
+    ]
     run_dir = workdir / f"{tag}-{mode}"
     run_dir.mkdir()
     samples: list[tuple[int, bool]] = []
     watcher: subprocess.Popen[str] | None = None
-    from contextlib import nullcontext
-
-    with (run_bridge(run_dir / "bridge") if mode != "alone" else nullcontext()) as bridge:
-        child = subprocess.Popen(command, cwd=run_dir, env=env, stdout=subprocess.PIPE,
-                                 stderr=(run_dir / "err").open("w"), text=True)
+    with run_bridge(run_dir / "bridge") if mode != "alone" else contextlib.nullcontext() as bridge:
+        child = subprocess.Popen(
+            command,
+            cwd=run_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=(run_dir / "err").open("w"),
+            text=True,
+        )
         if mode == "remote":
             assert bridge is not None
-            watcher = subprocess.Popen([sys.executable, __file__, "viewers", "--address", bridge.address,
-                                        "--run-id", run_id, "--count", "1", "--seconds", "100000", "--warmup", "0"],
-                                       stdout=subprocess.PIPE, text=True)
+            watcher = subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "viewers",
+                    "--address",
+                    bridge.address,
+                    "--run-id",
+                    run_id,
+                    "--count",
+                    "1",
+                    "--seconds",
+                    "100000",
+                    "--warmup",
+                    "0",
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
         elif mode == "local":
-            watcher = subprocess.Popen([sys.executable, __file__, "local-reader", "--run-id", run_id],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            watcher = subprocess.Popen(
+                [sys.executable, __file__, "local-reader", "--run-id", run_id],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.wait(0.5):
-                try:
+                with contextlib.suppress(Exception):  # not created yet, or gone
                     samples.append(ring_counters(run_id))
-                except Exception:  # not created yet, or gone
-                    pass
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        stdout, _ = child.communicate(timeout=1800)
+        marks: dict[str, float] = {}
+        out = io.StringIO()
+        _follow(child, out, marks)  # the training loop's CPU: iteration 1 to the summary
+        child.wait(1800)
+        stdout = out.getvalue()
         stop.set()
         sampler.join()
         if mode == "remote" and bridge is not None:
@@ -348,7 +423,9 @@ def ppo_run(args: argparse.Namespace, mode: str, timesteps: int, workdir: Path, 
             frames_seen = got.get("frames_relayed_total", 0.0)
         if watcher is not None:
             if mode == "local":
-                frames_seen = float(json.loads(watcher.communicate(timeout=30)[0].splitlines()[-1])["frames"])
+                frames_seen = float(
+                    json.loads(watcher.communicate(timeout=30)[0].splitlines()[-1])["frames"]
+                )
             else:
                 watcher.terminate()
                 watcher.wait(30)
@@ -357,20 +434,31 @@ def ppo_run(args: argparse.Namespace, mode: str, timesteps: int, workdir: Path, 
         raise RuntimeError(f"{mode}: exit {child.returncode}, see {run_dir}/err")
     published = max((s[0] for s in samples), default=-1)
     watched = any(s[1] for s in samples)
-    result = {"sps": float(summary.group(2)), "published": float(published), "watched": float(watched)}
+    cpu_steps = timesteps - NUM_ENVS * NUM_STEPS
+    cpu_us = (marks["last"] - marks["first"]) / cpu_steps * 1e6 if len(marks) == 2 else float("nan")
+    result = {
+        "sps": float(summary.group(2)),
+        "cpu_us_per_step": cpu_us,
+        "published": float(published),
+        "watched": float(watched),
+    }
     if mode in ("remote", "local"):
         result["frames_seen"] = frames_seen
         if frames_seen <= 0:
             raise RuntimeError(f"{mode}: the viewer saw no frame")
-    if mode in ("alone", "bridge-idle") and (published != 0 or watched):
-        raise RuntimeError(f"{mode}: nobody watches, yet the ring shows {published} frames, watched={watched}")
+    if mode in ("alone", "bridge-idle") and (published > 1 or watched):  # 1: the ring's first
+        raise RuntimeError(
+            f"{mode}: nobody watches, yet the ring shows {published} frames, watched={watched}"
+        )
     return result
 
 
 def cmd_sps(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-remote-sps-"))
-    print(f"sps: examples/ppo.py, {args.total_timesteps} steps per run, {args.rounds} rounds of "
-          f"{MODES}; {load()}\nworkdir {workdir}")
+    print(
+        f"sps: examples/ppo.py, {args.total_timesteps} steps per run, {args.rounds} rounds of "
+        f"{MODES}; {load()}\nworkdir {workdir}"
+    )
     for mode in MODES:
         ppo_run(args, mode, 4096, workdir, "preflight")
     runs: dict[str, list[dict[str, float]]] = {m: [] for m in MODES}
@@ -379,16 +467,28 @@ def cmd_sps(args: argparse.Namespace) -> int:
         for mode in MODES[shift:] + MODES[:shift]:
             result = ppo_run(args, mode, args.total_timesteps, workdir, f"r{index}")
             runs[mode].append(result)
-            print(f"round {index} {mode:<12} " + " ".join(f"{k}={v:g}" for k, v in result.items())
-                  + f"; {load()}", flush=True)
+            print(
+                f"round {index} {mode:<12} "
+                + " ".join(f"{k}={v:g}" for k, v in result.items())
+                + f"; {load()}",
+                flush=True,
+            )
     print(f"\n{'mode':<12}{'median SPS':>11}{'min':>7}{'max':>7}{'spread':>8}")
     for mode, rows in runs.items():
         sps = [r["sps"] for r in rows]
-        print(f"{mode:<12}{statistics.median(sps):>11.0f}{min(sps):>7.0f}{max(sps):>7.0f}"
-              f"{(max(sps) - min(sps)) / statistics.median(sps):>8.1%}")
-    for a, b in (("bridge-idle", "alone"), ("remote", "local")):
-        ratios = [x["sps"] / y["sps"] for x, y in zip(runs[a], runs[b])]
-        print(f"paired {a} / {b}: {spread(ratios)}  all: {[round(r, 3) for r in ratios]}")
+        print(
+            f"{mode:<12}{statistics.median(sps):>11.0f}{min(sps):>7.0f}{max(sps):>7.0f}"
+            f"{(max(sps) - min(sps)) / statistics.median(sps):>8.1%}"
+        )
+    for key in ("sps", "cpu_us_per_step"):
+        for a, b in (("bridge-idle", "alone"), ("remote", "local")):
+            ratios = [x[key] / y[key] for x, y in zip(runs[a], runs[b], strict=True)]
+            print(f"paired {key} {a} / {b}: {spread(ratios)}  all: {[round(r, 3) for r in ratios]}")
+    cpu = {m: statistics.median(r["cpu_us_per_step"] for r in rows) for m, rows in runs.items()}
+    print(
+        "median training-loop CPU per env step (us): "
+        + ", ".join(f"{m} {v:.1f}" for m, v in cpu.items())
+    )
     return 0
 
 
@@ -417,7 +517,9 @@ def main() -> int:
     if args.command == "writer":
         return role_writer(args.run_id, args.fps)
     if args.command == "viewers":
-        return role_viewers(args.address, args.run_id, args.count, FPS, args.warmup, args.seconds, args.paint)
+        return role_viewers(
+            args.address, args.run_id, args.count, FPS, args.warmup, args.seconds, args.paint
+        )
     if args.command == "local-reader":
         return role_local_reader(args.run_id, FPS)
     return {"latency": cmd_latency, "wire": cmd_wire, "sps": cmd_sps}[args.command](args)

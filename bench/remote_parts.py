@@ -82,7 +82,9 @@ def role_writer(run_id: str, fps: float) -> int:
         while True:
             if writer.watched:
                 start = time.perf_counter()
-                writer.publish(frames[published % len(frames)], FastLaneMetrics(global_step=published))  # type: ignore[arg-type]
+                writer.publish(
+                    frames[published % len(frames)], FastLaneMetrics(global_step=published)
+                )
                 publish_s += time.perf_counter() - start
                 published += 1
             next_at += 1.0 / fps
@@ -172,9 +174,11 @@ def run_bridge(workdir: Path) -> Iterator[Bridge]:
             try:
                 urllib.request.urlopen(bridge.url + "/metrics", timeout=2).read()
                 break
-            except OSError:
+            except OSError as error:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"serve --http did not answer (see {workdir}/bridge.log)")
+                    raise RuntimeError(
+                        f"serve --http did not answer (see {workdir}/bridge.log)"
+                    ) from error
                 time.sleep(0.1)
         yield bridge
     finally:
@@ -277,10 +281,10 @@ def _paint(data: bytes, width: int, height: int) -> int:
     if not _target:
         _target.append(QImage(width, height, QImage.Format.Format_RGB32))
     target = _target[0]
-    image = QImage.fromData(data, "JPG")  # type: ignore[call-overload]
+    image = QImage.fromData(data, "JPG")
     if image.isNull():
         raise RuntimeError("Expected a JPEG frame Qt can decode, got one it cannot")
-    painter = QPainter(target)  # type: ignore[arg-type]
+    painter = QPainter(target)
     painter.drawImage(0, 0, image)
     painter.end()
     return time.time_ns()
