@@ -211,9 +211,10 @@ class StatusReporter:
     def line(self, rate: float) -> str:
         h = self._bridge.servicer.health()
         lost = sum(s.dropped for s in self._bridge.bus.overflow_stats().values())
+        viewers = sum(self._bridge.relay.viewers().values())
         return (
             f"{LOG_BRIDGE_STATUS} runs {h.runs} publishers {h.publishers} "
-            f"subscribers {h.subscribers} | "
+            f"subscribers {h.subscribers} viewers {viewers} | "
             f"{rate:,.0f} rec/s | stored {h.sink_written:,} rejected {h.records_rejected:,} "
             f"dropped {h.records_dropped:,} | sink queue {h.sink_queue_depth:,} | "
             f"live drops {lost:,} | WAL {h.wal_bytes / 1e6:.1f} MB"
