@@ -23,10 +23,15 @@ VIEWER = ("gym_gui_bridge.viewer",)
 CLI = ("gym_gui_bridge.cli",)
 STORE = ("gym_gui_bridge.store",)
 BUS = ("gym_gui_bridge.bus",)
+WEB = ("gym_gui_bridge.web", "aiohttp", "prometheus_client")
 
 #: (importing package or module, prefixes of modules it must never import, why)
 FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
-    ("cleanrl_worker", QT + SERVER + VIEWER, "the worker runs inside training: no Qt, no server"),
+    (
+        "cleanrl_worker",
+        QT + SERVER + VIEWER + WEB,
+        "the worker runs inside training: no Qt, no server",
+    ),
     (
         "cleanrl_worker.settings",
         STORE + BUS + GRPC + ("cleanrl_worker.slowlane",),
@@ -58,11 +63,16 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
         SERVER + VIEWER + CLI + QT + GRPC,
         "the store is used by the worker (embedded) and the bridge alike",
     ),
-    ("gym_gui_bridge.server", VIEWER + CLI + QT, "the bridge daemon runs headless"),
+    ("gym_gui_bridge.server", VIEWER + CLI + QT + WEB, "the bridge daemon runs headless"),
     (
         "gym_gui_bridge.relay",
-        STORE + SERVER + VIEWER + CLI + BUS + QT + GRPC,
+        STORE + SERVER + VIEWER + CLI + BUS + QT + GRPC + WEB,
         "the frame relay reads rings and encodes frames; serving them is the server's",
+    ),
+    (
+        "gym_gui_bridge.web",
+        VIEWER + CLI + QT,
+        "the browser view runs inside the headless bridge; serve starts it",
     ),
     ("gym_gui_bridge.logs", ("gym_gui_bridge.", "cleanrl_worker"), "log ids are a leaf"),
     ("gym_gui_bridge.errors", ("gym_gui_bridge.", "cleanrl_worker"), "errors are a leaf"),

@@ -37,11 +37,13 @@ class ServeArgs:
     listen: Annotated[str, tyro.conf.arg(metavar="HOST:PORT")] = BRIDGE_DEFAULT_LISTEN
     """Address to listen on. Non-loopback needs --allow-remote and a token."""
     config: Annotated[str | None, unset_means("FILE", "none")] = None
-    """TOML config file: the [run_bus], [sink], [bridge], [live], [credits] and [relay] tables of
-    configs/defaults.toml (docs/configuration.md). A key serve does not read is an error."""
+    """TOML config file: the [run_bus], [sink], [bridge], [live], [credits], [relay] and [web]
+    tables of configs/defaults.toml (docs/configuration.md). A key serve does not read is an
+    error."""
     tls_cert: Annotated[str | None, unset_means("FILE", "no TLS")] = None
     """PEM certificate (chain) to serve gRPC over TLS with; needs --tls-key. Clients then pass
-    --tls-ca with the CA (or this certificate, if self-signed)."""
+    --tls-ca with the CA (or this certificate, if self-signed). --http then serves HTTPS with
+    the same files."""
     tls_key: Annotated[str | None, unset_means("FILE", "no TLS")] = None
     """PEM private key of --tls-cert (readable by its owner only)."""
     allow_remote: bool = False

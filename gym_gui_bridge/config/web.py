@@ -19,9 +19,10 @@ class WebConfig:
     stream_fps: float = tunable(
         "WEB_STREAM_FPS",
         30.0,
-        "Frames per second a browser page or MJPEG stream asks the frame relay for (Hz). 30 is "
-        "smooth for a person and about 0.5-1 MB/s of JPEG for a 600x400 frame.",
-        above=0.0,
+        "Frames per second a browser page or MJPEG stream asks the frame relay for (Hz); at "
+        "most RELAY_MAX_FPS ([relay]). 30 is smooth for a person and about 0.5-1 MB/s of JPEG "
+        "for a 600x400 frame.",
+        minimum=1.0,
         maximum=120.0,
     )
     max_streams: int = tunable(

@@ -3,9 +3,10 @@
 With a token configured, every request must carry it, one of three ways:
 
 - ``Authorization: Bearer <token>`` (scripts, Prometheus' ``authorization`` setting);
-- ``?token=<token>`` on any GET (a link to paste into a browser): the answer is a redirect to
-  the same URL without the token that sets the cookie below, so the token leaves the address
-  bar and the browser history;
+- ``?token=<token>`` on any GET (a link to paste into a browser or click): the answer sets
+  the cookie below and moves on to the same URL without the token (a same-origin refresh, so
+  the cookie goes with it even when the link was on another site), so the token leaves the
+  address bar;
 - the cookie ``fastlane_session``, HttpOnly and SameSite=Strict (Secure over HTTPS). It holds
   an HMAC of the token, not the token: a cookie read off a disk does not give gRPC access.
 
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from gym_gui_bridge.logs import LOG_BRIDGE_AUTH_FAILED, LogThrottle
 
@@ -35,8 +37,6 @@ COOKIE_NAME = "fastlane_session"
 TOKEN_QUERY = "token"
 _COOKIE_CONTEXT = b"gym-gui-bridge web session v1"  # what the cookie's HMAC is of
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 def session_value(token: str) -> str:
     """The cookie value for ``token``: HMAC-SHA256 of a fixed context, keyed by the token."""
@@ -47,15 +47,34 @@ def _equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _unauthorized(reason: str) -> web.Response:
+def _unauthorized() -> web.Response:
     return web.Response(
         status=401,
-        text=f"401 Unauthorized: {reason}\n",
+        text="401 Unauthorized: Expected the bridge token (Authorization: Bearer TOKEN, "
+        "or ?token=TOKEN once)\n",
         headers={"WWW-Authenticate": 'Bearer realm="gym-gui-bridge"'},
     )
 
 
-def auth_middleware(token: str | None, *, secure: bool, log_interval_s: float) -> object:
+def _onward(target: str) -> web.Response:
+    """The answer to a good ``?token=``: a page that moves on to ``target`` (the same URL
+    without the token) from this origin. Not a 303: a navigation that began on another site
+    (a link in a chat) would still be cross-site after a redirect, and the browser would not
+    send the SameSite=Strict cookie with it; a refresh from this page is same-site."""
+    href = html.escape(target, quote=True)
+    return web.Response(
+        text=(
+            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0; url={href}">'
+            f'<title>gym-gui-bridge</title></head><body><a href="{href}">Continue</a></body>'
+            "</html>\n"
+        ),
+        content_type="text/html",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def auth_middleware(token: str | None, *, secure: bool, log_interval_s: float) -> Middleware:
     """An aiohttp middleware checking ``token`` on every request (a no-op without a token).
 
     Args:
@@ -82,7 +101,7 @@ def auth_middleware(token: str | None, *, secure: bool, log_interval_s: float) -
                 return _refuse(request, "wrong token in ?token=")
             query = request.rel_url.query.copy()
             query.popall(TOKEN_QUERY)
-            response = web.HTTPSeeOther(request.rel_url.with_query(query))
+            response = _onward(str(request.rel_url.with_query(query)))
             response.set_cookie(
                 COOKIE_NAME, cookie, httponly=True, samesite="Strict", secure=secure, path="/"
             )
@@ -102,8 +121,6 @@ def auth_middleware(token: str | None, *, secure: bool, log_interval_s: float) -
                 request.remote,
                 why,
             )
-        return _unauthorized(
-            "Expected the bridge token (Authorization: Bearer TOKEN, or ?token=TOKEN once)"
-        )
+        return _unauthorized()
 
     return check

@@ -22,9 +22,13 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from gym_gui_bridge.config.web import WebConfig
+from gym_gui_bridge.relay import FRAME_ENCODING_JPEG
+
+if TYPE_CHECKING:
+    from gym_gui_bridge.relay import FrameRelay, RelayedFrame, RelayWatch
 
 __all__ = [
     "FrameStreams",
@@ -42,37 +46,6 @@ POLL_S = 0.5
 
 class TooManyStreams(Exception):
     """``WEB_MAX_STREAMS`` frame streams are open already."""
-
-
-class _Frame(Protocol):
-    run_id: str
-    seq: int
-    width: int
-    height: int
-    channels: int
-    env_slot: int
-    generation: int
-    data: bytes
-    published_ns: int
-    relayed_ns: int
-
-    @property
-    def metrics(self) -> Any: ...
-
-
-class _Watch(Protocol):
-    @property
-    def state(self) -> str: ...
-
-    def next(self, timeout_s: float = ...) -> Any: ...
-
-    def __enter__(self) -> _Watch: ...
-
-    def __exit__(self, *exc: object) -> Any: ...
-
-
-class _Relay(Protocol):
-    def watch(self, run_id: str, *, fps: float, encoding: int, quality: int) -> Any: ...
 
 
 class StreamStats:
@@ -118,18 +91,17 @@ class FrameStreams:
     Args:
         relay: the bridge's frame relay.
         config: the stream rate and the stream limit.
-        jpeg: the relay's JPEG encoding value (``trainer_pb2.FRAME_ENCODING_JPEG``).
     """
 
-    def __init__(self, relay: _Relay, config: WebConfig, jpeg: int) -> None:
-        self._relay, self._config, self._jpeg = relay, config, jpeg
+    def __init__(self, relay: FrameRelay, config: WebConfig) -> None:
+        self._relay, self._config = relay, config
         self.stats = StreamStats(config.max_streams)
         self._executor = ThreadPoolExecutor(
             max_workers=config.max_streams, thread_name_prefix="bridge-web-frames"
         )
 
     @asynccontextmanager
-    async def watch(self, run_id: str) -> AsyncIterator[_Watch]:
+    async def watch(self, run_id: str) -> AsyncIterator[RelayWatch]:
         """A relay watch of ``run_id`` open for the body.
 
         Raises:
@@ -138,24 +110,18 @@ class FrameStreams:
         """
         self.stats.take(run_id)
         try:
-            handle = self._relay.watch(
-                run_id, fps=self._config.stream_fps, encoding=self._jpeg, quality=0
-            )
-        except BaseException:
-            self.stats.give(run_id)
-            raise
-        try:
-            with handle as watch:
+            fps = self._config.stream_fps
+            with self._relay.watch(run_id, fps, FRAME_ENCODING_JPEG) as watch:
                 yield watch
         finally:
             self.stats.give(run_id)
 
-    async def next(self, watch: _Watch, timeout_s: float = POLL_S) -> Any:
+    async def next(self, watch: RelayWatch, timeout_s: float = POLL_S) -> RelayedFrame | None:
         """The watch's next frame, or None after ``timeout_s`` without one."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, watch.next, timeout_s)
 
-    async def first(self, run_id: str, wait_s: float) -> Any:
+    async def first(self, run_id: str, wait_s: float) -> RelayedFrame | None:
         """The newest frame of ``run_id`` within ``wait_s``, or None."""
         deadline = time.monotonic() + wait_s
         async with self.watch(run_id) as watch:
@@ -170,7 +136,7 @@ class FrameStreams:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def frame_header(frame: _Frame) -> dict[str, Any]:
+def frame_header(frame: RelayedFrame) -> dict[str, Any]:
     """What the page shows next to a frame: seq, geometry, times and the HUD values."""
     metrics = frame.metrics
     hud = {f.name: getattr(metrics, f.name) for f in dataclasses.fields(metrics)}
@@ -188,7 +154,7 @@ def frame_header(frame: _Frame) -> dict[str, Any]:
     }
 
 
-def pack_frame(frame: _Frame) -> bytes:
+def pack_frame(frame: RelayedFrame) -> bytes:
     """The WebSocket message of ``frame``: header length, JSON header, JPEG bytes."""
     header = json.dumps(frame_header(frame), separators=(",", ":")).encode()
     return _HEADER.pack(len(header)) + header + bytes(frame.data)

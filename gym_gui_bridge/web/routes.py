@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
@@ -230,7 +231,7 @@ async def frames_ws(request: web.Request) -> web.StreamResponse:
 
 
 @web.middleware
-async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response: web.StreamResponse = await handler(request)
     if not response.prepared:
         response.headers.setdefault("Content-Security-Policy", _CSP)
@@ -246,7 +247,7 @@ async def _close_sockets(app: web.Application) -> None:
         await socket.close(code=1001, message=b"bridge stopping")
 
 
-def build_app(context: WebContext, auth: Any) -> web.Application:
+def build_app(context: WebContext, auth: Middleware) -> web.Application:
     """The application: ``auth`` (:func:`~gym_gui_bridge.web.auth.auth_middleware`) first."""
     app = web.Application(middlewares=[auth, _headers])
     app[_CONTEXT] = context

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from gym_gui_bridge.config.spec import ConfigError
 from gym_gui_bridge.config.web import WebConfig
 from gym_gui_bridge.errors import BridgeError
-from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.server.app import is_loopback
 from gym_gui_bridge.web.auth import auth_middleware
 from gym_gui_bridge.web.frames import FrameStreams
@@ -86,6 +86,7 @@ class WebServer:
 
     Raises:
         BridgeError: a non-loopback ``listen`` without ``allow_remote`` and a token.
+        ConfigError: ``WEB_STREAM_FPS`` above the relay's ``RELAY_MAX_FPS``.
     """
 
     def __init__(
@@ -107,7 +108,12 @@ class WebServer:
                 "FASTLANE_BRIDGE_TOKEN)"
             )
         self._bridge, self._token, self._tls, self.config = bridge, token, tls, config
-        self.streams = FrameStreams(relay, config, pb.FRAME_ENCODING_JPEG) if relay else None
+        if relay is not None and config.stream_fps > relay.config.max_fps:
+            raise ConfigError(
+                f"WEB_STREAM_FPS: expected <= RELAY_MAX_FPS ({relay.config.max_fps:g}), "
+                f"got {config.stream_fps:g}"
+            )
+        self.streams = FrameStreams(relay, config) if relay else None
         self._collector = BridgeCollector(
             bridge, relay, self.streams.stats if self.streams else None
         )
@@ -123,6 +129,11 @@ class WebServer:
         """Where a browser finds the run list."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{'https' if self._tls else 'http'}://{host}:{self.port}/"
+
+    @property
+    def running(self) -> bool:
+        """Whether the listener's thread is serving (started and not stopped)."""
+        return self._thread.is_alive()
 
     def start(self) -> None:
         """Bind and serve; returns once listening.

@@ -1,6 +1,6 @@
-"""The watch page in Debian's chromium (headless, through Playwright): it shows the run's frame
-with its HUD and draws the return curves, loads nothing from another host, and releases its
-relay watch when the page closes."""
+"""The watch page in Debian's chromium (headless, through Playwright), opened from a link with
+the token on another site: it shows the run's frame with its HUD and draws the return curves,
+loads nothing from another host, and releases its relay watch when the page closes."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import Route, sync_playwright
 from waits import wait_until
 from web_helpers import CHROMIUM, CHROMIUM_ARGS, metric, web_bridge, web_worker
 from web_worker import HEIGHT, WIDTH
 
 pytestmark = pytest.mark.slow
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 EPISODES = 8
 SLOT_COLORS = [(0x1F, 0x77, 0xB4), (0xD6, 0x27, 0x28)]  # watch.js' first two curve colors
@@ -26,25 +26,32 @@ SLOT_COLORS = [(0x1F, 0x77, 0xB4), (0xD6, 0x27, 0x28)]  # watch.js' first two cu
 def test_watch_page_shows_frame_hud_and_curves_offline(tmp_path: Path) -> None:
     run_id = f"page-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     with web_bridge(tmp_path, token=True) as bridge, web_worker(bridge, run_id, EPISODES):
+        # the same server under another name: another site, for the browser
+        other_site = bridge.url.replace("127.0.0.1", "localhost")
         requested: list[str] = []
         elsewhere: list[str] = []
 
-        def only_the_bridge(route: object) -> None:
-            url = route.request.url  # type: ignore[attr-defined]
+        def only_the_bridge(route: Route) -> None:
+            url = route.request.url
             requested.append(url)
-            if url.startswith(bridge.url + "/"):
-                route.continue_()  # type: ignore[attr-defined]
+            if url.startswith((bridge.url + "/", other_site + "/")):
+                route.continue_()
             else:
                 elsewhere.append(url)
-                route.abort()  # type: ignore[attr-defined]
+                route.abort()
 
-        with playwright_api.sync_playwright() as play:
+        with sync_playwright() as play:
             browser = play.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1200, "height": 800})
                 page.route("**/*", only_the_bridge)
-                page.goto(f"{bridge.url}/runs/{run_id}?token={bridge.token}")
-                assert page.url == f"{bridge.url}/runs/{run_id}"  # the cookie replaced it
+                # follow a link with the token from a page of another site (as from a chat):
+                # the SameSite=Strict cookie must still reach the page and its requests
+                page.goto(f"{other_site}/static/style.css")
+                link = f"{bridge.url}/runs/{run_id}?token={bridge.token}"
+                page.set_content(f'<a id="go" href="{link}">watch</a>')
+                page.click("#go")
+                page.wait_for_url(f"{bridge.url}/runs/{run_id}")  # the token left the URL
                 body = page.locator("body")
                 # read with get_attribute: the page's CSP forbids evaluating test JavaScript
                 wait_until(
