@@ -492,15 +492,196 @@ def cmd_sps(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- PPO iteration time in blocks inside one run -------------------------------------------------
+
+
+def role_watch_ctl(kind: str, address: str, run_id: str) -> int:
+    """Watch ``run_id`` while stdin last said ``on`` (``remote``: a WatchFrames stream at 30 fps,
+    receive only; ``local``: a FastLaneReader polled at 30 Hz); ``ok`` after each command."""
+    from gym_gui_bridge.fastlane import FastLaneReader
+    from gym_gui_bridge.proto import trainer_pb2 as pb
+    from gym_gui_bridge.proto import trainer_pb2_grpc as pb_grpc
+    from gym_gui_bridge.server.client import open_channel
+
+    stub = pb_grpc.TrainerServiceStub(open_channel(address)) if kind == "remote" else None
+    current: list[Any] = []  # (stop event, call or None, thread)
+
+    def remote(stop: threading.Event, call: Any) -> None:
+        with contextlib.suppress(Exception):  # cancelled
+            for _ in call:
+                pass
+
+    def local(stop: threading.Event) -> None:
+        from gym_gui_bridge.errors import FastLaneNotFoundError
+
+        while not stop.is_set():
+            try:
+                reader = FastLaneReader.attach(run_id, announce=True)
+            except FastLaneNotFoundError:  # the run has not made its ring yet
+                stop.wait(1 / FPS)
+                continue
+            with reader:
+                while not stop.wait(1 / FPS):
+                    reader.latest_frame()
+
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "on" and not current:
+            stop = threading.Event()
+            if stub is not None:
+                call = stub.WatchFrames(pb.WatchRequest(run_id=run_id, fps=FPS))
+                thread = threading.Thread(target=remote, args=(stop, call), daemon=True)
+            else:
+                call = None
+                thread = threading.Thread(target=local, args=(stop,), daemon=True)
+            thread.start()
+            current[:] = [stop, call, thread]
+        elif command == "off" and current:
+            stop, call, thread = current
+            stop.set()
+            if call is not None:
+                call.cancel()
+            thread.join(5)
+            current.clear()
+        print("ok", flush=True)
+    return 0
+
+
+class WatchCtl:
+    def __init__(self, kind: str, bridge: Bridge, run_id: str) -> None:
+        command = [sys.executable, __file__, "watch-ctl", "--kind", kind]
+        command += ["--address", bridge.address, "--run-id", run_id]
+        self.proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def say(self, command: str) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        if self.proc.stdout.readline().strip() != "ok":
+            raise RuntimeError(f"watch-ctl did not take {command!r}")
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def cmd_sps_blocks(args: argparse.Namespace) -> int:
+    print(
+        f"sps-blocks: examples/ppo.py, {args.total_timesteps} steps per run, blocks of "
+        f"{args.block:g} s (settle {args.settle:g} s); {load()}"
+    )
+    for phase in args.phases.split(","):
+        _blocks_phase(args, phase)
+    return 0
+
+
+def _blocks_phase(args: argparse.Namespace, phase: str) -> None:
+    """One PPO run with blocks of ``phase`` (idle: alone / bridge-idle; watched: local / remote)."""
+    import signal
+
+    from bench_ppo_sps import NUM_ENVS, NUM_STEPS, SCRIPT
+    from remote_blocks import run_blocks
+
+    run_id = f"bench-rblk-{os.getpid()}-{phase}"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FASTLANE", "GYM_GUI_", "CLEANRL_"))
+    }
+    env |= {"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "FASTLANE": "1"}
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        f"--total-timesteps={args.total_timesteps}",
+        f"--num-envs={NUM_ENVS}",
+        f"--num-steps={NUM_STEPS}",
+        "--fastlane-slot=2",
+        f"--fastlane-run-id={run_id}",
+    ]
+    with tempfile.TemporaryDirectory() as tmp, run_bridge(Path(tmp) / "bridge") as bridge:
+        child = subprocess.Popen(
+            command,
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        seen: list[tuple[int, bool]] = []
+
+        def check() -> None:
+            with contextlib.suppress(Exception):
+                seen.append(ring_counters(run_id))
+
+        if phase == "idle":
+
+            def switch(name: str) -> None:
+                bridge.proc.send_signal(signal.SIGSTOP if name == "alone" else signal.SIGCONT)
+
+            try:
+                result = run_blocks(
+                    child, ("alone", "bridge-idle"), switch, args.block, args.settle, check
+                )
+            finally:
+                bridge.proc.send_signal(signal.SIGCONT)
+            if any(w for _, w in seen) or max((p for p, _ in seen), default=0) > 1:
+                raise RuntimeError(f"nobody watched, yet the ring showed {seen[-1]}")
+            print(
+                f"idle: ring sampled {len(seen)} times: at most "
+                f"{max((p for p, _ in seen), default=0)} frame published, never watched"
+            )
+        else:
+            ctl = {
+                "local": WatchCtl("local", bridge, run_id),
+                "remote": WatchCtl("remote", bridge, run_id),
+            }
+            active: list[str] = []
+
+            def switch(name: str) -> None:
+                ctl[name].say("on")  # the other watcher stays on a moment: always watched
+                time.sleep(0.3)
+                for other in active:
+                    ctl[other].say("off")
+                active[:] = [name]
+
+            try:
+                result = run_blocks(
+                    child, ("local", "remote"), switch, args.block, args.settle, check
+                )
+                relayed = relay_counters(bridge, run_id)
+            finally:
+                for c in ctl.values():
+                    c.close()
+            print(
+                f"watched: ring watched in {sum(w for _, w in seen)}/{len(seen)} samples; "
+                f"relay: {relayed.get('relay_frames_read_total', 0):.0f} frames read, "
+                f"{relayed.get('frames_relayed_total', 0):.0f} sent"
+            )
+        child.wait(60)
+    print(
+        f"{phase}: blocks (name, mean iteration ms, iterations): "
+        + " ".join(f"{n[0]}{1000 * m:.0f}/{c}" for n, m, c in result.blocks)
+    )
+    print(f"{phase}: {result.summary()}; {load()}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("latency", "wire", "sps"):
+    for name in ("latency", "wire", "sps", "sps-blocks"):
         p = sub.add_parser(name)
         p.add_argument("--rounds", type=int, default=5)
         p.add_argument("--seconds", type=float, default=10.0, help="measuring window per phase")
         p.add_argument("--viewers", type=int, default=10, help="wire: viewers of the largest phase")
         p.add_argument("--total-timesteps", type=int, default=49152, help="sps: steps per run")
+        p.add_argument("--block", type=float, default=4.0, help="sps-blocks: seconds per block")
+        p.add_argument(
+            "--settle", type=float, default=1.0, help="sps-blocks: left out after a switch"
+        )
+        p.add_argument("--phases", default="idle,watched", help="sps-blocks: idle, watched")
     p = sub.add_parser("writer")  # child roles
     p.add_argument("--run-id", required=True)
     p.add_argument("--fps", type=float, default=FPS)
@@ -511,6 +692,10 @@ def main() -> int:
     p.add_argument("--seconds", type=float, required=True)
     p.add_argument("--warmup", type=float, default=WARMUP_S)
     p.add_argument("--paint", action="store_true")
+    p = sub.add_parser("watch-ctl")
+    p.add_argument("--kind", choices=["remote", "local"], required=True)
+    p.add_argument("--address", required=True)
+    p.add_argument("--run-id", required=True)
     p = sub.add_parser("local-reader")
     p.add_argument("--run-id", required=True)
     args = parser.parse_args()
@@ -520,9 +705,17 @@ def main() -> int:
         return role_viewers(
             args.address, args.run_id, args.count, FPS, args.warmup, args.seconds, args.paint
         )
+    if args.command == "watch-ctl":
+        return role_watch_ctl(args.kind, args.address, args.run_id)
     if args.command == "local-reader":
         return role_local_reader(args.run_id, FPS)
-    return {"latency": cmd_latency, "wire": cmd_wire, "sps": cmd_sps}[args.command](args)
+    commands = {
+        "latency": cmd_latency,
+        "wire": cmd_wire,
+        "sps": cmd_sps,
+        "sps-blocks": cmd_sps_blocks,
+    }
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":
