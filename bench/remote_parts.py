@@ -20,20 +20,32 @@ from pathlib import Path
 from bench_helpers import free_port
 
 __all__ = [
+    "FPS",
     "Bridge",
     "Writer",
     "cartpole_frames",
+    "load",
     "percentile",
     "relay_counters",
     "ring_counters",
     "role_viewers",
     "role_writer",
     "run_bridge",
+    "spread",
     "start_writer",
 ]
 
 WIDTH, HEIGHT = 600, 400
+FPS = 30.0  # what every viewer asks for
 START_TIMEOUT_S = 60.0
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):.3f} [min {min(values):.3f}, max {max(values):.3f}]"
 
 
 def percentile(values: list[float], q: float) -> float:
