@@ -325,10 +325,13 @@ def _blocks_phase(args: argparse.Namespace, phase: str) -> None:
             text=True,
         )
         seen: list[tuple[int, bool]] = []
+        failed: list[str] = []
 
         def check() -> None:
-            with contextlib.suppress(Exception):
+            try:
                 seen.append(ring_counters(run_id))
+            except Exception as error:  # no ring yet, or one being replaced: count it
+                failed.append(f"{type(error).__name__}: {error}")
 
         if phase == "idle":
 
@@ -374,7 +377,17 @@ def _blocks_phase(args: argparse.Namespace, phase: str) -> None:
                 f"relay: {relayed.get('relay_frames_read_total', 0):.0f} frames read, "
                 f"{relayed.get('frames_relayed_total', 0):.0f} sent"
             )
+            if len(seen) == len(result.blocks):  # one sample at the end of each block
+                per: dict[str, list[int]] = {"local": [], "remote": []}
+                for i in range(1, len(seen)):
+                    per[result.blocks[i][0]].append(seen[i][0] - seen[i - 1][0])
+                print(
+                    "watched: frames the worker published per block, median: "
+                    + ", ".join(f"{k} {statistics.median(v):g}" for k, v in per.items() if v)
+                )
         child.wait(60)
+    if failed:
+        print(f"{phase}: {len(failed)} ring samples failed, e.g. {failed[-1]}")
     print(
         f"{phase}: blocks (name, mean iteration ms, iterations): "
         + " ".join(f"{n[0]}{1000 * m:.0f}/{c}" for n, m, c in result.blocks)
