@@ -12,6 +12,7 @@ bridge has a token. With TLS files (``--tls-cert``/``--tls-key``) it serves HTTP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import threading
@@ -153,8 +154,10 @@ class WebServer:
     def stop(self, timeout: float = 5.0) -> None:
         """Close every stream (their relay watches with them) and the listener."""
         loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(stop.set)
+        if loop is not None and stop is not None:
+            # RuntimeError: the loop closed already, the thread ended on its own
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
         self._thread.join(timeout)
         if self.streams is not None:
             self.streams.close()
