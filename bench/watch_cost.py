@@ -38,6 +38,7 @@ the same rounds. The report shows the render mode the frames' HUD metrics announ
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -65,6 +66,7 @@ DEFAULT_MODE = "default"  # the worker's default: the renderer sidecar where the
 IN_PROCESS = "in-process"  # the sidecar turned off by a config file
 RenderMode = Literal["default", "in-process"]
 READER_HZ = 60.0
+STEPPING_GAP_S = 0.25  # a longer wait for a frame is a phase without env steps (PPO's update)
 READER_ATTACH_TIMEOUT_S = 120.0
 READER_EXIT_TIMEOUT_S = 10.0
 RUN_TIMEOUT_S = 1800.0
@@ -129,6 +131,7 @@ class Run:
     cpu_us_per_step: float = float("nan")  # training process CPU per env step (loop only)
     frames: int = 0  # new frames the reader received
     fps: float = float("nan")  # their rate between the first and the last
+    stepping_fps: float = float("nan")  # their rate while the env steps (update phases left out)
     reader_cpu: float = float("nan")  # the reader's CPU, % of one core, while attached
     render_mode: str = "?"
 
@@ -179,12 +182,16 @@ def run_reader(run_id: str) -> int:
     watched = stamps[1:]
     span = watched[-1] - watched[0] if len(watched) > 1 else 0.0
     fps = (len(watched) - 1) / span if span > 0 else float("nan")
+    # while the env steps: PPO's update phases (no steps, so no new frame) are left out
+    gaps = [b - a for a, b in itertools.pairwise(watched) if b - a < STEPPING_GAP_S]
+    stepping_fps = len(gaps) / sum(gaps) if gaps else float("nan")
     print(
         json.dumps(
             {
                 "attached": reader is not None,
                 "frames": len(watched),
                 "fps": fps,
+                "stepping_fps": stepping_fps,
                 "render_mode": mode,
                 "cpu_percent": cpu_percent,
             }
@@ -263,6 +270,7 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         if not seen.get("attached") or not seen.get("frames"):
             raise RunFailed(f"{workload}: the reader received no frame of slot {WATCHED_SLOT}")
         run.frames, run.fps = int(seen["frames"]), float(seen["fps"])
+        run.stepping_fps = float(seen["stepping_fps"])
         run.render_mode = str(seen["render_mode"])
         run.reader_cpu = float(seen.get("cpu_percent", float("nan")))
     return run
@@ -311,7 +319,8 @@ def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, o
     raw: dict[str, object] = {"command": sys.argv, "rounds": args.rounds}
     print(
         f"\n{'workload':<10}{'watched by':<12}{'runs':>5}{'SPS':>7}{'CPU us/step':>12}"
-        "  SPS ratio: median [min, max]  CPU ratio: median [min, max]  viewer fps  reader CPU  mode"
+        "  SPS ratio: median [min, max]  CPU ratio: median [min, max]  viewer fps"
+        "  fps while stepping  reader CPU  mode"
     )
     for workload in args.workloads:
         base = cells[(workload, None)].runs
@@ -323,6 +332,7 @@ def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, o
             cpu = [r.cpu_us_per_step / b.cpu_us_per_step for r, b in paired]
             cpu = [c for c in cpu if c == c]
             fps = [r.fps for r in runs.values() if r.fps == r.fps]
+            stepping = [r.stepping_fps for r in runs.values() if r.stepping_fps == r.stepping_fps]
             reader = [r.reader_cpu for r in runs.values() if r.reader_cpu == r.reader_cpu]
             sps = statistics.median(r.sps for r in runs.values()) if runs else 0.0
             own = [
@@ -333,6 +343,7 @@ def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, o
             line += f"{statistics.median(own) if own else float('nan'):>12.1f}"
             if mode is not None:
                 line += f"  {_spread(ratios):<28}  {_spread(cpu):<28}  {_spread(fps, 1)}"
+                line += f"  {_spread(stepping, 1)}"
                 line += f"  {_spread(reader, 1)}%  {','.join(sorted({r.render_mode for r in runs.values()}))}"
             print(line)
             rows[label] = {
@@ -341,6 +352,7 @@ def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, o
                 "paired_sps_ratios": ratios,
                 "paired_cpu_ratios": cpu,
                 "viewer_fps": fps,
+                "viewer_fps_while_stepping": stepping,
                 "reader_cpu_percent": reader,
                 "frames": [r.frames for r in runs.values()],
                 "render_mode_seen": sorted({r.render_mode for r in runs.values()}),
@@ -370,7 +382,11 @@ def main(args: Args) -> int:
                         failed = True
                         continue
                     cells[(workload, mode)].runs[round_index] = run
-                    extra = f" frames={run.frames} fps={run.fps:.1f}" if mode else ""
+                    extra = (
+                        f" frames={run.frames} fps={run.fps:.1f} stepping={run.stepping_fps:.1f}"
+                        if mode
+                        else ""
+                    )
                     print(f"round {round_index} {tag}: SPS={run.sps:.0f}{extra}", flush=True)
         raw = report(args, cells)
         if args.json_out is not None:
