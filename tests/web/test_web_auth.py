@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 from bridge_helpers import free_port, stop_bridge
+from tls_files import make_certificate
 from waits import WAIT_S, wait_until
-from web_helpers import NoRedirect, WebBridge, get, self_signed, web_bridge
+from web_helpers import NoRedirect, WebBridge, get, web_bridge
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +95,7 @@ def test_http_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None
 
 
 def test_with_tls_files_the_browser_view_is_https_with_a_secure_cookie(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = make_certificate(tmp_path)
     token = uuid.uuid4().hex
     env = {**os.environ, "FASTLANE_BRIDGE_TOKEN": token}
     http = free_port()
