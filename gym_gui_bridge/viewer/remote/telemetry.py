@@ -167,8 +167,9 @@ class RecordStream(Generic[Point]):
 class BridgeTelemetrySource:
     """Episodes and scalars of a run, live from the bridge of ``link``.
 
-    ``fetch`` raises :class:`TelemetryUnavailableError` until the first record arrives (with
-    the reason: no record yet, the bridge unreachable, the token refused). The run's status
+    ``fetch`` raises :class:`TelemetryUnavailableError` until the first record arrives, and
+    whenever nothing new came while a stream is down, with the reason (no record yet, the
+    bridge unreachable or restarting, the token refused). The run's status
     (started, finished, ...) comes from ListRuns, at most every
     ``REMOTE_VIEW_STATUS_REFRESH_S``.
 
@@ -209,14 +210,16 @@ class BridgeTelemetrySource:
         self._refresh_status()
         if episodes or scalars:
             self._delivered = True
+            return TelemetryBatch(tuple(episodes), tuple(scalars), self._run_status)
+        problem = self._episodes.problem or self._scalars.problem
+        if problem:  # the curves drawn so far stay; the reason is noted
+            raise TelemetryUnavailableError(problem)
         if not self._delivered:
-            problem = self._episodes.problem or self._scalars.problem
             raise TelemetryUnavailableError(
-                problem
-                or f"no telemetry yet: no episode or scalar of run {run_id!r} on the bridge at "
+                f"no telemetry yet: no episode or scalar of run {run_id!r} on the bridge at "
                 f"{self.link.address}"
             )
-        return TelemetryBatch(tuple(episodes), tuple(scalars), self._run_status)
+        return TelemetryBatch(run_status=self._run_status)
 
     def reset(self) -> None:
         """End the streams: the next fetch calls them again from the run's first record."""
