@@ -39,6 +39,7 @@ variables (flag)                          meaning (default)
   FASTLANE_DB (--fastlane-db PATH)        slow-lane SQLite file ({db})
   FASTLANE_BRIDGE (--fastlane-bridge H:P) running gym-gui-bridge to send telemetry to (none)
   FASTLANE_BRIDGE_TOKEN                   the bridge's shared token, if it asks for one (none)
+  FASTLANE_BRIDGE_TLS_CA                  CA file of a TLS bridge's certificate (none: plain)
   FASTLANE_CONFIG (--fastlane-config F)   tunables TOML file (docs/configuration.md)
 older names accepted: GYM_GUI_FASTLANE_ONLY, GYM_GUI_FASTLANE_SLOT, GYM_GUI_FASTLANE_VIDEO_MODE,
 GYM_GUI_FASTLANE_GRID_LIMIT, CLEANRL_RUN_ID, CLEANRL_FASTLANE_INTERVAL_MS (fps = 1000 / ms),

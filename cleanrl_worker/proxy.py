@@ -90,6 +90,9 @@ class ProxyArgs:
     """Root of the emitter's disk spool (with --bridge)."""
     token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
     """File whose first line is the bridge's shared token (readable by its owner only)."""
+    tls_ca: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TLS_CA, plain text")] = None
+    """PEM certificate authority of a TLS bridge's certificate (serve --tls-cert); the child
+    gets it as FASTLANE_BRIDGE_TLS_CA."""
     stop_grace: Annotated[float, tyro.conf.arg(metavar="SECONDS")] = _STOP_GRACE_S
     """How long the child may take to exit after SIGTERM/SIGINT before it is killed."""
 
@@ -218,11 +221,15 @@ def _open_sink(
         token = check_token(token, "FASTLANE_BRIDGE_TOKEN")
     if token:
         env["FASTLANE_BRIDGE_TOKEN"] = token
+    tls_ca = args.tls_ca or env.get("FASTLANE_BRIDGE_TLS_CA", "").strip() or None
+    if tls_ca:
+        tls_ca = env["FASTLANE_BRIDGE_TLS_CA"] = os.path.abspath(tls_ca)
     return BridgeEmitter(
         args.bridge,
         run_id,
         spool_root=args.spool_dir,
         token=token,
+        tls_ca=tls_ca,
         name="proxy-emitter",
         spool_name=f"{run_id}.proxy",
         config=config,

@@ -203,7 +203,9 @@ class PendingRun:
         s = self.settings
         if s.bridge is not None:
             timeout = s.tunables.recorder.bridge_check_timeout_s
-            answer = run_ids.ask_bridge(s.bridge, s.bridge_token, s.run_id, timeout)
+            answer = run_ids.ask_bridge(
+                s.bridge, s.bridge_token, s.run_id, timeout, tls_ca=s.bridge_tls_ca
+            )
             if answer.status is not None:
                 self._refuse_taken(f"on bridge {s.bridge}", answer.status)
             host = s.bridge.rpartition(":")[0]
@@ -249,6 +251,7 @@ def start_recorder(settings: WorkerSettings, argv: list[str]) -> Recorder:
         argv=argv,
         bridge=settings.bridge,
         bridge_token=settings.bridge_token,
+        bridge_tls_ca=settings.bridge_tls_ca,
         install_handlers=False,
         config=settings.tunables.recorder,
         sink_config=settings.tunables.sink,

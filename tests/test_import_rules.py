@@ -59,6 +59,11 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
         "the store is used by the worker (embedded) and the bridge alike",
     ),
     ("gym_gui_bridge.server", VIEWER + CLI + QT, "the bridge daemon runs headless"),
+    (
+        "gym_gui_bridge.relay",
+        STORE + SERVER + VIEWER + CLI + BUS + QT + GRPC,
+        "the frame relay reads rings and encodes frames; serving them is the server's",
+    ),
     ("gym_gui_bridge.logs", ("gym_gui_bridge.", "cleanrl_worker"), "log ids are a leaf"),
     ("gym_gui_bridge.errors", ("gym_gui_bridge.", "cleanrl_worker"), "errors are a leaf"),
     ("gym_gui_bridge", ("cleanrl_worker",), "the bridge side never imports the worker"),

@@ -75,6 +75,7 @@ class BridgeEmitter:
         *,
         spool_root: str | Path = EMITTER_SPOOL_DIR,
         token: str | None = None,
+        tls_ca: str | Path | None = None,
         name: str = "fastlane-emitter",
         spool_name: str | None = None,
         config: EmitterConfig = EmitterConfig(),
@@ -88,7 +89,7 @@ class BridgeEmitter:
         self._ledger = SpoolLedger(name, self.spool_dir, config.log_interval_s)
         self._lock_file = SpoolLock(self.spool_dir)
         self._spooler = Spooler(self._ledger, self._queue, config, self._reclaim)
-        self._shipper = Shipper(self._ledger, address, auth_metadata(token), config)
+        self._shipper = Shipper(self._ledger, address, auth_metadata(token), config, tls_ca)
         self._limit = config.queue_size  # 0 once closed: every later put is dropped, counted
         self._started = False
 

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -43,7 +44,7 @@ from gym_gui_bridge.protocol.limits import JSONL_MAX_LINE_BYTES
 from gym_gui_bridge.protocol.spool import segment_path
 from gym_gui_bridge.protocol.wire import PUBLISH_METHOD, channel_options
 
-__all__ = ["Shipper"]
+__all__ = ["Shipper", "open_bridge_channel"]
 
 _log = logging.getLogger(__name__)
 _CONNECT_TIMEOUT_MIN_S = 1.0  # shortest wait for a connection before counting it as failed
@@ -63,6 +64,16 @@ def _whole_lines(data: bytes, most: int) -> tuple[int, int]:
     return (int(ends[-1]) + 1, len(ends)) if len(ends) else (0, 0)
 
 
+def open_bridge_channel(address: str, tls_ca: str | Path | None = None) -> grpc.Channel:
+    """A channel to the bridge at ``address``: TLS checked against the PEM file ``tls_ca``
+    (``FASTLANE_BRIDGE_TLS_CA``), plain text without one. Raises OSError if it cannot be read."""
+    if tls_ca is None:
+        return grpc.insecure_channel(address, options=channel_options())
+    with open(tls_ca, "rb") as file:
+        credentials = grpc.ssl_channel_credentials(root_certificates=file.read())
+    return grpc.secure_channel(address, credentials, options=channel_options())
+
+
 class Shipper:
     """Thread ``<name>-ship``: spool -> bridge, deleting what the bridge acknowledged."""
 
@@ -72,8 +83,10 @@ class Shipper:
         address: str,
         metadata: tuple[tuple[str, str], ...],
         config: EmitterConfig,
+        tls_ca: str | Path | None = None,
     ) -> None:
         self._ledger, self._address = ledger, address
+        self._tls_ca = tls_ca
         self._metadata, self._config = metadata, config
         self._batch_size = config.batch_size
         self._stop = threading.Event()
@@ -100,10 +113,18 @@ class Shipper:
         config = self._config
         ledger, backoff = self._ledger, config.reconnect_min_s
         while not self._stop.is_set():
-            channel = grpc.insecure_channel(self._address, options=channel_options())
-            if not self._wait_ready(channel, max(backoff, _CONNECT_TIMEOUT_MIN_S)):
+            try:
+                channel = open_bridge_channel(self._address, self._tls_ca)
+            except OSError as error:  # the CA file: reported like an unreachable bridge
+                channel = None
+                problem = f"bridge {self._address}: cannot read the TLS CA file: {error}"
+            if channel is None or not self._wait_ready(
+                channel, max(backoff, _CONNECT_TIMEOUT_MIN_S)
+            ):
+                if channel is not None:
+                    problem = f"bridge {self._address} unreachable"
                 with ledger.lock:
-                    ledger.bridge_problem = f"bridge {self._address} unreachable"
+                    ledger.bridge_problem = problem
                 if ledger.throttle.ready("unreachable"):
                     _log.warning(
                         "%s %s: bridge %s unreachable; spooling to %s, retrying",
@@ -112,7 +133,8 @@ class Shipper:
                         self._address,
                         ledger.spool_dir,
                     )
-                channel.close()
+                if channel is not None:
+                    channel.close()
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, config.reconnect_max_s)
                 continue

@@ -76,6 +76,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "db": ("FASTLANE_DB",),
     "bridge": ("FASTLANE_BRIDGE",),
     "bridge_token": ("FASTLANE_BRIDGE_TOKEN",),
+    "bridge_tls_ca": ("FASTLANE_BRIDGE_TLS_CA",),
     "config": ("FASTLANE_CONFIG",),
 }
 

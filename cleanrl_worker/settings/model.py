@@ -10,6 +10,7 @@ frame settings given as variables or flags (``FASTLANE_FPS``, ...) applied on to
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ _SHOWN = (
     "db",
     "bridge",
     "bridge_token",
+    "bridge_tls_ca",
     "config",
 )
 #: room for "-<yyyymmdd-HHMMSS>-<pid>" within the run id limit
@@ -141,6 +143,8 @@ class WorkerSettings:
             shipped there (through a disk spool) instead of into ``db``.
         bridge_token: shared token the bridge asks for (``FASTLANE_BRIDGE_TOKEN``; only an
             environment variable, never a flag, so it does not show in ``ps``; never printed).
+        bridge_tls_ca: PEM file of the CA that signed a TLS bridge's certificate
+            (``FASTLANE_BRIDGE_TLS_CA``); None: the connection to the bridge is plain text.
         config: the config file the tunables came from (``FASTLANE_CONFIG``), or None.
         tunables: the configs of the worker's components (ring, frames, recorder, emitter,
             sink): the file's values, and the frame settings given as variables or flags.
@@ -159,6 +163,7 @@ class WorkerSettings:
     db: str = DEFAULT_DB_PATH
     bridge: str | None = None
     bridge_token: str | None = field(default=None, repr=False)
+    bridge_tls_ca: str | None = None
     config: str | None = None
     tunables: WorkerConfig = field(default_factory=WorkerConfig)
     sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
@@ -281,4 +286,6 @@ def _parse(name: str, value: str, where: str) -> dict[str, Any]:
         return {"bridge": value}
     if name in {"db", "config", "bridge_token"}:
         return {name: value}
+    if name == "bridge_tls_ca":
+        return {name: os.path.abspath(value)}  # the script may chdir; spawned workers too
     raise _error(where, "a known setting", name)

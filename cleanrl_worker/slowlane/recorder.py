@@ -103,6 +103,7 @@ class Recorder:
         config: RecorderConfig = RecorderConfig(),
         sink_config: SinkConfig = SinkConfig(),
         emitter_config: EmitterConfig = EmitterConfig(),
+        bridge_tls_ca: str | None = None,
     ) -> None:
         if steps not in STEP_MODES:
             raise ValueError(f"Expected steps in {STEP_MODES}, got {steps!r}")
@@ -118,6 +119,7 @@ class Recorder:
         #: ``host:port`` of a bridge to ship to instead of ``db_path`` (None: embedded SQLite)
         self.bridge = bridge
         self._bridge_token = bridge_token
+        self._bridge_tls_ca = bridge_tls_ca
         self.config, self.sink_config, self.emitter_config = config, sink_config, emitter_config
         self._argv = tuple(sys.argv if argv is None else argv)
         self._open_lock = threading.Lock()  # guards starting the sink once
@@ -322,6 +324,7 @@ class Recorder:
                 self.config,
                 self.sink_config,
                 self.emitter_config,
+                self._bridge_tls_ca,
             ),
         )
 
@@ -340,6 +343,7 @@ class Recorder:
                     self.bridge,
                     self.run_id,
                     token=self._bridge_token,
+                    tls_ca=self._bridge_tls_ca,
                     name=f"fastlane-emitter-{pid}",
                     spool_name=f"{self.run_id}.{pid}",
                     config=self.emitter_config,
@@ -449,6 +453,7 @@ def start(
     config: RecorderConfig = RecorderConfig(),
     sink_config: SinkConfig = SinkConfig(),
     emitter_config: EmitterConfig = EmitterConfig(),
+    bridge_tls_ca: str | None = None,
 ) -> Recorder:
     """Start recording this process into the SQLite file ``db_path``; idempotent per process.
 
@@ -467,6 +472,7 @@ def start(
             (:class:`~cleanrl_worker.emitter.emitter.BridgeEmitter`) instead of written to
             ``db_path``.
         bridge_token: the bridge's shared token, if it asks for one.
+        bridge_tls_ca: PEM file of the CA of a TLS bridge's certificate (None: plain text).
         config: the recorder's tunables (``[recorder]``).
         sink_config: the embedded SQLite sink's tunables (``[sink]``).
         emitter_config: the emitter's tunables (``[emitter]``), with ``bridge``.
@@ -487,6 +493,7 @@ def start(
         config=config,
         sink_config=sink_config,
         emitter_config=emitter_config,
+        bridge_tls_ca=bridge_tls_ca,
     )
     if role == "main":
         try:
@@ -518,6 +525,7 @@ def _attach(
     config: RecorderConfig = RecorderConfig(),
     sink_config: SinkConfig = SinkConfig(),
     emitter_config: EmitterConfig = EmitterConfig(),
+    bridge_tls_ca: str | None = None,
 ) -> Recorder:
     """This process's recorder of ``run_id``: the current one, or a new ``child`` recorder."""
     existing = _recorder
@@ -538,4 +546,5 @@ def _attach(
         config=config,
         sink_config=sink_config,
         emitter_config=emitter_config,
+        bridge_tls_ca=bridge_tls_ca,
     )

@@ -79,16 +79,23 @@ def stored_status(db_path: str | Path, run_id: str, busy_timeout_s: float = 5.0)
     return status if status in LIFECYCLE_STATUSES else None
 
 
-def ask_bridge(address: str, token: str | None, run_id: str, timeout: float) -> BridgeAnswer:
+def ask_bridge(
+    address: str, token: str | None, run_id: str, timeout: float, *, tls_ca: str | None = None
+) -> BridgeAnswer:
     """Ask the bridge at ``address`` about ``run_id``; ``BridgeAnswer(None, None)`` if it does
-    not answer within ``timeout`` seconds (down, unreachable, or refusing the token)."""
+    not answer within ``timeout`` seconds (down, unreachable, or refusing the token or the
+    certificate authority ``tls_ca``)."""
     import grpc
 
+    from cleanrl_worker.emitter.shipper import open_bridge_channel
     from gym_gui_bridge.proto import trainer_pb2 as pb
-    from gym_gui_bridge.protocol.wire import SERVICE_NAME, auth_metadata, channel_options
+    from gym_gui_bridge.protocol.wire import SERVICE_NAME, auth_metadata
 
     metadata = auth_metadata(token)
-    channel = grpc.insecure_channel(address, options=channel_options())
+    try:
+        channel = open_bridge_channel(address, tls_ca)
+    except OSError:
+        return BridgeAnswer(None, None)  # the emitter says why, once it tries
     try:
         list_runs = channel.unary_unary(
             f"/{SERVICE_NAME}/ListRuns",

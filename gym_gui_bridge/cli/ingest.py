@@ -34,6 +34,8 @@ class IngestArgs:
     """A running bridge to send the records to instead."""
     token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
     """File whose first line is that bridge's shared token."""
+    tls_ca: Annotated[str | None, unset_means("FILE", "plain text")] = None
+    """PEM certificate authority to check a TLS bridge's certificate with (serve --tls-cert)."""
     remove: bool = False
     """Delete each file once every record in it is stored or rejected (rejected ones are kept
     in the quarantine table); a file with a record not acknowledged stays, and the exit status
@@ -52,7 +54,8 @@ def main(argv: list[str], prog: str) -> int:
             from gym_gui_bridge.server.client import IngestIncomplete, send_files
 
             try:
-                result = send_files(files, args.bridge, read_token(args.token_file))
+                token = read_token(args.token_file)
+                result = send_files(files, args.bridge, token, tls_ca=args.tls_ca)
             except IngestIncomplete as error:
                 result, failure = error.result, str(error)
         else:

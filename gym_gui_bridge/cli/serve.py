@@ -36,8 +36,13 @@ class ServeArgs:
     listen: Annotated[str, tyro.conf.arg(metavar="HOST:PORT")] = BRIDGE_DEFAULT_LISTEN
     """Address to listen on. Non-loopback needs --allow-remote and a token."""
     config: Annotated[str | None, unset_means("FILE", "none")] = None
-    """TOML config file: the [run_bus], [sink], [bridge], [live] and [credits] tables of
+    """TOML config file: the [run_bus], [sink], [bridge], [live], [credits] and [relay] tables of
     configs/defaults.toml (docs/configuration.md). A key serve does not read is an error."""
+    tls_cert: Annotated[str | None, unset_means("FILE", "no TLS")] = None
+    """PEM certificate (chain) to serve gRPC over TLS with; needs --tls-key. Clients then pass
+    --tls-ca with the CA (or this certificate, if self-signed)."""
+    tls_key: Annotated[str | None, unset_means("FILE", "no TLS")] = None
+    """PEM private key of --tls-cert (readable by its owner only)."""
     allow_remote: bool = False
     """Allow a non-loopback listen address (a shared token is then required)."""
     token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
@@ -74,13 +79,21 @@ def build_bridge(args: ServeArgs) -> Bridge:
 
     Raises:
         ConfigError: the config file is missing, not TOML, or holds a key serve refuses.
-        BridgeError: the listen address or the token is refused.
+        BridgeError: the listen address, the token or the TLS files are refused.
     """
     from gym_gui_bridge.config.loader import load_config
     from gym_gui_bridge.config.programs import ServeConfig
-    from gym_gui_bridge.server.app import Bridge  # grpc only when serving
+    from gym_gui_bridge.server.app import Bridge, server_credentials  # grpc only when serving
 
     config = load_config(args.config, ServeConfig)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        given, missing = (
+            ("--tls-cert", "--tls-key") if args.tls_key is None else ("--tls-key", "--tls-cert")
+        )
+        raise BridgeError(f"Expected {missing} with {given}, got only {given}")
+    tls = None
+    if args.tls_cert is not None and args.tls_key is not None:
+        tls = server_credentials(args.tls_cert, args.tls_key)
     return Bridge(
         args.db,
         args.listen,
@@ -88,6 +101,7 @@ def build_bridge(args: ServeArgs) -> Bridge:
         allow_remote=args.allow_remote,
         spool_root=args.spool_dir,
         config=config,
+        tls=tls,
     )
 
 
@@ -118,6 +132,7 @@ def main(argv: list[str], prog: str) -> int:
     more = " (more in the background)" if ingest is not None and not ingest.done else ""
     print(
         f"{prog}: listening on {host}:{bridge.port}, db {db}, "
+        f"{'TLS, ' if bridge.tls else ''}"
         f"{'token required' if bridge.token_required else 'no token'}; "
         f"ingested {bridge.ingested.accepted} "
         f"spooled records from {spool_dir}{more}",

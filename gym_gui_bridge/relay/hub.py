@@ -2,8 +2,8 @@
 
 ``FrameRelay.watch(run_id, ...)`` opens a :class:`RelayWatch`. While at least one watch of a run
 is open, the run's tap thread (``relay-<run_id>``) holds a :class:`FastLaneReader` of its ring
-(announcing itself, so the worker renders) and reads the newest frame at the highest rate any
-watch asks for. Each frame read is offered to every watch of the run; a watch keeps only the
+(announcing itself, so the worker renders) and polls it for a new frame at twice the highest
+rate any watch asks for, reading each frame once. Each frame read is offered to every watch of the run; a watch keeps only the
 newest one offered and not yet taken (latest-frame: a slow watch gets fewer, newer frames, the
 tap and the worker never wait for it). A watch paces itself to its own fps and encodes on
 :meth:`RelayWatch.next`, each (encoding, quality) once per frame whichever watch asks first.
@@ -48,7 +48,8 @@ _DEFAULT_CONFIG = RelayConfig()
 class RelayRunStats:
     """What the relay did for one run since the bridge started.
 
-    ``frames_read`` counts ring reads that returned a frame (one per frame, however many watch);
+    ``frames_read`` counts ring reads that returned a frame (one per frame, however many watch),
+    ``last_seq`` is the seq of the newest of them;
     ``frames_sent`` counts frames handed to watches; ``encodes`` and ``encode_s`` what encoding
     them took. ``state`` is the watches' state, or ``"idle"`` once the relay left the ring.
     """
@@ -61,6 +62,7 @@ class RelayRunStats:
     frames_sent: int
     encodes: int
     encode_s: float
+    last_seq: int
 
 
 class _Counters:
@@ -70,6 +72,7 @@ class _Counters:
         self.frames_sent = 0
         self.encodes = 0
         self.encode_s = 0.0
+        self.last_seq = 0
 
     def encoded(self, seconds: float) -> None:
         with self.lock:
@@ -222,8 +225,10 @@ class _Tap:
                     self._wake.clear()
                     continue
             self._read(watches)
+            # twice the fastest watch's rate: a frame waits at most half a period to be read
+            # (a poll that finds no new frame reads one word of the header)
             fps = max(w.fps for w in watches)
-            self._wake.wait(min(1.0 / fps, _MAX_POLL_S))
+            self._wake.wait(min(0.5 / fps, _MAX_POLL_S))
             self._wake.clear()
 
     def _check_ring(self) -> bool:
@@ -243,7 +248,11 @@ class _Tap:
             reader = FastLaneReader.attach(self.run_id, announce=True)
         except (FastLaneError, OSError, ValueError):
             return False  # not there yet (or being created): keep the state
-        status = reader.status()
+        try:
+            status = reader.status()
+        except (FastLaneError, OSError, ValueError):
+            reader.close()  # gone between the attach and the look
+            return False
         if status.state == SegmentState.CLOSED or not status.writer_alive:
             reader.close()  # a finished run's leftover, or a dead writer's
             if self.state == LIVE:
@@ -260,13 +269,14 @@ class _Tap:
             return
         try:
             frame = reader.latest_frame()
-        except FastLaneError:
+        except (FastLaneError, OSError):
             self._detach(WAITING)  # the segment went away under the reader
             return
         if frame is None:
             return
         with self.counters.lock:
             self.counters.frames_read += 1
+            self.counters.last_seq = frame.seq
         shared = SharedFrame(self.run_id, frame, reader.config.env_slot, self.counters.encoded)
         for watch in watches:
             watch._offer(shared)
@@ -377,6 +387,7 @@ class FrameRelay:
                     frames_sent=c.frames_sent,
                     encodes=c.encodes,
                     encode_s=c.encode_s,
+                    last_seq=c.last_seq,
                 )
         return result
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import ssl
 import sys
 import threading
 import time
@@ -26,11 +27,12 @@ from gym_gui_bridge.logs import LOG_BRIDGE_STATUS
 from gym_gui_bridge.protocol.tokens import MIN_TOKEN_CHARS, check_token
 from gym_gui_bridge.protocol.wire import channel_options
 from gym_gui_bridge.relay.hub import FrameRelay
+from gym_gui_bridge.server.channel import read_pem
 from gym_gui_bridge.server.service import TokenInterceptor, TrainerServicer
 from gym_gui_bridge.store.ingest import IngestResult, SpoolIngest
 from gym_gui_bridge.store.sink import TelemetryDBSink
 
-__all__ = ["Bridge", "StatusReporter", "is_loopback"]
+__all__ = ["Bridge", "StatusReporter", "is_loopback", "server_credentials"]
 
 _log = logging.getLogger(__name__)
 
@@ -50,11 +52,31 @@ def is_loopback(listen: str) -> bool:
         return False
 
 
+def server_credentials(cert_file: str | Path, key_file: str | Path) -> grpc.ServerCredentials:
+    """TLS credentials of a bridge from a PEM certificate (chain) and its private key.
+
+    Raises:
+        BridgeError: a file is missing, unreadable or not PEM (the message names the flag), or
+            the key does not belong to the certificate.
+    """
+    cert = read_pem(cert_file, "--tls-cert")
+    key = read_pem(key_file, "--tls-key")
+    try:  # grpc would only fail at the first handshake: check the pair now
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file)
+    except ssl.SSLError as error:
+        raise BridgeError(
+            f"--tls-key: expected the private key of the certificate {cert_file}, "
+            f"got {key_file} ({error.reason or error})"
+        ) from None
+    return grpc.ssl_server_credentials([(key, cert)])
+
+
 class Bridge:
     """A running bridge. ``port`` is the bound port (useful with ``HOST:0``).
 
     ``config`` holds the tunables of every component the bridge builds: its RunBus, sink,
-    service, live subscribers and their credits (what ``serve --config FILE`` loads).
+    service, live subscribers and their credits, the frame relay (what ``serve --config FILE``
+    loads). ``tls`` (from :func:`server_credentials`) makes it listen with TLS only.
 
     Raises:
         BridgeError: ``token`` is shorter than ``MIN_TOKEN_CHARS``; ``listen`` is not loopback
@@ -70,6 +92,7 @@ class Bridge:
         allow_remote: bool = False,
         spool_root: str | Path | None = None,
         config: ServeConfig = ServeConfig(),
+        tls: grpc.ServerCredentials | None = None,
     ) -> None:
         if token is not None:
             token = check_token(token, "the bridge token")
@@ -98,11 +121,17 @@ class Bridge:
             relay=self.relay,
         )
         self._token = token
+        self._tls = tls
         self._spool_root = spool_root
         self._server: grpc.Server | None = None
         self.port = 0
         self.ingested = IngestResult()  # the start-up spool ingest's, updated as it goes
         self.spool_ingest: SpoolIngest | None = None
+
+    @property
+    def tls(self) -> bool:
+        """Whether the bridge listens with TLS."""
+        return self._tls is not None
 
     @property
     def token_required(self) -> bool:
@@ -130,7 +159,10 @@ class Bridge:
             options=channel_options(),
             maximum_concurrent_rpcs=workers,
         )
-        self.port = server.add_insecure_port(self.listen)
+        if self._tls is not None:
+            self.port = server.add_secure_port(self.listen, self._tls)
+        else:
+            self.port = server.add_insecure_port(self.listen)
         if self.port == 0:
             if self.spool_ingest is not None:
                 self.spool_ingest.stop()
@@ -179,9 +211,10 @@ class StatusReporter:
     def line(self, rate: float) -> str:
         h = self._bridge.servicer.health()
         lost = sum(s.dropped for s in self._bridge.bus.overflow_stats().values())
+        viewers = sum(self._bridge.relay.viewers().values())
         return (
             f"{LOG_BRIDGE_STATUS} runs {h.runs} publishers {h.publishers} "
-            f"subscribers {h.subscribers} | "
+            f"subscribers {h.subscribers} viewers {viewers} | "
             f"{rate:,.0f} rec/s | stored {h.sink_written:,} rejected {h.records_rejected:,} "
             f"dropped {h.records_dropped:,} | sink queue {h.sink_queue_depth:,} | "
             f"live drops {lost:,} | WAL {h.wal_bytes / 1e6:.1f} MB"

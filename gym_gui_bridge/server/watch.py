@@ -33,6 +33,8 @@ def serve_watch(
     if request is None:
         context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Expected a WatchRequest message")
     assert request is not None
+    if stopping.is_set():
+        context.abort(grpc.StatusCode.UNAVAILABLE, "Expected a serving bridge, got one stopping")
     try:
         watch = relay.watch(
             request.run_id,

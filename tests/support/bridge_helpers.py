@@ -28,10 +28,16 @@ def free_port() -> int:
 
 
 def start_bridge(
-    db: Path, port: int, spool: Path, *extra: str, env: dict | None = None
+    db: Path,
+    port: int,
+    spool: Path,
+    *extra: str,
+    env: dict | None = None,
+    tls_ca: Path | None = None,
 ) -> subprocess.Popen:
-    """``gym-gui-bridge serve`` in a subprocess, returned once it answers GetHealth. Its stderr
-    goes to ``bridge_log(db, port)`` (appended: a restarted bridge adds to the same file)."""
+    """``gym-gui-bridge serve`` in a subprocess, returned once it answers GetHealth (over TLS
+    checked with ``tls_ca`` if given). Its stderr goes to ``bridge_log(db, port)`` (appended: a
+    restarted bridge adds to the same file)."""
     with open(bridge_log(db, port), "ab") as log:
         proc = subprocess.Popen(
             [
@@ -51,7 +57,8 @@ def start_bridge(
             stderr=log,
             env=env,
         )
-    wait_healthy(f"127.0.0.1:{port}", proc, token=(env or {}).get("FASTLANE_BRIDGE_TOKEN"))
+    token = (env or {}).get("FASTLANE_BRIDGE_TOKEN")
+    wait_healthy(f"127.0.0.1:{port}", proc, token=token, tls_ca=tls_ca)
     return proc
 
 
@@ -60,9 +67,12 @@ def bridge_log(db: Path, port: int) -> Path:
 
 
 def wait_healthy(
-    address: str, proc: subprocess.Popen | None = None, token: str | None = None
+    address: str,
+    proc: subprocess.Popen | None = None,
+    token: str | None = None,
+    tls_ca: Path | None = None,
 ) -> pb.Health:
-    stub = connect(address)
+    stub = connect(address, tls_ca=tls_ca)
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
