@@ -16,7 +16,7 @@ from waits import WAIT_S
 from gym_gui_bridge.proto import trainer_pb2 as pb
 from gym_gui_bridge.protocol.jsonl import encode_lines
 from gym_gui_bridge.protocol.records import TelemetryEvent
-from gym_gui_bridge.server.app import Bridge
+from gym_gui_bridge.server.app import Bridge, server_credentials
 from gym_gui_bridge.server.client import connect
 
 __all__ = ["TOKEN", "in_process_bridge", "publish"]
@@ -26,9 +26,13 @@ TOKEN = "remote-view-test-token-0123456789"
 
 
 @contextlib.contextmanager
-def in_process_bridge(db: Path, *, port: int = 0, token: str | None = None) -> Iterator[Bridge]:
-    """A started bridge on 127.0.0.1:``port`` (0: any free port, see ``bridge.port``)."""
-    bridge = Bridge(db, f"127.0.0.1:{port}", token=token)
+def in_process_bridge(
+    db: Path, *, port: int = 0, token: str | None = None, tls: tuple[Path, Path] | None = None
+) -> Iterator[Bridge]:
+    """A started bridge on 127.0.0.1:``port`` (0: any free port, see ``bridge.port``);
+    ``tls``: its (certificate, key) files, for TLS only."""
+    credentials = server_credentials(*tls) if tls is not None else None
+    bridge = Bridge(db, f"127.0.0.1:{port}", token=token, tls=credentials)
     bridge.start()
     try:
         yield bridge

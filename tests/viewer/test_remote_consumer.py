@@ -13,6 +13,7 @@ from bridge_helpers import free_port
 from pytestqt.qtbot import QtBot
 from record_factory import run
 from remote_view_helpers import TOKEN, in_process_bridge, publish
+from tls_files import make_certificate
 from waits import WAIT_MS
 
 from gym_gui_bridge.config.viewer import RemoteViewConfig, ViewerConfig
@@ -39,8 +40,10 @@ def _consumer(
     *,
     token: str | None = None,
     lossless: bool = False,
+    tls_ca: Path | None = None,
 ) -> RemoteFrameConsumer:
-    link = BridgeLink(BridgeTarget(address, token, "FASTLANE_BRIDGE_TOKEN"), QUICK_RETRY)
+    target = BridgeTarget(address, token, "FASTLANE_BRIDGE_TOKEN", tls_ca)
+    link = BridgeLink(target, QUICK_RETRY)
     runs = RemoteRunList(link, FAST.picker_refresh_s)
     return RemoteFrameConsumer(
         run_id, link=link, runs=runs, config=FAST, remote=QUICK_RETRY, lossless=lossless
@@ -257,3 +260,29 @@ def test_a_closed_run_is_reported_and_its_restart_is_followed(
             second.close()
     finally:
         consumer.stop()
+
+
+def test_a_tls_bridge_is_watched_with_its_ca_and_refused_without(
+    qtbot: QtBot, tmp_path: Path, run_id: str
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    writer = FastLaneWriter.create(run_id, FastLaneConfig(60, 40))
+    with in_process_bridge(tmp_path / "b.sqlite", token=TOKEN, tls=(cert, key)) as bridge:
+        address = f"127.0.0.1:{bridge.port}"
+        plain = _consumer(address, run_id, token=TOKEN)
+        secure = _consumer(address, run_id, token=TOKEN, tls_ca=cert)
+        try:
+            plain.start()
+            secure.start()
+
+            def secure_connected() -> bool:
+                writer.publish(_frame((30, 60, 90)))
+                return secure.status == "connected"
+
+            qtbot.waitUntil(secure_connected, timeout=WAIT_MS)
+            qtbot.waitUntil(lambda: plain.status == "bridge-unreachable", timeout=WAIT_MS)
+            assert plain.frames_shown == 0
+        finally:
+            plain.stop()
+            secure.stop()
+            writer.close()
