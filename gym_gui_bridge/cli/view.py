@@ -17,13 +17,16 @@ from gym_gui_bridge.config.viewer import ViewerConfig
 if TYPE_CHECKING:
     from gym_gui_bridge.config.programs import ViewConfig
     from gym_gui_bridge.viewer.app import ViewerOptions
+    from gym_gui_bridge.viewer.remote.link import BridgeTarget
 
 _DEFAULTS = ViewerConfig()  # shown in --help: --fps and --snapshot-timeout beat --config
 
-__all__ = ["ViewArgs", "main", "view_config", "viewer_options"]
+__all__ = ["ViewArgs", "bridge_target", "main", "view_config", "viewer_options"]
 
 _EXIT_FAILED = 1
 _EXIT_USAGE = 2  # as for a wrong flag: the command cannot run as asked
+#: Flags that mean something only with --bridge, and their fields.
+_BRIDGE_ONLY = {"--token-file": "token_file", "--tls-ca": "tls_ca", "--lossless": "lossless"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,15 +45,25 @@ class ViewArgs:
     snapshot: Annotated[Path | None, unset_means("PNG", "open a window")] = None
     """Save the window to PNG at the first frame and exit (headless: QT_QPA_PLATFORM=offscreen)."""
     fps: Annotated[float | None, unset_means("HZ", f"VIEWER_FPS, {_DEFAULTS.fps:g}")] = None
-    """Display rate: how often the ring is polled for a newer frame."""
+    """Display rate: how often the ring is polled for a newer frame.
+    With --bridge: the most frames per second asked of the bridge."""
     snapshot_timeout: Annotated[
         float | None,
         unset_means("SECONDS", f"VIEWER_SNAPSHOT_TIMEOUT_S, {_DEFAULTS.snapshot_timeout_s:g}"),
     ] = None
     """With --snapshot: give up (exit 1) if no frame arrives within this many seconds."""
     config: Annotated[str | None, unset_means("FILE", "none")] = None
-    """TOML config file: the [viewer] and [live_panel] tables of configs/defaults.toml
+    """TOML config file: the [viewer], [live_panel] and [remote_view] tables of configs/defaults.toml
     (docs/configuration.md). A key the viewer does not read is an error."""
+    bridge: Annotated[str | None, unset_means("HOST:PORT", "this machine's shared memory")] = None
+    """Watch a run on another machine through its bridge (gym-gui-bridge serve there).
+    Frames, runs and curves then all come from the bridge; --db is not read."""
+    token_file: Annotated[str | None, unset_means("FILE", "$FASTLANE_BRIDGE_TOKEN")] = None
+    """With --bridge: file whose first line is that bridge's shared token."""
+    tls_ca: Annotated[str | None, unset_means("FILE", "plain text")] = None
+    """With --bridge: PEM file of the CA (or self-signed certificate) of a TLS bridge."""
+    lossless: bool = False
+    """With --bridge: ask for PNG frames (pixel-exact, larger) instead of JPEG."""
 
 
 def view_config(args: ViewArgs) -> ViewConfig:
@@ -71,11 +84,68 @@ def view_config(args: ViewArgs) -> ViewConfig:
     return config
 
 
-def viewer_options(args: ViewArgs, config: ViewConfig) -> ViewerOptions:
+def bridge_target(args: ViewArgs) -> BridgeTarget | None:
+    """The bridge of ``--bridge`` with its token and TLS CA, or None without ``--bridge``.
+
+    Raises:
+        BridgeError: the token (file or variable) is refused; flags need ``--bridge``.
+        OSError: the token file cannot be read.
+    """
+    from gym_gui_bridge.cli.serve import TOKEN_ENV, read_token
+    from gym_gui_bridge.errors import BridgeError
+    from gym_gui_bridge.viewer.remote.link import BridgeTarget
+
+    if args.bridge is None:
+        given = [flag for flag, value in _BRIDGE_ONLY.items() if getattr(args, value)]
+        if given:
+            raise BridgeError(f"Expected --bridge HOST:PORT with {', '.join(given)}, got none")
+        return None
+    source = f"--token-file {args.token_file}" if args.token_file else TOKEN_ENV
+    return BridgeTarget(args.bridge, read_token(args.token_file), source, args.tls_ca)
+
+
+def viewer_options(
+    args: ViewArgs, config: ViewConfig, bridge: BridgeTarget | None = None
+) -> ViewerOptions:
     """What :func:`~gym_gui_bridge.viewer.app.run_viewer` is asked to do (imports Qt)."""
     from gym_gui_bridge.viewer.app import ViewerOptions
 
-    return ViewerOptions(run_id=args.run_id, db_path=args.db, snapshot=args.snapshot, config=config)
+    return ViewerOptions(
+        run_id=args.run_id,
+        db_path=args.db,
+        snapshot=args.snapshot,
+        config=config,
+        bridge=bridge,
+        lossless=args.lossless,
+    )
+
+
+def _check_bridge(target: BridgeTarget, args: ViewArgs, config: ViewConfig, prog: str) -> int:
+    """Ask the bridge for its runs once: a refused token ends here, in one line (exit 1), as
+    does an unreachable bridge with --snapshot; the window shows it and keeps trying."""
+    from gym_gui_bridge.viewer.remote.link import FATAL_STATUSES, BridgeLink
+    from gym_gui_bridge.viewer.remote.run_list import RemoteRunList
+
+    link = BridgeLink(target, config.remote_view)
+    try:
+        listing = RemoteRunList(link, config.viewer.picker_refresh_s).refresh()
+    finally:
+        link.close()
+    if listing.status in FATAL_STATUSES or (listing.status and args.snapshot is not None):
+        print(f"{prog}: {listing.detail}", file=sys.stderr)
+        return _EXIT_FAILED
+    if listing.status:
+        print(f"{prog}: {listing.detail}; the window keeps trying", file=sys.stderr)
+    elif args.run_id is None and args.snapshot is None:
+        newest = listing.newest_live()
+        print(
+            f"{prog}: opening the newest live fast lane on {target.address}: {newest}"
+            if newest
+            else f"{prog}: no live fast lane on {target.address} yet; waiting for a run "
+            "started there with FASTLANE=1",
+            file=sys.stderr,
+        )
+    return 0
 
 
 def main(argv: list[str], prog: str) -> int:
@@ -100,8 +170,22 @@ def main(argv: list[str], prog: str) -> int:
             file=sys.stderr,
         )
         return _EXIT_USAGE
-    from gym_gui_bridge.viewer.app import run_viewer
+    from gym_gui_bridge.errors import BridgeError
 
+    try:
+        bridge = bridge_target(args)
+    except (BridgeError, OSError) as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return _EXIT_FAILED
+    if bridge is not None:
+        try:
+            code = _check_bridge(bridge, args, config, prog)
+        except BridgeError as error:  # --tls-ca unreadable or not PEM
+            print(f"{prog}: {error}", file=sys.stderr)
+            return _EXIT_FAILED
+        if code:
+            return code
+        return _run(args, config, bridge)
     if args.run_id is None and args.snapshot is None:
         from gym_gui_bridge.viewer.consumer import newest_live_run
 
@@ -112,4 +196,10 @@ def main(argv: list[str], prog: str) -> int:
             else f"{prog}: no live fast lane yet; waiting for a run started with FASTLANE=1",
             file=sys.stderr,
         )
-    return run_viewer(viewer_options(args, config))
+    return _run(args, config, None)
+
+
+def _run(args: ViewArgs, config: ViewConfig, bridge: BridgeTarget | None) -> int:
+    from gym_gui_bridge.viewer.app import run_viewer
+
+    return run_viewer(viewer_options(args, config, bridge))

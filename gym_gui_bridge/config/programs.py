@@ -23,7 +23,7 @@ from gym_gui_bridge.config.relay import RelayConfig
 from gym_gui_bridge.config.slowlane import EmitterConfig, RecorderConfig
 from gym_gui_bridge.config.spec import SERVE, VIEW, WORKER, Spec, specs
 from gym_gui_bridge.config.store import SinkConfig
-from gym_gui_bridge.config.viewer import LivePanelConfig, ViewerConfig
+from gym_gui_bridge.config.viewer import LivePanelConfig, RemoteViewConfig, ViewerConfig
 from gym_gui_bridge.config.web import WebConfig
 
 __all__ = [
@@ -74,6 +74,7 @@ class ViewConfig:
 
     viewer: ViewerConfig = field(default_factory=ViewerConfig)
     live_panel: LivePanelConfig = field(default_factory=LivePanelConfig)
+    remote_view: RemoteViewConfig = field(default_factory=RemoteViewConfig)
 
 
 #: Every program's bundle, in the order the generated defaults.toml lists their tables.

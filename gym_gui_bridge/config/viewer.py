@@ -1,6 +1,7 @@
 """Tunables of the viewer: its frame display and its live panel.
 
-Read by ``gym-gui-bridge view --config FILE`` from ``[viewer]`` and ``[live_panel]``.
+Read by ``gym-gui-bridge view --config FILE`` from ``[viewer]``, ``[live_panel]`` and
+``[remote_view]`` (the last only matters with ``view --bridge``).
 ``VIEWER_FPS`` and ``VIEWER_SNAPSHOT_TIMEOUT_S`` are also flags (``--fps``,
 ``--snapshot-timeout``): a flag beats the file.
 """
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gym_gui_bridge.config.spec import check_fields, tunable
+from gym_gui_bridge.config.spec import ConfigError, check_fields, tunable
 
-__all__ = ["LivePanelConfig", "ViewerConfig"]
+__all__ = ["LivePanelConfig", "RemoteViewConfig", "ViewerConfig"]
 
 
 @dataclass(frozen=True)
@@ -137,3 +138,62 @@ class LivePanelConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+
+
+@dataclass(frozen=True)
+class RemoteViewConfig:
+    """Watching a run through a bridge (``view --bridge``): retries, call deadlines, buffers.
+
+    Used by :mod:`gym_gui_bridge.viewer.remote` (its frame stream, run list and telemetry
+    source).
+    """
+
+    retry_min_s: float = tunable(
+        "REMOTE_VIEW_RETRY_MIN_S",
+        0.25,
+        "First wait before reconnecting a stream the bridge ended or could not open (seconds); "
+        "each failure in a row doubles it up to REMOTE_VIEW_RETRY_MAX_S.",
+        above=0.0,
+    )
+    retry_max_s: float = tunable(
+        "REMOTE_VIEW_RETRY_MAX_S",
+        5.0,
+        "Longest wait between reconnection attempts (seconds): a bridge that comes back is "
+        "found within this long.",
+        above=0.0,
+    )
+    call_timeout_s: float = tunable(
+        "REMOTE_VIEW_CALL_TIMEOUT_S",
+        5.0,
+        "Deadline of one listing call to the bridge (ListRuns, ListFastLanes; seconds), so an "
+        "unreachable host is reported instead of waited on.",
+        above=0.0,
+    )
+    jpeg_quality: int = tunable(
+        "REMOTE_VIEW_JPEG_QUALITY",
+        0,
+        "JPEG quality asked of the bridge for live frames (1..100; 0: the bridge's default).",
+        minimum=0,
+        maximum=100,
+    )
+    telemetry_buffer: int = tunable(
+        "REMOTE_VIEW_TELEMETRY_BUFFER",
+        20000,
+        "Episodes and scalars held between two polls of the live panel (records, per stream); "
+        "beyond it the oldest are dropped (the panel keeps only the newest anyway).",
+        minimum=1,
+    )
+    status_refresh_s: float = tunable(
+        "REMOTE_VIEW_STATUS_REFRESH_S",
+        2.0,
+        "How often the live panel asks the bridge for the run's status (seconds).",
+        above=0.0,
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.retry_max_s < self.retry_min_s:
+            raise ConfigError(
+                f"REMOTE_VIEW_RETRY_MAX_S: expected >= REMOTE_VIEW_RETRY_MIN_S "
+                f"({self.retry_min_s:g}), got {self.retry_max_s:g}"
+            )

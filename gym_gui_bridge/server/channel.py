@@ -77,7 +77,11 @@ class _TokenInterceptor(
 
 
 def open_channel(
-    address: str, *, token: str | None = None, tls_ca: str | Path | None = None
+    address: str,
+    *,
+    token: str | None = None,
+    tls_ca: str | Path | None = None,
+    reconnect_s: tuple[float, float] | None = None,
 ) -> grpc.Channel:
     """A channel to the bridge at ``address`` (HOST:PORT).
 
@@ -86,11 +90,20 @@ def open_channel(
         token: the bridge's shared token, sent on every call as ``authorization: Bearer``.
         tls_ca: a PEM file of the certificate authority (or the self-signed certificate) the
             bridge's ``--tls-cert`` is checked against; without it the channel is plain text.
+        reconnect_s: ``(first, most)`` seconds the channel waits between attempts to reconnect
+            to a bridge that went away; without it gRPC's defaults (1 s growing to 120 s),
+            too slow for a viewer waiting on a restarted bridge.
 
     Raises:
         BridgeError: ``tls_ca`` cannot be read or is not PEM.
     """
     options = channel_options()
+    if reconnect_s is not None:
+        first_ms, most_ms = (max(1, round(seconds * 1000)) for seconds in reconnect_s)
+        options += [
+            ("grpc.initial_reconnect_backoff_ms", first_ms),
+            ("grpc.max_reconnect_backoff_ms", most_ms),
+        ]
     if tls_ca is not None:
         credentials = grpc.ssl_channel_credentials(root_certificates=read_pem(tls_ca, "--tls-ca"))
         channel = grpc.secure_channel(address, credentials, options=options)

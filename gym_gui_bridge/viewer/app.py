@@ -6,6 +6,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
@@ -16,6 +17,9 @@ from gym_gui_bridge.viewer.consumer import FastLaneConsumer
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
 from gym_gui_bridge.viewer.main_window import ViewerWindow
 from gym_gui_bridge.viewer.telemetry_source import SqliteTelemetrySource
+
+if TYPE_CHECKING:
+    from gym_gui_bridge.viewer.remote.link import BridgeLink, BridgeTarget
 
 __all__ = ["ViewerOptions", "build_window", "process_age_s", "run_viewer"]
 
@@ -34,14 +38,18 @@ def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> N
 class ViewerOptions:
     """What ``gym-gui-bridge view`` was asked to do (see cli/view.py for each field).
 
-    ``config`` holds the viewer's tunables (``[viewer]``, ``[live_panel]``): what ``--config``
-    loaded, with ``--fps`` and ``--snapshot-timeout`` applied on top.
+    ``config`` holds the viewer's tunables (``[viewer]``, ``[live_panel]``, ``[remote_view]``):
+    what ``--config`` loaded, with ``--fps`` and ``--snapshot-timeout`` applied on top. With
+    ``bridge`` the frames and curves come from that bridge instead of this machine's shared
+    memory and ``db_path``; ``lossless`` then asks it for PNG frames instead of JPEG.
     """
 
     run_id: str | None = None
     db_path: str = DEFAULT_DB_PATH
     snapshot: Path | None = None
     config: ViewConfig = field(default_factory=ViewConfig)
+    bridge: BridgeTarget | None = None
+    lossless: bool = False
 
 
 def process_age_s() -> float:
@@ -57,13 +65,36 @@ def process_age_s() -> float:
     return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def build_window(options: ViewerOptions) -> ViewerWindow:
-    """The window with its consumer and live controller, not started yet."""
+def build_window(options: ViewerOptions, link: BridgeLink | None = None) -> ViewerWindow:
+    """The window with its consumer and live controller, not started yet.
+
+    With ``options.bridge``, everything remote shares ``link`` (a new one if not given; the
+    caller closes it after the window stopped).
+    """
     viewer, panel = options.config.viewer, options.config.live_panel
-    consumer = FastLaneConsumer(options.run_id, config=viewer)
-    source = SqliteTelemetrySource(options.db_path, config=panel)
-    controller = LiveTelemetryController(source, config=panel)
-    return ViewerWindow(consumer, controller)
+    if options.bridge is None:
+        consumer = FastLaneConsumer(options.run_id, config=viewer)
+        source = SqliteTelemetrySource(options.db_path, config=panel)
+        return ViewerWindow(consumer, LiveTelemetryController(source, config=panel))
+    from gym_gui_bridge.viewer.remote.consumer import RemoteFrameConsumer
+    from gym_gui_bridge.viewer.remote.link import BridgeLink
+    from gym_gui_bridge.viewer.remote.run_list import RemoteRunList
+    from gym_gui_bridge.viewer.remote.telemetry import BridgeTelemetrySource
+
+    remote = options.config.remote_view
+    link = link or BridgeLink(options.bridge, remote)
+    runs = RemoteRunList(link, viewer.picker_refresh_s)
+    remote_consumer = RemoteFrameConsumer(
+        options.run_id,
+        link=link,
+        runs=runs,
+        config=viewer,
+        remote=remote,
+        lossless=options.lossless,
+    )
+    bridge_source = BridgeTelemetrySource(link, config=panel, remote=remote)
+    controller = LiveTelemetryController(bridge_source, config=panel)
+    return ViewerWindow(remote_consumer, controller, lister=runs.entries)
 
 
 def run_viewer(options: ViewerOptions) -> int:
@@ -71,7 +102,19 @@ def run_viewer(options: ViewerOptions) -> int:
     qInstallMessageHandler(_qt_message)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
-    window = build_window(options)
+    link: BridgeLink | None = None
+    if options.bridge is not None:
+        from gym_gui_bridge.viewer.remote.link import BridgeLink
+
+        link = BridgeLink(options.bridge, options.config.remote_view)
+    try:
+        return _run_window(app, build_window(options, link), options)
+    finally:
+        if link is not None:
+            link.close()
+
+
+def _run_window(app: QApplication, window: ViewerWindow, options: ViewerOptions) -> int:
     first_paint: list[float] = []
 
     def on_first_paint() -> None:
@@ -117,10 +160,16 @@ def _snapshot(
         print(
             f"gym-gui-bridge view: no frame from {what} within {timeout_s:g} s "
             f"(status {consumer.status}{': ' + consumer.detail if consumer.detail else ''}); "
-            "is the run started with FASTLANE=1 and publishing? see `gym-gui-bridge fastlanes`",
+            f"{consumer.waiting_hint}",
             file=sys.stderr,
         )
         app.exit(_EXIT_FAILED)
+
+    def stop_if_hopeless() -> None:
+        consumer = window.consumer
+        if consumer.gave_up and result["code"] != _EXIT_OK:
+            print(f"gym-gui-bridge view: {consumer.detail}", file=sys.stderr)
+            app.exit(_EXIT_FAILED)
 
     # save from the event loop, after the paint that showed the frame has finished; a QTimer
     # object, not QTimer.singleShot(callable), which crashed PySide6 at interpreter exit here
@@ -131,6 +180,7 @@ def _snapshot(
     # it is watched and streams live frames, the live panel loads its first curves
     settle_ms = round(options.config.viewer.snapshot_settle_s * 1000)
     window.frame_widget.first_frame_painted.connect(lambda: saver.start(settle_ms))
+    window.consumer.status_changed.connect(stop_if_hopeless)  # e.g. a refused token
     deadline = QTimer()
     deadline.setSingleShot(True)
     deadline.timeout.connect(give_up)

@@ -69,6 +69,11 @@ class FastLaneConsumer(QObject):
     hud_changed = Signal(object)
     status_changed = Signal(str)
     run_changed = Signal(str)
+    #: A ring can always appear: this consumer never stops trying.
+    gave_up = False
+    waiting_hint = (
+        "is the run started with FASTLANE=1 and publishing? see `gym-gui-bridge fastlanes`"
+    )
 
     def __init__(
         self,

@@ -16,14 +16,14 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QToolBar, QWidget
 
 from gym_gui_bridge.errors import RecordingError
-from gym_gui_bridge.viewer.consumer import FastLaneConsumer
+from gym_gui_bridge.viewer.frame_source import FrameSource
 from gym_gui_bridge.viewer.frame_widget import FrameWidget
 from gym_gui_bridge.viewer.hud import HudState
 from gym_gui_bridge.viewer.image import ShownFrame
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
 from gym_gui_bridge.viewer.live_panel import LivePanel
 from gym_gui_bridge.viewer.recording import ViewerRecording, default_video_path
-from gym_gui_bridge.viewer.run_picker import RunPicker
+from gym_gui_bridge.viewer.run_picker import RunLister, RunPicker, local_runs
 
 __all__ = ["ViewerWindow"]
 
@@ -37,15 +37,19 @@ class ViewerWindow(QMainWindow):
     """The viewer's main window. Owns nothing it did not create: stop() leaves runs alone.
 
     Args:
-        consumer: the fast-lane consumer (not started yet; :meth:`start` starts it).
+        consumer: where frames come from: a ring on this machine or a bridge (not started yet;
+            :meth:`start` starts it).
         controller: the live telemetry controller, or ``None`` for no live panel.
+        lister: what the run picker lists (default: the fast lanes on this machine).
     """
 
     def __init__(
         self,
-        consumer: FastLaneConsumer,
+        consumer: FrameSource,
         controller: LiveTelemetryController | None = None,
         parent: QWidget | None = None,
+        *,
+        lister: RunLister = local_runs,
     ) -> None:
         super().__init__(parent)
         self.consumer = consumer
@@ -64,7 +68,7 @@ class ViewerWindow(QMainWindow):
             splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
 
-        self.picker = RunPicker(refresh_s=consumer.config.picker_refresh_s)
+        self.picker = RunPicker(refresh_s=consumer.config.picker_refresh_s, lister=lister)
         self.picker.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         toolbar = QToolBar("run")
         toolbar.setMovable(False)

@@ -1,6 +1,12 @@
-"""``RunPicker``: a drop-down of the live fast lanes; choosing one switches the viewer to it."""
+"""``RunPicker``: a drop-down of the live fast lanes; choosing one switches the viewer to it.
+
+What it lists comes from a lister: :func:`local_runs` (the rings on this machine) by default,
+or the bridge's runs when the viewer watches through one.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
@@ -8,9 +14,11 @@ from PySide6.QtWidgets import QComboBox, QWidget
 from gym_gui_bridge.config.viewer import ViewerConfig
 from gym_gui_bridge.fastlane import FastLaneStatus, SegmentState, log_skipped, scan_segments
 
-__all__ = ["RunPicker", "describe_run"]
+__all__ = ["RunLister", "RunPicker", "describe_run", "local_runs"]
 
 _NEWEST = "(newest live run)"
+#: ``(run id, picker line)`` of each run to list, in the order to list them.
+RunLister = Callable[[], list[tuple[str, str]]]
 
 
 def describe_run(status: FastLaneStatus, now_ns: int | None = None) -> str:
@@ -22,12 +30,24 @@ def describe_run(status: FastLaneStatus, now_ns: int | None = None) -> str:
     return f"{status.run_id}  |  {slot}  |  {size}  |  {alive}  |  {rate:.1f} frames/s"
 
 
+def local_runs() -> list[tuple[str, str]]:
+    """Your fast lanes on this machine that are not closed, live ones first, newest first."""
+    scan = scan_segments()
+    log_skipped(scan.skipped)  # not yours (another user's, a link, a FIFO): never listed
+    statuses = [e.status for e in scan.entries if e.status is not None]
+    statuses = [s for s in statuses if s.state != SegmentState.CLOSED]
+    statuses.sort(key=lambda s: (not s.writer_alive, -s.created_ns))
+    return [(status.run_id, describe_run(status)) for status in statuses]
+
+
 class RunPicker(QComboBox):
-    """Lists your fast lanes on this machine (live ones first) and refreshes itself.
+    """Lists the runs to watch (by default your fast lanes on this machine, live ones first)
+    and refreshes itself.
 
     The first entry follows the newest live run. ``run_selected(str)`` carries the chosen run id,
     or "" for that first entry. The list is not rebuilt while its pop-up is open. It re-lists
-    the fast lanes every ``refresh_s`` seconds (``VIEWER_PICKER_REFRESH_S``).
+    the fast lanes every ``refresh_s`` seconds (``VIEWER_PICKER_REFRESH_S``), through
+    ``lister`` (default :func:`local_runs`).
     """
 
     run_selected = Signal(str)
@@ -37,8 +57,10 @@ class RunPicker(QComboBox):
         parent: QWidget | None = None,
         *,
         refresh_s: float = ViewerConfig().picker_refresh_s,
+        lister: RunLister = local_runs,
     ) -> None:
         super().__init__(parent)
+        self._lister = lister
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._popup_open = False
         self._refreshing = False
@@ -63,18 +85,14 @@ class RunPicker(QComboBox):
         """Re-list the segments; keeps the current choice selected if it still exists."""
         if self._popup_open:
             return
-        scan = scan_segments()
-        log_skipped(scan.skipped)  # not yours (another user's, a link, a FIFO): never listed
-        statuses = [e.status for e in scan.entries if e.status is not None]
-        statuses = [s for s in statuses if s.state != SegmentState.CLOSED]
-        statuses.sort(key=lambda s: (not s.writer_alive, -s.created_ns))
+        listed = self._lister()
         current = self.currentData()
         self._refreshing = True
         try:
             for index in range(self.count() - 1, 0, -1):
                 self.removeItem(index)
-            for status in statuses:
-                self.addItem(describe_run(status), status.run_id)
+            for run_id, line in listed:
+                self.addItem(line, run_id)
             index = self.findData(current)
             if index < 0 and current:  # the chosen run's ring is gone for now: keep showing it
                 self.addItem(f"{current}  |  (no fast lane now)", current)

@@ -1,9 +1,10 @@
 """Where the live panel's data comes from: a pluggable ``TelemetrySource``.
 
-Today there is one source, :class:`SqliteTelemetrySource`, which tails the slow lane's SQLite
-database read-only. The bridge's gRPC live stream (a later release) will be a second source with
-the same three methods; :class:`~gym_gui_bridge.viewer.live_controller.LiveTelemetryController`
-does not care which one it is given. Qt-free.
+Two sources have the same three methods: :class:`SqliteTelemetrySource` tails the slow lane's
+SQLite database read-only; :class:`~gym_gui_bridge.viewer.remote.telemetry.BridgeTelemetrySource`
+follows a bridge's live streams (``view --bridge``).
+:class:`~gym_gui_bridge.viewer.live_controller.LiveTelemetryController` does not care which one
+it is given. Qt-free.
 
 Tables read (through :mod:`gym_gui_bridge.store.queries`; the sink's contract, other columns
 are ignored)::

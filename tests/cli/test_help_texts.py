@@ -68,15 +68,14 @@ def test_run_commands_take_a_run_id(command: str, capsys: pytest.CaptureFixture[
     assert " RUN_ID" in usage
 
 
-def test_view_takes_an_optional_run_id_and_has_no_bridge_flag(
+def test_view_takes_an_optional_run_id_and_a_bridge_with_its_token_and_ca(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     text = _help(bridge_cli.main, ["view", "--help"], capsys)
     assert "[RUN_ID]" in text.splitlines()[0]
-    assert "--bridge" not in text
-    with pytest.raises(SystemExit) as stop:
-        bridge_cli.main(["view", "--bridge", "127.0.0.1:50055"])
-    assert stop.value.code == 2
+    for flag in ("--bridge HOST:PORT", "--token-file FILE", "--tls-ca FILE", "--lossless"):
+        assert flag in text
+    assert "$FASTLANE_BRIDGE_TOKEN" in text
 
 
 def test_ingest_names_its_path(capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,6 +36,19 @@ def _window_values(window: Any, options: Any) -> dict[str, Any]:
     }
 
 
+def _remote_window_values(window: Any) -> dict[str, Any]:
+    consumer, source = window.consumer, window.controller.source
+    backoff = consumer.link.backoff()  # what every stream's reconnection waits follow
+    return {
+        "REMOTE_VIEW_RETRY_MIN_S": backoff._first,
+        "REMOTE_VIEW_RETRY_MAX_S": backoff._most,
+        "REMOTE_VIEW_CALL_TIMEOUT_S": consumer.link.config.call_timeout_s,  # list_* deadlines
+        "REMOTE_VIEW_JPEG_QUALITY": consumer.remote.jpeg_quality,  # each WatchRequest's
+        "REMOTE_VIEW_TELEMETRY_BUFFER": source.remote.telemetry_buffer,
+        "REMOTE_VIEW_STATUS_REFRESH_S": source.remote.status_refresh_s,
+    }
+
+
 @pytest.mark.parametrize("key", VIEW_KEYS)
 def test_a_view_key_reaches_the_component_that_uses_it(
     tmp_path: Path, qtbot: Any, key: str
@@ -43,11 +56,14 @@ def test_a_view_key_reaches_the_component_that_uses_it(
     from gym_gui_bridge.viewer.app import build_window
 
     path, value = write_config(tmp_path, key)
-    args = tyro.cli(view.ViewArgs, args=["run-x", "--config", str(path)])
-    options = view.viewer_options(args, view.view_config(args))
+    remote = key.startswith("REMOTE_VIEW_")
+    bridge = ["--bridge", "127.0.0.1:1"] if remote else []  # nothing connects before start()
+    args = tyro.cli(view.ViewArgs, args=["run-x", "--config", str(path), *bridge])
+    options = view.viewer_options(args, view.view_config(args), view.bridge_target(args))
     window = build_window(options)
     qtbot.addWidget(window)
-    assert _window_values(window, options)[key] == value
+    held = _remote_window_values(window) if remote else _window_values(window, options)
+    assert held[key] == value
 
 
 def test_view_flags_beat_the_file(tmp_path: Path) -> None:
