@@ -112,13 +112,16 @@ class LiveSubscriber:
 
     def messages(self) -> Iterator[pb.Step | pb.Episode | pb.Scalar]:
         """Start the pump and yield messages until the client goes away."""
-        self._context.add_callback(self._done.set)
+        if not self._context.add_callback(self._done.set):
+            self._done.set()  # the call already ended (the client left before this started)
         self._pump.start()
         try:
             while not self._done.is_set():
                 try:
                     message = self._outgoing.get(timeout=_POLL_S)
                 except queue.Empty:
+                    if not self._context.is_active():  # a callback can be missed: look too
+                        break
                     continue
                 yield message
                 self._account.grant(1)
