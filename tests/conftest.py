@@ -4,6 +4,11 @@ Two checks run for every session (tests/support/session_guards.py): a test that 
 process must be marked ``slow``, and the session fails if anything under the checkout's
 ``runs/`` (or the invoking directory's) was created or changed: tests write into temporary
 folders only. Hypothesis runs without deadlines and keeps its caches outside the checkout.
+
+Tests tied to one gymnasium line are deselected (not skipped) on the other:
+``@pytest.mark.gymnasium_line("1")`` runs a test only under gymnasium 1.x, ``("0.29")`` only
+under 0.29. The suite runs once per line (scripts/test.sh), and a test that belongs to the other
+line is reported as deselected there.
 """
 
 from __future__ import annotations
@@ -45,6 +50,24 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(session_guards, "session_guards")
+
+
+def _gymnasium_line() -> str:
+    import gymnasium
+
+    major, minor = gymnasium.__version__.split(".")[:2]
+    return major if major != "0" else f"0.{minor}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    line = _gymnasium_line()
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("gymnasium_line")
+        (drop if marker is not None and marker.args[0] != line else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture

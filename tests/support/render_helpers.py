@@ -23,11 +23,10 @@ def render(env: Any) -> np.ndarray:
 
 
 def classic_param(env_id: str) -> Any:
-    """``env_id`` as a test parameter; Acrobot is left out under gymnasium 0.29.1 with numpy 2,
-    where its own ``step()`` fails (``np.float_``): no run can train it there."""
-    import gymnasium
+    """``env_id`` as a test parameter; Acrobot runs under gymnasium 1.x only: under 0.29.1 with
+    numpy 2 its own ``step()`` fails (``np.float_``), so no run can train it there."""
     import pytest
 
-    broken = env_id.startswith("Acrobot") and gymnasium.__version__.startswith("0.29")
-    reason = "Acrobot's step() uses np.float_, gone in numpy 2, under gymnasium 0.29.1"
-    return pytest.param(env_id, marks=pytest.mark.skipif(broken, reason=reason))
+    if env_id.startswith("Acrobot"):
+        return pytest.param(env_id, marks=pytest.mark.gymnasium_line("1"))
+    return env_id
