@@ -20,7 +20,9 @@ from worker_helpers import SCRIPTS, attach_when_ready, clean_env, segment_exists
 from gym_gui_bridge.fastlane import FastLaneFrame
 from gym_gui_bridge.fastlane.ring import process_alive
 
-pytestmark = pytest.mark.slow  # runs the script and its sidecar
+# runs the script and its sidecar; once, on the newest gymnasium line (the sidecar's process
+# lifetime does not depend on gymnasium; its renderers are tested on both lines in tests/fastlane)
+pytestmark = [pytest.mark.slow, pytest.mark.gymnasium_line("1")]
 
 SCRIPT = SCRIPTS / "cc_ppo.py"
 
