@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from gym_gui_bridge.fastlane.ring import process_alive
+
 #: The env cannot be drawn by a sidecar (the worker renders in-process from then on).
 EXIT_UNUSABLE = 3
 EXIT_FAILED = 1
@@ -103,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
         with contextlib.suppress(_Stop):
             publisher.channel.give_back(me)
-            if os.getppid() != args.owner:  # the worker died: its ring is left to us
+            # the worker died (its ring is left to us): reparented already, or still exiting
+            # (a dying leader thread shows as a zombie before its children are reparented)
+            if os.getppid() != args.owner or not process_alive(args.owner):
                 publisher.remove_if_orphaned(wait_s=_OWNER_EXIT_S)
             publisher.close()
 
