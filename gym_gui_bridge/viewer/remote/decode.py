@@ -8,6 +8,8 @@ gives. Runs on the frame stream's thread: ``QImage`` may be used off the UI thre
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PySide6.QtGui import QImage
 
@@ -24,24 +26,17 @@ _RING_FORMATS = {
 }
 
 
+_METRICS_FIELDS = tuple(field.name for field in dataclasses.fields(FastLaneMetrics))
+
+
 class FrameDecodeError(ValueError):
     """A relayed frame whose bytes are not an image of the size and channels it claims."""
 
 
 def metrics_of(hud: pb.FrameHud) -> FastLaneMetrics:
-    """The HUD numbers of a relayed frame, as the local ring gives them."""
-    return FastLaneMetrics(
-        last_reward=hud.last_reward,
-        rolling_return=hud.rolling_return,
-        step_rate_hz=hud.step_rate_hz,
-        frame_rate_hz=hud.frame_rate_hz,
-        episode=hud.episode,
-        episode_step=hud.episode_step,
-        global_step=hud.global_step,
-        source_step=hud.source_step,
-        render_ms=hud.render_ms,
-        render_mode=hud.render_mode,
-    )
+    """The HUD numbers of a relayed frame, as the local ring gives them (copied by name: the
+    FrameHud message has every field of FastLaneMetrics)."""
+    return FastLaneMetrics(**{name: getattr(hud, name) for name in _METRICS_FIELDS})
 
 
 def _pixels(image: QImage, channels: int) -> np.ndarray:
