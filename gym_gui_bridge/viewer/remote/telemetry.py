@@ -128,6 +128,11 @@ class BridgeTelemetrySource:
     (started, finished, ...) comes from ListRuns, at most every
     ``REMOTE_VIEW_STATUS_REFRESH_S``.
 
+    The first load is complete (``TelemetryBatch.complete``) once the episode stream has
+    delivered as many episodes as the bridge's first listing of the run counted (none if the
+    run is not listed). Scalars carry no such count: the ones replayed alongside are usually in
+    by then, but nothing waits for them.
+
     Args:
         link: the bridge.
         config: the live panel's tunables (for the controller; the source reads none).
@@ -151,6 +156,7 @@ class BridgeTelemetrySource:
         self._delivered = False
         self._run_status = ""
         self._status_checked = -float("inf")
+        self._expected_episodes: int | None = None  # from the first listing after opening
 
     @property
     def streams(self) -> tuple[RecordStream[Any], ...]:
@@ -163,18 +169,21 @@ class BridgeTelemetrySource:
         episodes = self._episodes.drain()
         scalars = self._scalars.drain()
         self._refresh_status()
+        expected = self._expected_episodes
+        complete = expected is not None and self._episodes.received >= expected
         if episodes or scalars:
             self._delivered = True
-            return TelemetryBatch(tuple(episodes), tuple(scalars), self._run_status)
+            return TelemetryBatch(tuple(episodes), tuple(scalars), self._run_status, complete)
         problem = self._episodes.problem or self._scalars.problem
         if problem:  # the curves drawn so far stay; the reason is noted
             raise TelemetryUnavailableError(problem)
         if not self._delivered:
             raise TelemetryUnavailableError(
                 f"no telemetry yet: no episode or scalar of run {run_id!r} on the bridge at "
-                f"{self.link.address}"
+                f"{self.link.address}",
+                nothing=complete,
             )
-        return TelemetryBatch(run_status=self._run_status)
+        return TelemetryBatch(run_status=self._run_status, complete=complete)
 
     def reset(self) -> None:
         """End the streams: the next fetch calls them again from the run's first record."""
@@ -204,6 +213,7 @@ class BridgeTelemetrySource:
         self._delivered = False
         self._run_status = ""
         self._status_checked = -float("inf")
+        self._expected_episodes = None
 
     def _refresh_status(self) -> None:
         now = time.monotonic()
@@ -215,5 +225,7 @@ class BridgeTelemetrySource:
         except grpc.RpcError:
             return  # the streams say what is wrong; the status waits for the next refresh
         found = next((run for run in runs if run.run_id == self._run_id), None)
+        if self._expected_episodes is None:
+            self._expected_episodes = found.episodes if found is not None else 0
         if found is not None:
             self._run_status = found.status
