@@ -246,7 +246,7 @@ class FastLaneReader:
     # --- closing ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Unmap the segment. Never unlinks it: the writer owns it. Safe to call twice."""
+        """Close the segment. Never unlinks it: the writer owns it. Safe to call twice."""
         view = self._view
         if view is None:
             return

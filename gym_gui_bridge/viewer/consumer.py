@@ -96,7 +96,7 @@ class FastLaneConsumer(ConsumerState):
             self._retry_timer.start()
 
     def stop(self) -> None:
-        """Stop polling and unmap the ring. Safe to call twice; never unlinks anything."""
+        """Stop polling and close the ring. Safe to call twice; never unlinks anything."""
         self._poll_timer.stop()
         self._retry_timer.stop()
         self._close_reader()
