@@ -43,7 +43,8 @@ class ViewArgs:
     db: DbPath = DEFAULT_DB_PATH
     """SQLite database whose episodes and scalars feed the live panel."""
     snapshot: Annotated[Path | None, unset_means("PNG", "open a window")] = None
-    """Save the window to PNG at the first frame and exit (headless: QT_QPA_PLATFORM=offscreen)."""
+    """Save the window to PNG once the picture is complete (a frame published while watched,
+    the live panel loaded) and exit (headless: QT_QPA_PLATFORM=offscreen)."""
     fps: Annotated[float | None, unset_means("HZ", f"VIEWER_FPS, {_DEFAULTS.fps:g}")] = None
     """Display rate: how often the ring is polled for a newer frame.
     With --bridge: the most frames per second asked of the bridge."""
@@ -51,7 +52,8 @@ class ViewArgs:
         float | None,
         unset_means("SECONDS", f"VIEWER_SNAPSHOT_TIMEOUT_S, {_DEFAULTS.snapshot_timeout_s:g}"),
     ] = None
-    """With --snapshot: give up (exit 1) if no frame arrives within this many seconds."""
+    """With --snapshot: the longest wait for the complete picture. Then the window is saved
+    anyway if a frame was painted (stderr says what is missing), else exit 1."""
     config: Annotated[str | None, unset_means("FILE", "none")] = None
     """TOML config file: the [viewer], [live_panel] and [remote_view] tables of configs/defaults.toml
     (docs/configuration.md). A key the viewer does not read is an error."""

@@ -59,17 +59,11 @@ class ViewerConfig:
     snapshot_timeout_s: float = tunable(
         "VIEWER_SNAPSHOT_TIMEOUT_S",
         10.0,
-        "Longest `--snapshot` waits for a first frame before failing (seconds).",
+        "Longest `--snapshot` waits for the complete picture (a frame the writer published "
+        "after the viewer started watching, and the live panel's first load) (seconds). At "
+        "the timeout the window is saved anyway if a frame was painted (stderr says what was "
+        "missing); with no frame, the viewer exits 1.",
         above=0.0,
-    )
-    snapshot_settle_s: float = tunable(
-        "VIEWER_SNAPSHOT_SETTLE_S",
-        1.5,
-        "How long `--snapshot` keeps the window live after the first frame before saving "
-        "(seconds): long enough for the writer to notice it is watched (it renders only then) "
-        "and for the live panel's first database poll, so the picture is what a person would "
-        "see.",
-        minimum=0.0,
     )
 
     def __post_init__(self) -> None:

@@ -15,6 +15,10 @@ and is never read, written or removed; a cheap ``lstat`` before the open keeps F
 nodes from being opened at all. ``/dev/shm`` is sticky (mode 1777): once a name is known to be
 this user's file, no other user can remove or replace it, so :func:`unlink` removes that file
 and nothing else.
+
+Readers never map a segment: :func:`open_file` checks it the same way and keeps only the
+descriptor (:class:`SegmentFile`), and every read is a ``pread``. A file truncated by another
+process then gives a short read, never a ``SIGBUS``, whenever the truncation happens.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from gym_gui_bridge.errors import FastLaneForeignError
 
 __all__ = [
     "Segment",
+    "SegmentFile",
     "attach",
     "create",
     "exists",
     "foreign_reason",
     "list_names",
     "name_problem",
+    "open_file",
     "path_of",
     "unlink",
 ]
@@ -49,8 +55,8 @@ _OPEN_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NO
 class Segment:
     """An open mapping of one named segment. ``close()`` unmaps it; it never unlinks.
 
-    ``fd`` is kept open (readers) so the size can be re-checked before reading and frames
-    copied with ``preadv``; -1 when it was closed after mapping (writers).
+    ``fd`` is kept open when asked (``attach(keep_fd=True)``), -1 when it was closed after
+    mapping.
     """
 
     name: str
@@ -64,16 +70,6 @@ class Segment:
         """Bytes mapped."""
         return len(self.buf)
 
-    def file_size(self) -> int:
-        """Bytes the file holds now, from the kept descriptor (the mapping's size without one).
-
-        ``lseek(fd, 0, SEEK_END)`` reads the same inode size as ``fstat`` at a fraction of its
-        cost; nothing reads through the descriptor's offset (copies use ``preadv``).
-        """
-        if self.fd < 0:
-            return len(self.buf)
-        return os.lseek(self.fd, 0, os.SEEK_END)
-
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
@@ -83,6 +79,39 @@ class Segment:
         # if someone still holds a view into the mapping, it is unmapped when that view dies
         with contextlib.suppress(BufferError):
             self.buf.close()
+
+
+@dataclass
+class SegmentFile:
+    """An open descriptor of one named segment, not mapped: read with ``pread``.
+
+    A read past the end of the file (another process truncated it) comes back short instead of
+    raising ``SIGBUS``. ``close()`` closes the descriptor; it never unlinks.
+    """
+
+    name: str
+    fd: int
+    #: bytes the file held when it was opened
+    size: int
+    #: modification time of the file when it was opened (seconds since the epoch)
+    mtime: float = 0.0
+
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` bytes at ``offset``; fewer if the file now ends before ``offset + length``."""
+        return os.pread(self.fd, length, offset)
+
+    def file_size(self) -> int:
+        """Bytes the file holds now (``lseek`` to the end: the inode size, cheaper than fstat)."""
+        return os.lseek(self.fd, 0, os.SEEK_END)
+
+    @property
+    def closed(self) -> bool:
+        return self.fd < 0
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def path_of(name: str) -> str:
@@ -150,13 +179,8 @@ def create(name: str, size: int) -> Segment:
     return Segment(name, buf)
 
 
-def attach(name: str, *, keep_fd: bool = False) -> Segment:
-    """Map an existing segment of this user read/write.
-
-    Raises ``FileNotFoundError`` if there is none, ``FastLaneForeignError`` if the name is not
-    a regular file owned by this user, and ``ValueError`` if it is empty (a writer is between
-    creating and sizing it). ``keep_fd`` keeps the descriptor open in ``Segment.fd``.
-    """
+def _open_checked(name: str) -> tuple[int, os.stat_result]:
+    """Open ``name`` read/write and check the opened descriptor (see the module docstring)."""
     path = path_of(name)
     reason = foreign_reason(os.lstat(path))
     if reason:
@@ -174,6 +198,30 @@ def attach(name: str, *, keep_fd: bool = False) -> Segment:
             raise FastLaneForeignError(f"{path}: {reason}")
         if st.st_size == 0:
             raise ValueError(f"Segment {name!r} is empty (a writer is still creating it?)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def open_file(name: str) -> SegmentFile:
+    """Open an existing segment of this user for ``pread``/``pwrite``, without mapping it.
+
+    Raises as :func:`attach` does.
+    """
+    fd, st = _open_checked(name)
+    return SegmentFile(name, fd, st.st_size, st.st_mtime)
+
+
+def attach(name: str, *, keep_fd: bool = False) -> Segment:
+    """Map an existing segment of this user read/write.
+
+    Raises ``FileNotFoundError`` if there is none, ``FastLaneForeignError`` if the name is not
+    a regular file owned by this user, and ``ValueError`` if it is empty (a writer is between
+    creating and sizing it). ``keep_fd`` keeps the descriptor open in ``Segment.fd``.
+    """
+    fd, st = _open_checked(name)
+    try:
         buf = mmap.mmap(fd, st.st_size)
     except BaseException:
         os.close(fd)

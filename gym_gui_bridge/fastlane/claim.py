@@ -27,7 +27,7 @@ from gym_gui_bridge.fastlane.layout import (
     alternate_fastlane_name,
     create_fastlane_name,
 )
-from gym_gui_bridge.fastlane.ring import RingView, read_static_header
+from gym_gui_bridge.fastlane.ring_file import RingFile
 
 __all__ = ["new_segment", "reclaim_run"]
 
@@ -100,7 +100,7 @@ def reclaim_run(run_id: str) -> int:
 def _reclaim(name: str) -> int:
     """Remove a dead writer's segment; return its generation (0 if unreadable)."""
     try:
-        segment = _shm.attach(name)
+        file = _shm.open_file(name)
     except FileNotFoundError:
         return 0
     except ValueError:  # empty: a writer between creating and sizing it, or a stale one
@@ -108,25 +108,22 @@ def _reclaim(name: str) -> int:
         return 0
     try:
         try:
-            config, run_id = read_static_header(segment)
-        except FastLaneNotFoundError:  # all zero: no header yet
-            _unlink_if_stale(name, segment.mtime)
+            status = RingFile.of(file).status()
+        except FastLaneNotFoundError:  # all zero: no header yet (or truncated meanwhile)
+            _unlink_if_stale(name, file.mtime)
             return 0
         except FastLaneCorruptError:
             _log.warning("replacing corrupt fast-lane segment %s", name)
             _shm.unlink(name)
             return 0
-        view = RingView(segment, config, run_id)
-        pid, generation, state = view.writer_pid, view.generation, view.state
-        alive = view.writer_alive()
-        view.release()
     finally:
-        segment.close()
-    if alive and state == SegmentState.LIVE:
+        file.close()
+    if status.writer_alive and status.state == SegmentState.LIVE:
+        pid = status.writer_pid
         owner = "this process" if pid == os.getpid() else f"live process {pid}"
         raise FastLaneBusyError(
-            f"run id {run_id!r} is already being written by {owner}; "
+            f"run id {status.run_id!r} is already being written by {owner}; "
             "choose another run id (FASTLANE_RUN_ID) or stop that writer"
         )
     _shm.unlink(name)
-    return generation
+    return status.generation

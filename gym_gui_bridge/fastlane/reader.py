@@ -1,18 +1,16 @@
 """A reader of a run's ring: ``FastLaneReader.attach(run_id)``. Any number, in any processes.
 
 A reader's only write to the segment is its presence heartbeat. It never unlinks the segment.
-It maps only this user's regular files (see :mod:`gym_gui_bridge.fastlane._shm`), and checks
-before each use that the file still covers its mapping, so a truncated segment is reported gone
-instead of killing the process.
+It opens only this user's regular files (see :mod:`gym_gui_bridge.fastlane._shm`) and never
+maps them: every read is a ``pread`` of the file (:mod:`~gym_gui_bridge.fastlane.ring_file`),
+so a segment truncated under the reader, at any moment, is reported gone instead of killing
+the process with ``SIGBUS``.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import NoReturn
-
-import numpy as np
 
 from gym_gui_bridge.errors import (
     FastLaneCorruptError,
@@ -27,57 +25,46 @@ from gym_gui_bridge.fastlane.config import (
     FastLaneStatus,
 )
 from gym_gui_bridge.fastlane.layout import SegmentState, create_fastlane_name
-from gym_gui_bridge.fastlane.ring import RingView, read_static_header, unpack_metrics
+from gym_gui_bridge.fastlane.ring_file import RingFile
 
 __all__ = ["FastLaneReader"]
 
 _HEARTBEAT_NS = int(layout.FASTLANE_HEARTBEAT_INTERVAL_S * 1e9)
-_PUBLISH_NS_AT = layout.S_PUBLISH_NS * 8  # byte offsets within a slot header
-_METRICS_AT = layout.METRICS_OFFSET
+_RETIRED = SegmentState.RETIRED
 
 
-def _open_named(name: str, run_id: str) -> RingView:
-    segment = _shm.attach(name, keep_fd=True)
-    try:
-        config, stored_id = read_static_header(segment)
-        if stored_id != run_id:
-            raise FastLaneCorruptError(f"{name}: header names run {stored_id!r}, not {run_id!r}")
-        return RingView(segment, config, run_id)
-    except BaseException:
-        segment.close()
-        raise
+def _open_named(name: str, run_id: str) -> RingFile:
+    ring = RingFile.open(name)
+    if ring.run_id != run_id:
+        ring.close()
+        raise FastLaneCorruptError(f"{name}: header names run {ring.run_id!r}, not {run_id!r}")
+    return ring
 
 
-def _close_view(view: RingView) -> None:
-    view.release()
-    view.segment.close()
-
-
-def _rank(view: RingView) -> tuple[bool, int, int]:
-    live = view.state == SegmentState.LIVE and view.writer_alive()
-    return (live, view.generation, int(view.words[layout.W_CREATED_NS]))
-
-
-def _open_alternate(run_id: str) -> RingView | None:
+def _open_alternate(run_id: str) -> RingFile | None:
     """The best of ``run_id``'s alternate segments (live first, then newest), or None."""
-    views: list[RingView] = []
+    ranked: list[tuple[tuple[bool, int, int], RingFile]] = []
     prefix = create_fastlane_name(run_id) + layout.RUN_NAME_SEPARATOR
     for name in _shm.list_names(prefix):
         try:
-            views.append(_open_named(name, run_id))
+            ring = _open_named(name, run_id)
         except (FastLaneError, OSError, ValueError):
             continue  # another user's, corrupt, or being created: not a ring of this run
-    if not views:
+        try:
+            ranked.append((ring.rank(), ring))
+        except FastLaneError:
+            ring.close()  # truncated meanwhile
+    if not ranked:
         return None
-    best = max(views, key=_rank)
-    for view in views:
-        if view is not best:
-            _close_view(view)
+    best = max(ranked, key=lambda item: item[0])[1]
+    for _, ring in ranked:
+        if ring is not best:
+            ring.close()
     return best
 
 
-def _open_view(run_id: str) -> RingView:
-    """Map the ring of ``run_id``: its plain name if that is this user's segment, else the
+def _open_view(run_id: str) -> RingFile:
+    """Open the ring of ``run_id``: its plain name if that is this user's segment, else the
     best alternate name (the plain name taken by another user's file, a link, a directory)."""
     name = create_fastlane_name(run_id)
     try:
@@ -114,10 +101,10 @@ class FastLaneReader:
     >>> reader.close(); writer.close()
     """
 
-    def __init__(self, view: RingView, *, announce: bool = True) -> None:
+    def __init__(self, view: RingFile, *, announce: bool = True) -> None:
         """Use :meth:`attach`."""
         self.run_id = view.run_id
-        self._view: RingView | None = view
+        self._view: RingFile | None = view
         self._announce = announce
         self._last_seq = 0
         self._last_beat_ns = 0
@@ -126,7 +113,7 @@ class FastLaneReader:
 
     @classmethod
     def attach(cls, run_id: str, *, announce: bool = True) -> FastLaneReader:
-        """Map the ring of ``run_id``.
+        """Open the ring of ``run_id``.
 
         ``announce=False`` makes a silent reader (a monitor) that does not count as watching.
         Raises ``FastLaneNotFoundError`` if the run has no segment of this user and
@@ -147,7 +134,7 @@ class FastLaneReader:
     @property
     def name(self) -> str:
         """Name of the segment read now (plain or alternate, see docs/fastlane.md)."""
-        return self._require_view().segment.name
+        return self._require_view().name
 
     @property
     def last_seq(self) -> int:
@@ -159,14 +146,22 @@ class FastLaneReader:
         return self._view is None
 
     def status(self) -> FastLaneStatus:
-        return self._require_view().status()
+        view = self._require_view()
+        try:
+            return view.status()
+        except FastLaneNotFoundError as error:
+            self._lose(error)
 
     def writer_alive(self) -> bool:
-        return self._require_view().writer_alive()
+        view = self._require_view()
+        try:
+            return view.writer_alive()
+        except FastLaneNotFoundError as error:
+            self._lose(error)
 
     def frames_published(self) -> int:
-        """Seq of the newest frame the writer completed (cheap: one word, no copy)."""
-        return self._refresh().frames_published
+        """Seq of the newest frame the writer completed (cheap: one read of 40 bytes, no copy)."""
+        return self._poll()[1]
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -181,90 +176,81 @@ class FastLaneReader:
         """
         if self._view is None and not self._gone:
             return None
-        view = self._refresh()
-        if self._announce:
-            now = time.monotonic_ns()
-            if now - self._last_beat_ns >= _HEARTBEAT_NS:
-                view.words[layout.W_READER_HEARTBEAT] = now
-                self._last_beat_ns = now
-        words = view.words
-        for _ in range(layout.FASTLANE_READ_RETRIES):
-            seq = int(words[layout.W_FRAMES_PUBLISHED])
-            if seq == 0 or (only_new and seq <= self._last_seq):
-                return None
-            index = seq % view.config.capacity
-            lock = view.slot_words[index]
-            if int(lock[layout.S_LOCK]) != 2 * seq:
-                continue
-            # Copy with preadv, not from the mapping: if the file is truncated meanwhile, this
-            # is a short read, not a SIGBUS.
-            head = bytearray(layout.SLOT_HEADER_SIZE)
-            data = np.empty(view.frame_shape, np.uint8)
-            copied = os.preadv(view.segment.fd, [head, data.data], view.slot_offset(index))
-            if copied != len(head) + data.nbytes:
-                self._lose(view)
-            if int(lock[layout.S_LOCK]) != 2 * seq:
-                continue
-            self._last_seq = seq
-            return FastLaneFrame(
-                data=data,
-                seq=seq,
-                metrics=unpack_metrics(layout.METRICS_STRUCT.unpack_from(head, _METRICS_AT)),
-                generation=view.generation,
-                publish_ns=int.from_bytes(head[_PUBLISH_NS_AT : _PUBLISH_NS_AT + 8], "little"),
-            )
+        view, seq = self._poll()
+        try:
+            if self._announce:
+                now = time.monotonic_ns()
+                if now - self._last_beat_ns >= _HEARTBEAT_NS:
+                    view.beat(now)
+                    self._last_beat_ns = now
+            for _ in range(layout.FASTLANE_READ_RETRIES):
+                if seq == 0 or (only_new and seq <= self._last_seq):
+                    return None
+                copy = view.copy_frame(seq)
+                if copy is not None:
+                    self._last_seq = seq
+                    return FastLaneFrame(
+                        data=copy.data,
+                        seq=seq,
+                        metrics=copy.metrics,
+                        generation=view.generation,
+                        publish_ns=copy.publish_ns,
+                    )
+                seq = view.poll()[1]  # lapped during the copy: take the newer frame
+        except FastLaneNotFoundError as error:
+            self._lose(error)
         return None
 
-    def _refresh(self) -> RingView:
-        """The view to read: the current one (checked), or the successor of a retired one."""
+    def _poll(self) -> tuple[RingFile, int]:
+        """The ring to read and its newest seq: the current ring, or the successor of a retired
+        one."""
         view = self._require_view()
-        if view.state != SegmentState.RETIRED:
-            return view
+        try:
+            state, seq = view.poll()
+        except FastLaneNotFoundError as error:
+            self._lose(error)
+        if state != _RETIRED:
+            return view, seq
         try:
             fresh = _open_view(self.run_id)
         except (FastLaneError, ValueError):
-            return view  # the writer is between generations; try again on the next poll
+            return view, seq  # the writer is between generations; try again on the next poll
         if fresh.generation <= view.generation:
-            _close_view(fresh)
-            return view
-        _close_view(view)
+            fresh.close()
+            return view, seq
+        try:
+            seq = fresh.poll()[1]
+        except FastLaneNotFoundError:
+            fresh.close()
+            return view, seq
+        view.close()
         self._view = fresh
         self._last_seq = 0
         self.reattach_count += 1
-        return fresh
+        return fresh, seq
 
-    def _require_view(self) -> RingView:
-        """The mapped view, after checking that the file still covers the whole mapping.
-
-        Touching a page the file no longer has would kill the process (SIGBUS): a segment
-        truncated under the reader is reported gone instead.
-        """
+    def _require_view(self) -> RingFile:
         view = self._view
         if view is None:
             if self._gone:
                 raise FastLaneNotFoundError(self._gone)
             raise ValueError(f"reader of {self.run_id!r} is closed")
-        if view.segment.file_size() < view.segment.size:
-            self._lose(view)
         return view
 
-    def _lose(self, view: RingView) -> NoReturn:
-        size = view.segment.file_size()
-        self._gone = (
-            f"{view.segment.name}: truncated to {size} bytes under this reader "
-            f"({view.segment.size} mapped): the segment is gone"
-        )
+    def _lose(self, error: FastLaneNotFoundError) -> NoReturn:
+        """The segment was truncated under this reader: close, and report it gone from now on."""
+        self._gone = str(error)
         self.close()
-        raise FastLaneNotFoundError(self._gone)
+        raise FastLaneNotFoundError(self._gone) from None
 
     # --- closing ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Unmap the segment. Never unlinks it: the writer owns it. Safe to call twice."""
+        """Close the segment. Never unlinks it: the writer owns it. Safe to call twice."""
         view = self._view
         if view is None:
             return
-        _close_view(view)
+        view.close()
         self._view = None
 
     def __enter__(self) -> FastLaneReader:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from gym_gui_bridge.errors import FastLaneError, FastLaneForeignError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import _shm, layout
 from gym_gui_bridge.fastlane.config import FastLaneStatus
-from gym_gui_bridge.fastlane.ring import RingView, read_static_header
+from gym_gui_bridge.fastlane.ring_file import RingFile
 from gym_gui_bridge.logs import LOG_FASTLANE_SEGMENT_SKIPPED
 
 __all__ = [
@@ -94,20 +94,16 @@ def _inspect(name: str) -> SegmentEntry | SkippedName:
         reason = _shm.name_problem(name)
         if reason:
             return SkippedName(name, reason)
-        segment = _shm.attach(name)
+        file = _shm.open_file(name)
     except FileNotFoundError:
         return SegmentEntry(name, None, "vanished while listing")
     except FastLaneForeignError as error:  # changed between the lstat and the open
         return SkippedName(name, str(error).removeprefix(_shm.path_of(name) + ": "))
     except ValueError as error:  # empty: a writer between creating and sizing it, or never
         return SegmentEntry(name, None, str(error), _lstat_age_s(name))
-    age = _age_s(segment.mtime)
+    age = _age_s(file.mtime)
     try:
-        config, run_id = read_static_header(segment)
-        view = RingView(segment, config, run_id)
-        status = view.status()
-        view.release()
-        return SegmentEntry(name, status)
+        return SegmentEntry(name, RingFile.of(file).status())
     except FastLaneNotFoundError as error:  # all zero: no header yet
         if age >= layout.FASTLANE_CREATE_GRACE_S:
             problem = f"no header after {age:.0f} s: never set up by a writer (reclaimable)"
@@ -116,7 +112,7 @@ def _inspect(name: str) -> SegmentEntry | SkippedName:
     except FastLaneError as error:  # corrupt
         return SegmentEntry(name, None, str(error), age)
     finally:
-        segment.close()
+        file.close()
 
 
 def scan_segments() -> SegmentScan:

@@ -14,8 +14,8 @@ import numpy as np
 from gym_gui_bridge.errors import FastLaneCorruptError, FastLaneNotFoundError
 from gym_gui_bridge.fastlane import layout
 from gym_gui_bridge.fastlane._shm import Segment
-from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics, FastLaneStatus
-from gym_gui_bridge.fastlane.layout import PixelFormat, SegmentState
+from gym_gui_bridge.fastlane.config import FastLaneConfig, FastLaneMetrics
+from gym_gui_bridge.fastlane.layout import PixelFormat
 
 _METRICS_PACK = layout.METRICS_STRUCT.pack_into
 _MODE_CODES = layout.RENDER_MODE_CODES
@@ -27,6 +27,7 @@ _TWO_WORDS = layout.TWO_WORDS.pack_into
 __all__ = [
     "RingView",
     "pack_metrics",
+    "parse_static_header",
     "process_alive",
     "process_start_ticks",
     "publish_header",
@@ -198,46 +199,6 @@ class RingView:
     def writer_alive(self) -> bool:
         return process_alive(self.writer_pid, int(self.words[layout.W_WRITER_START]))
 
-    def latest_metrics(self) -> FastLaneMetrics | None:
-        """HUD metrics of the newest complete frame (read under its seqlock), None if none."""
-        for _ in range(layout.FASTLANE_READ_RETRIES):
-            seq = self.frames_published
-            if seq == 0:
-                return None
-            index = seq % self.capacity
-            lock = self.slot_words[index]
-            if int(lock[layout.S_LOCK]) != 2 * seq:
-                continue
-            values = layout.METRICS_STRUCT.unpack_from(
-                self.buf, self.slot_offset(index) + layout.METRICS_OFFSET
-            )
-            if int(lock[layout.S_LOCK]) == 2 * seq:
-                return unpack_metrics(values)
-        return None
-
-    def status(self) -> FastLaneStatus:
-        return FastLaneStatus(
-            run_id=self.run_id,
-            name=self.segment.name,
-            generation=self.generation,
-            writer_pid=self.writer_pid,
-            writer_alive=self.writer_alive(),
-            width=self.config.width,
-            height=self.config.height,
-            channels=self.config.channels,
-            capacity=self.config.capacity,
-            env_slot=self.config.env_slot,
-            state=SegmentState(self.state) if self.state in (1, 2, 3) else SegmentState.CLOSED,
-            frames_published=self.frames_published,
-            last_publish_ns=int(self.words[layout.W_LAST_PUBLISH_NS]),
-            publish_rate_hz=float(self.floats[layout.W_PUBLISH_RATE]),
-            watched=self.watched(),
-            created_ns=int(self.words[layout.W_CREATED_NS]),
-            size_bytes=self.segment.size,
-            latest_metrics=self.latest_metrics(),
-            frames_by=int(self.state_words[layout.A_FRAMES_BY]),
-        )
-
     def release(self) -> None:
         """Drop every view so the mapping can be closed."""
         self.words = self.floats = self.state_words = np.empty(0, dtype="<u8")
@@ -283,17 +244,27 @@ def publish_header(segment: Segment) -> None:
 
 
 def read_static_header(segment: Segment) -> tuple[FastLaneConfig, str]:
-    """Validate a segment's header and return its geometry and run id.
+    """Validate a mapped segment's header and return its geometry and run id.
+
+    See :func:`parse_static_header`.
+    """
+    head = bytes(segment.buf[: min(segment.size, layout.HEADER_SIZE)])
+    return parse_static_header(segment.name, segment.size, head)
+
+
+def parse_static_header(name: str, size: int, head: bytes) -> tuple[FastLaneConfig, str]:
+    """Validate the header bytes ``head`` of segment ``name`` (``size`` bytes long) and return
+    its geometry and run id.
 
     Raises ``FastLaneCorruptError`` naming what is wrong for anything that is not a valid ring,
     and ``FastLaneNotFoundError`` for a segment whose writer has not written the header yet.
     """
-    name = segment.name
-    if segment.size < layout.HEADER_SIZE:
+    if size < layout.HEADER_SIZE or len(head) < layout.HEADER_SIZE:
         raise FastLaneCorruptError(
-            f"{name}: {segment.size} bytes, smaller than a fast-lane header ({layout.HEADER_SIZE})"
+            f"{name}: {min(size, len(head))} bytes, smaller than a fast-lane header "
+            f"({layout.HEADER_SIZE})"
         )
-    fields = layout.STATIC_STRUCT.unpack_from(segment.buf, 0)
+    fields = layout.STATIC_STRUCT.unpack_from(head, 0)
     (
         magic,
         version,
@@ -329,11 +300,11 @@ def read_static_header(segment: Segment) -> tuple[FastLaneConfig, str]:
         raise FastLaneCorruptError(f"{name}: pixel format {pixel_format} with {channels} channels")
     if frame_bytes != config.frame_bytes or stride != layout.slot_stride(frame_bytes):
         raise FastLaneCorruptError(f"{name}: slot sizes do not match the frame geometry")
-    if segment.size < RingView.required_size(config):
+    if size < RingView.required_size(config):
         raise FastLaneCorruptError(
-            f"{name}: {segment.size} bytes, the header promises {RingView.required_size(config)}"
+            f"{name}: {size} bytes, the header promises {RingView.required_size(config)}"
         )
-    raw_id = bytes(segment.buf[layout.RUN_ID_OFFSET : layout.RUN_ID_OFFSET + layout.RUN_ID_BYTES])
+    raw_id = head[layout.RUN_ID_OFFSET : layout.RUN_ID_OFFSET + layout.RUN_ID_BYTES]
     try:
         run_id = raw_id.rstrip(b"\0").decode("utf-8")
     except UnicodeDecodeError:

@@ -13,6 +13,7 @@ Modules, by concept:
 - ``run_picker``: lists live fast lanes and switches between them.
 - ``telemetry_source`` / ``live_controller`` / ``live_panel``: the live curves from the slow lane.
 - ``frame_source``: what the window needs from a consumer, local or remote.
+- ``consumer_state``: the run, status, counters and HUD both consumers share.
 - ``remote``: the same window for a run on another machine, through its bridge (``--bridge``).
 - ``main_window`` / ``app``: the window, its keys, ``--snapshot``.
 """

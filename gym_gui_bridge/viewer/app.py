@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from gym_gui_bridge.config.paths import DEFAULT_DB_PATH
 from gym_gui_bridge.config.programs import ViewConfig
 from gym_gui_bridge.viewer.consumer import FastLaneConsumer
+from gym_gui_bridge.viewer.image import ShownFrame
 from gym_gui_bridge.viewer.live_controller import LiveTelemetryController
 from gym_gui_bridge.viewer.main_window import ViewerWindow
 from gym_gui_bridge.viewer.telemetry_source import SqliteTelemetrySource
@@ -25,6 +26,7 @@ __all__ = ["ViewerOptions", "build_window", "process_age_s", "run_viewer"]
 
 _EXIT_OK = 0
 _EXIT_FAILED = 1
+_CHECK_MS = 20  # how often --snapshot checks whether the picture is complete
 #: Harmless notes of Qt's offscreen platform that would only confuse people reading --snapshot.
 _QUIET_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
 
@@ -130,16 +132,68 @@ def _run_window(app: QApplication, window: ViewerWindow, options: ViewerOptions)
     return _snapshot(app, window, options, first_paint)
 
 
+class _Picture:
+    """What ``--snapshot`` waits for before saving: the picture a person watching would see.
+
+    A frame painted that the writer published after this viewer started watching (a frame
+    newer than the first one shown: the ring's newest frame when the viewer attached may have
+    been published long before, while nobody watched), and the live panel's first load done
+    (the source sent what it held of the run, or said it holds nothing).
+    """
+
+    def __init__(self, window: ViewerWindow) -> None:
+        self.window = window
+        self.first: tuple[int, int] | None = None  # (generation, seq) of the first frame shown
+        self.fresh = False
+        window.consumer.frame_ready.connect(self._on_frame)
+
+    def _on_frame(self, shown: ShownFrame) -> None:
+        key = (shown.frame.generation, shown.frame.seq)
+        if self.first is None:
+            self.first = key
+        elif key != self.first:
+            self.fresh = True
+
+    @property
+    def panel_loaded(self) -> bool:
+        panel = self.window.live_panel
+        return panel is None or panel.snapshot.loaded
+
+    @property
+    def complete(self) -> bool:
+        return self.fresh and self.panel_loaded
+
+    def missing(self) -> str:
+        """What the picture still lacks, for people ("" if nothing)."""
+        parts = []
+        if not self.fresh and self.first is not None:
+            parts.append(
+                f"no frame newer than frame {self.first[1]}, which may predate this viewer"
+            )
+        if not self.panel_loaded:
+            panel = self.window.live_panel
+            reason = panel.snapshot.reason if panel is not None else ""
+            parts.append("the live panel had not loaded" + (f" ({reason})" if reason else ""))
+        return "; ".join(parts)
+
+
 def _snapshot(
     app: QApplication, window: ViewerWindow, options: ViewerOptions, first_paint: list[float]
 ) -> int:
-    """Wait (bounded) for a painted frame, save the window as a PNG, quit."""
+    """Wait (bounded) for the complete picture, save the window as a PNG, quit.
+
+    At the timeout: saved anyway if a frame was painted (one line on stderr says what was
+    missing), exit 1 if not.
+    """
     assert options.snapshot is not None
     target = options.snapshot
     timeout_s = options.config.viewer.snapshot_timeout_s
     result = {"code": _EXIT_FAILED}
+    picture = _Picture(window)
 
     def save() -> None:
+        checker.stop()
+        deadline.stop()
         try:
             window.save_png(target)
         except OSError as error:
@@ -154,7 +208,19 @@ def _snapshot(
         result["code"] = _EXIT_OK
         app.exit(_EXIT_OK)
 
-    def give_up() -> None:
+    def check() -> None:
+        if first_paint and picture.complete:
+            save()
+
+    def on_deadline() -> None:
+        if first_paint:
+            print(
+                f"gym-gui-bridge view: saving after {timeout_s:g} s (--snapshot-timeout): "
+                f"{picture.missing()}",
+                file=sys.stderr,
+            )
+            save()
+            return
         consumer = window.consumer
         what = f"run {consumer.run_id!r}" if consumer.run_id else "any live run"
         print(
@@ -171,25 +237,22 @@ def _snapshot(
             print(f"gym-gui-bridge view: {consumer.detail}", file=sys.stderr)
             app.exit(_EXIT_FAILED)
 
-    # save from the event loop, after the paint that showed the frame has finished; a QTimer
-    # object, not QTimer.singleShot(callable), which crashed PySide6 at interpreter exit here
-    saver = QTimer()
-    saver.setSingleShot(True)
-    saver.timeout.connect(save)
-    # after the first frame, let the view settle as a person would see it: the writer notices
-    # it is watched and streams live frames, the live panel loads its first curves
-    settle_ms = round(options.config.viewer.snapshot_settle_s * 1000)
-    window.frame_widget.first_frame_painted.connect(lambda: saver.start(settle_ms))
+    # QTimer objects, not QTimer.singleShot(callable), which crashed PySide6 at interpreter
+    # exit here. The check runs from the event loop, so a save follows the paint of the frame.
+    checker = QTimer()
+    checker.setInterval(_CHECK_MS)
+    checker.timeout.connect(check)
     window.consumer.status_changed.connect(stop_if_hopeless)  # e.g. a refused token
     deadline = QTimer()
     deadline.setSingleShot(True)
-    deadline.timeout.connect(give_up)
+    deadline.timeout.connect(on_deadline)
     deadline.start(round(timeout_s * 1000))
+    checker.start()
     window.show()
     window.start()
     app.exec()
     deadline.stop()
-    saver.stop()
+    checker.stop()
     window.stop()
     window.close()
     return result["code"]

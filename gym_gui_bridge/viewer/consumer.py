@@ -19,18 +19,13 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer
 
 from gym_gui_bridge.config.viewer import ViewerConfig
 from gym_gui_bridge.errors import FastLaneError
 from gym_gui_bridge.fastlane import FastLaneFrame, FastLaneReader, SegmentState, list_segments
-from gym_gui_bridge.viewer.hud import (
-    STATUS_CONNECTED,
-    STATUS_RECONNECTING,
-    STATUS_UNAVAILABLE,
-    HudState,
-    RateMeter,
-)
+from gym_gui_bridge.viewer.consumer_state import ConsumerState
+from gym_gui_bridge.viewer.hud import STATUS_CONNECTED, STATUS_RECONNECTING, STATUS_UNAVAILABLE
 from gym_gui_bridge.viewer.image import ShownFrame
 
 __all__ = ["FastLaneConsumer", "newest_live_run"]
@@ -50,7 +45,7 @@ def newest_live_run() -> str | None:
     return None
 
 
-class FastLaneConsumer(QObject):
+class FastLaneConsumer(ConsumerState):
     """Polls a run's ring with a ``QTimer`` and emits each newer frame once.
 
     Signals:
@@ -65,10 +60,6 @@ class FastLaneConsumer(QObject):
             intervals, frame-rate window (``VIEWER_*``).
     """
 
-    frame_ready = Signal(object)
-    hud_changed = Signal(object)
-    status_changed = Signal(str)
-    run_changed = Signal(str)
     #: A ring can always appear: this consumer never stops trying.
     gave_up = False
     waiting_hint = (
@@ -82,26 +73,11 @@ class FastLaneConsumer(QObject):
         config: ViewerConfig = ViewerConfig(),
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.config = config
-        self._wanted = run_id
-        self._run_id = run_id or ""
+        super().__init__(run_id, config, parent)
         self._reader: FastLaneReader | None = None
-        self._status = STATUS_UNAVAILABLE
-        self._detail = ""
-        self._paused = False
-        self._ever_connected = False
         self._dead_identity: tuple[int, int] | None = None  # (created_ns, writer_pid)
         self._seen_reattach = 0
-        self._last_shown_seq = 0
         self._last_liveness = 0.0
-        self._publish_rate = 0.0
-        self._frames_published = 0
-        self._meter = RateMeter(config.rate_window_s)
-        self._hud = HudState(run_id=self._run_id)
-        self.reconnect_count = 0
-        self.frames_shown = 0
-        self.skipped = 0
         self.conversions = 0
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(_poll_interval_ms(config.fps))
@@ -110,34 +86,6 @@ class FastLaneConsumer(QObject):
         self._retry_timer = QTimer(self)
         self._retry_timer.setInterval(round(config.attach_retry_s * 1000))
         self._retry_timer.timeout.connect(self._try_attach)
-
-    # --- public state --------------------------------------------------------------------
-
-    @property
-    def run_id(self) -> str:
-        """The run shown, or "" while waiting for one."""
-        return self._run_id
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @property
-    def detail(self) -> str:
-        """Why the status is what it is, for people ("" when connected)."""
-        return self._detail
-
-    @property
-    def hud(self) -> HudState:
-        return self._hud
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def follows_newest(self) -> bool:
-        return self._wanted is None
 
     # --- control ---------------------------------------------------------------------------
 
@@ -148,7 +96,7 @@ class FastLaneConsumer(QObject):
             self._retry_timer.start()
 
     def stop(self) -> None:
-        """Stop polling and unmap the ring. Safe to call twice; never unlinks anything."""
+        """Stop polling and close the ring. Safe to call twice; never unlinks anything."""
         self._poll_timer.stop()
         self._retry_timer.stop()
         self._close_reader()
@@ -253,16 +201,8 @@ class FastLaneConsumer(QObject):
             self._check_liveness()
 
     def _show(self, frame: FastLaneFrame) -> None:
-        if self._last_shown_seq and frame.seq > self._last_shown_seq + 1:
-            self.skipped += frame.seq - self._last_shown_seq - 1
-        self._last_shown_seq = frame.seq
-        self._frames_published = max(self._frames_published, frame.seq)
         self.conversions += 1
-        shown = ShownFrame.from_frame(frame)
-        self.frames_shown += 1
-        self._meter.tick()
-        self.frame_ready.emit(shown)
-        self._update_hud(frame=shown)
+        self._emit_shown(ShownFrame.from_frame(frame))
 
     def _check_liveness(self) -> None:
         reader = self._reader
@@ -283,41 +223,3 @@ class FastLaneConsumer(QObject):
         self._publish_rate = status.current_rate_hz()
         self._frames_published = status.frames_published
         self._update_hud()
-
-    # --- status and HUD --------------------------------------------------------------------
-
-    def _set_status(self, status: str, detail: str) -> None:
-        reason_changed = detail != self._detail
-        self._detail = detail
-        if status != self._status:
-            self._status = status
-            self.status_changed.emit(status)
-        elif reason_changed:
-            self._update_hud()  # same status, new reason (e.g. why attaching failed): show it
-
-    def _update_hud(self, frame: ShownFrame | None = None, *, reset_metrics: bool = False) -> None:
-        metrics = self._hud.metrics
-        seq = self._hud.seq
-        if frame is not None:
-            metrics, seq = frame.frame.metrics, frame.frame.seq
-        if reset_metrics:
-            metrics, seq = type(metrics)(), 0
-        backlog = (
-            max(0, self._frames_published - self._last_shown_seq) if self._last_shown_seq else 0
-        )
-        hud = HudState(
-            run_id=self._run_id,
-            status=self._status,
-            metrics=metrics,
-            seq=seq,
-            frames_shown_hz=round(self._meter.rate(), 1),
-            publish_rate_hz=round(self._publish_rate, 1),
-            backlog=backlog,
-            skipped=self.skipped,
-            reconnects=self.reconnect_count,
-            paused=self._paused,
-            detail=self._detail,
-        )
-        if hud != self._hud:
-            self._hud = hud
-            self.hud_changed.emit(hud)

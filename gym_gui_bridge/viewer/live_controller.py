@@ -37,7 +37,8 @@ class LiveSnapshot:
 
     ``returns`` maps env slot to ``(wall_time, ep_return)`` pairs, oldest first; ``scalars`` maps
     tag to ``(step, value)`` pairs. ``available`` is False (with ``reason``) until the source
-    has delivered anything for the run.
+    has delivered anything for the run. ``loaded`` turns True once the source's first load is
+    done: it sent everything it held of the run when first asked, or said it holds nothing.
     """
 
     run_id: str = ""
@@ -47,6 +48,7 @@ class LiveSnapshot:
     returns: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
     scalars: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     version: int = 0
+    loaded: bool = False
 
 
 class LiveTelemetryController:
@@ -74,6 +76,7 @@ class LiveTelemetryController:
         self._run_id = ""
         self._run_changed = False
         self._available = False
+        self._loaded = False
         self._reason = "no telemetry yet"
         self._run_status = ""
         self._returns: dict[int, collections.deque[tuple[float, float]]] = {}
@@ -138,6 +141,7 @@ class LiveTelemetryController:
                 returns={slot: list(points) for slot, points in self._returns.items()},
                 scalars={tag: list(points) for tag, points in self._scalars.items()},
                 version=self._version,
+                loaded=self._loaded,
             )
 
     # --- the poll thread -------------------------------------------------------------------
@@ -155,7 +159,7 @@ class LiveTelemetryController:
         try:
             batch = self.source.fetch(run_id)
         except TelemetryUnavailableError as error:
-            self._mark_unavailable(run_id, str(error))
+            self._mark_unavailable(run_id, str(error), error.nothing)
             return
         self._fold(run_id, batch)
 
@@ -168,13 +172,17 @@ class LiveTelemetryController:
                 _log.exception("live telemetry poll failed (source %s)", self.source.name)
             self._stop.wait(self._interval)
 
-    def _mark_unavailable(self, run_id: str, reason: str) -> None:
+    def _mark_unavailable(self, run_id: str, reason: str, nothing: bool) -> None:
         with self._lock:
-            if run_id != self._run_id or (not self._available and self._reason == reason):
+            if run_id != self._run_id:
+                return
+            loaded = self._loaded or nothing
+            if not self._available and self._reason == reason and loaded == self._loaded:
                 return
             if not self._returns and not self._scalars:
                 self._available = False
             self._reason = reason
+            self._loaded = loaded
             self._version += 1
 
     def _fold(self, run_id: str, batch: TelemetryBatch) -> None:
@@ -182,6 +190,8 @@ class LiveTelemetryController:
             if run_id != self._run_id or self._run_changed:
                 return  # the run changed while we fetched: drop what belongs to the old one
             changed = not self._available or batch.run_status != self._run_status
+            if batch.complete and not self._loaded:
+                self._loaded = changed = True
             self._available = True
             self._reason = ""
             self._run_status = batch.run_status
@@ -208,6 +218,7 @@ class LiveTelemetryController:
 
     def _clear_locked(self) -> None:
         self._available = False
+        self._loaded = False
         self._reason = "no telemetry yet"
         self._run_status = ""
         self._returns.clear()

@@ -131,7 +131,7 @@ class ViewerWindow(QMainWindow):
         self.frame_widget.setFocus()
 
     def stop(self) -> None:
-        """Stop every timer and thread (finishing a recording) and unmap the ring. Never
+        """Stop every timer and thread (finishing a recording) and close the ring. Never
         touches the writer."""
         if self.recording.active:
             self.toggle_record()

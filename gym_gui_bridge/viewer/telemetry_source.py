@@ -37,7 +37,16 @@ __all__ = [
 
 
 class TelemetryUnavailableError(Exception):
-    """The source has nothing to read yet (no database, no tables, no bridge): retry later."""
+    """The source has nothing to read yet (no database, no tables, no bridge): retry later.
+
+    ``nothing`` is True when the source did look and holds no record of the run now (no
+    database file, no tables yet): its first load is done, with nothing to draw. It is False
+    when the source could not look (a busy database, an unreachable bridge).
+    """
+
+    def __init__(self, reason: str, *, nothing: bool = False) -> None:
+        super().__init__(reason)
+        self.nothing = nothing
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,17 @@ class ScalarPoint:
 
 @dataclass(frozen=True)
 class TelemetryBatch:
-    """What a source returned since its previous fetch, oldest first."""
+    """What a source returned since its previous fetch, oldest first.
+
+    ``complete`` says the source has sent everything it held of the run when it was first
+    asked (this batch included): the first load is done. False while a backlog is still being
+    taken in steps.
+    """
 
     episodes: tuple[EpisodePoint, ...] = ()
     scalars: tuple[ScalarPoint, ...] = ()
     run_status: str = ""
+    complete: bool = True
 
 
 class TelemetrySource(Protocol):
@@ -135,7 +150,9 @@ class SqliteTelemetrySource:
         except sqlite3.OperationalError as error:
             self.close()  # reopen next time: the file may have been replaced
             if "no such table" in str(error):
-                raise TelemetryUnavailableError(f"no telemetry yet: {error}") from None
+                raise TelemetryUnavailableError(
+                    f"no telemetry yet: {error}", nothing=True
+                ) from None
             raise TelemetryUnavailableError(f"database busy or unreadable: {error}") from None
         if episodes:
             self._last_episode_rowid = int(episodes[-1]["rowid"])
@@ -164,13 +181,16 @@ class SqliteTelemetrySource:
                 if c["value"] is not None
             ),
             run_status=status or "",
+            complete=len(episodes) < self._batch_rows and len(scalars) < self._batch_rows,
         )
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is not None:
             return self._conn
         if not self.path.exists():
-            raise TelemetryUnavailableError(f"no telemetry yet: no database at {self.path}")
+            raise TelemetryUnavailableError(
+                f"no telemetry yet: no database at {self.path}", nothing=True
+            )
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
             self._conn = sqlite3.connect(

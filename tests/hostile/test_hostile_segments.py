@@ -506,6 +506,40 @@ def test_a_reader_survives_the_segment_truncated_under_it(
             holder.stdout.close()
 
 
+def _mappings_of(path: str) -> int:
+    """How many of this process's memory mappings are of the file at ``path``."""
+    lines = Path("/proc/self/maps").read_text().splitlines()
+    return sum(
+        line.endswith(" " + path) or line.endswith(" " + path + " (deleted)") for line in lines
+    )
+
+
+def test_readers_and_listings_never_map_a_segment(names: Callable[[str], str]) -> None:
+    """Nothing mapped, nothing to fault on: a truncation at any moment is a short read."""
+    run = names("unmapped")
+    with FastLaneWriter.create(run, FastLaneConfig(width=8, height=4)) as writer:
+        writer.publish(np.full((4, 8, 3), 9, np.uint8), FastLaneMetrics(global_step=3))
+        path = shm_path(run)
+        mapped_by_writer = _mappings_of(path)
+        assert mapped_by_writer >= 1  # the check can see a mapping of this file
+        with FastLaneReader.attach(run) as reader:
+            frame = reader.latest_frame()
+            status = reader.status()
+            entries = [e for e in list_segments() if e.run_id == run]
+            assert _mappings_of(path) == mapped_by_writer
+        assert frame is not None and int(frame.data[0, 0, 0]) == 9
+        assert status.latest_metrics is not None and status.latest_metrics.global_step == 3
+        assert [e.status.frames_published for e in entries if e.status] == [1]
+        size = os.path.getsize(path)
+        with FastLaneReader.attach(run) as reader:
+            os.truncate(path, 0)
+            with pytest.raises(FastLaneNotFoundError, match="truncated to 0 bytes"):
+                reader.latest_frame()
+            with pytest.raises(FastLaneNotFoundError, match="the segment is gone"):
+                reader.status()  # closed, and it says why from now on
+        os.truncate(path, size)  # the writer's mapping is whole again (zeros) for its close()
+
+
 def test_scan_reports_skipped_names_and_keeps_own_alternates(
     names: Callable[[str], str],
 ) -> None:

@@ -149,3 +149,26 @@ def test_a_locked_database_never_stalls_the_frames(
         window.close()
         writer.close()
         conn.close()
+
+
+def test_the_first_load_is_done_once_the_backlog_is_taken_or_there_is_nothing(
+    tmp_path: Path, run_id: str
+) -> None:
+    path = tmp_path / "fastlane.sqlite"
+    config = LivePanelConfig(batch_rows=2)
+    controller = LiveTelemetryController(SqliteTelemetrySource(path, config=config), config=config)
+    controller.set_run(run_id)
+    controller.poll_once()  # no database: the source looked, and holds nothing
+    snap = controller.snapshot()
+    assert snap.loaded and not snap.available and "no database" in snap.reason
+    controller.set_run("")
+    controller.set_run(run_id)
+    assert not controller.snapshot().loaded  # a new run: loaded again from its first record
+    conn = _create_db(path)
+    _episodes(conn, run_id, 0, [float(i) for i in range(5)])
+    loaded = []
+    for _ in range(3):  # 2 + 2 + 1 rows: the backlog is taken in three steps
+        controller.poll_once()
+        loaded.append(controller.snapshot().loaded)
+    assert loaded == [False, False, True]
+    assert len(controller.snapshot().returns[0]) == 5

@@ -134,10 +134,8 @@ def test_a_viewer_that_cannot_see_the_ring_shows_its_frame_and_curves_through_th
     db = tmp_path / "bridge.sqlite"
     wait_until(lambda: rows_stored(db, run_id, "episodes") >= 4, what="episodes stored")
     wait_until(lambda: rows_stored(db, run_id, "scalars") >= 2, what="scalars stored")
-    config = tmp_path / "view.toml"  # the live panel gets time to draw (default 1.5 s)
-    config.write_text("[viewer]\nVIEWER_SNAPSHOT_SETTLE_S = 3.0\n")
     target = tmp_path / "remote.png"
-    flags = ["--snapshot", str(target), "--snapshot-timeout", str(WAIT_S), "--config", str(config)]
+    flags = ["--snapshot", str(target), "--snapshot-timeout", str(WAIT_S)]
     done = _view(
         [run_id, "--bridge", f"127.0.0.1:{bridge}", *flags],
         child_env(QT_QPA_PLATFORM="offscreen", FASTLANE_BRIDGE_TOKEN=TOKEN),
@@ -146,6 +144,7 @@ def test_a_viewer_that_cannot_see_the_ring_shows_its_frame_and_curves_through_th
     )
     assert done.returncode == 0, done.stderr
     assert f"saved {target} (run {run_id}, frame " in done.stdout
+    assert "--snapshot-timeout" not in done.stderr  # saved complete, not at the timeout
     pixels = _pixels(target)
     # the frame: left half LEFT, right half RIGHT, side by side, of the ring's 3:2 shape
     lx0, ly0, lx1, ly1 = _box(_near(pixels, LEFT, JPEG_TOLERANCE))

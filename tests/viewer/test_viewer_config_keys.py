@@ -24,7 +24,6 @@ def _window_values(window: Any, options: Any) -> dict[str, Any]:
         "VIEWER_RATE_WINDOW_S": consumer._meter._window,
         "VIEWER_PICKER_REFRESH_S": ms(window.picker._timer),
         "VIEWER_SNAPSHOT_TIMEOUT_S": options.config.viewer.snapshot_timeout_s,  # run_viewer's
-        "VIEWER_SNAPSHOT_SETTLE_S": options.config.viewer.snapshot_settle_s,
         "LIVE_DB_POLL_INTERVAL_S": controller._interval,
         "LIVE_DB_BATCH_ROWS": controller.source._batch_rows,
         "LIVE_DB_BUSY_TIMEOUT_S": controller.source.config.busy_timeout_s,

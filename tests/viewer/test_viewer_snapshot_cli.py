@@ -65,6 +65,25 @@ def test_snapshot_saves_the_window_with_the_frame(
     assert magenta > 0.3 * (image.width() // 10) * (image.height() // 10)
 
 
+def test_snapshot_saves_at_its_timeout_what_it_has_and_says_what_is_missing(
+    tmp_path: Path,
+    run_id: str,
+    spawn_writer: Callable[..., subprocess.Popen[str]],
+    view: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    # one frame, then the next in 100 s: no frame published while the viewer watches comes
+    spawn_writer(run_id, "--width", "60", "--height", "40", "--color", "255,0,255", "--fps", "0.01")
+    target = tmp_path / "stale.png"
+    done = view(run_id, "--snapshot", str(target), "--snapshot-timeout", "1", "--db", "none.sqlite")
+    assert done.returncode == 0, done.stderr
+    assert f"saved {target} (run {run_id}, frame 1," in done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "saving after 1 s (--snapshot-timeout)" in lines[0]
+    assert "no frame newer than frame 1" in lines[0] and "live panel" not in lines[0]
+    assert not QImage(str(target)).isNull()
+
+
 def test_snapshot_without_a_frame_fails_clearly_within_its_timeout(
     tmp_path: Path, run_id: str, view: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:

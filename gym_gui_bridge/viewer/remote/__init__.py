@@ -9,7 +9,8 @@ Modules, by concept:
 
 - ``link``: the address, token and TLS CA, one shared channel, failed calls explained.
 - ``decode``: a relayed JPEG/PNG frame to the image the window paints (Qt decodes it).
-- ``frame_stream``: one run's WatchFrames call on a background thread, reconnecting.
+- ``reconnecting``: one streaming call kept open on its own thread, called again with backoff.
+- ``frame_stream``: one run's WatchFrames call, reconnecting.
 - ``run_list``: the bridge's runs and fast lanes, re-listed on a background thread.
 - ``consumer``: :class:`RemoteFrameConsumer`, the local consumer's signals over the two above.
 - ``telemetry``: :class:`BridgeTelemetrySource`, the live panel fed by the bridge's streams.

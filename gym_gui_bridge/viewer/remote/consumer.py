@@ -28,15 +28,9 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gym_gui_bridge.config.viewer import RemoteViewConfig, ViewerConfig
-from gym_gui_bridge.fastlane import FastLaneMetrics
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.viewer.hud import (
-    STATUS_CONNECTED,
-    STATUS_RECONNECTING,
-    STATUS_UNAVAILABLE,
-    HudState,
-    RateMeter,
-)
+from gym_gui_bridge.viewer.consumer_state import ConsumerState
+from gym_gui_bridge.viewer.hud import STATUS_CONNECTED, STATUS_RECONNECTING, STATUS_UNAVAILABLE
 from gym_gui_bridge.viewer.image import ShownFrame
 from gym_gui_bridge.viewer.remote.frame_stream import (
     STREAM_ENDED,
@@ -53,7 +47,7 @@ __all__ = ["RemoteFrameConsumer"]
 _LIVE = "live"
 
 
-class RemoteFrameConsumer(QObject):
+class RemoteFrameConsumer(ConsumerState):
     """Shows ``run_id`` (``None``: the newest live run) from the bridge of ``link``.
 
     Args:
@@ -66,10 +60,6 @@ class RemoteFrameConsumer(QObject):
         lossless: ask for PNG frames (pixel-exact) instead of JPEG.
     """
 
-    frame_ready = Signal(object)
-    hud_changed = Signal(object)
-    status_changed = Signal(str)
-    run_changed = Signal(str)
     _stream_changed = Signal()  # emitted on the stream's thread, delivered on this one
 
     def __init__(
@@ -83,60 +73,21 @@ class RemoteFrameConsumer(QObject):
         lossless: bool = False,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.config = config
+        super().__init__(run_id, config, parent)
         self.link, self.runs = link, runs
         self.remote = remote if remote is not None else RemoteViewConfig()
         self.encoding = pb.FRAME_ENCODING_PNG if lossless else pb.FRAME_ENCODING_JPEG
-        self._wanted = run_id
-        self._run_id = run_id or ""
         self._stream: FrameStream | None = None
-        self._status = STATUS_UNAVAILABLE
-        self._detail = ""
-        self._paused = False
         self._gave_up = False
-        self._ever_connected = False
         self._lane_gone = False
-        self._last_shown_seq = 0
         self._last_frame_at = 0.0  # time.monotonic() of the newest frame shown
         self._generation = -1
-        self._publish_rate = 0.0
-        self._frames_published = 0
-        self._meter = RateMeter(config.rate_window_s)
-        self._hud = HudState(run_id=self._run_id)
-        self.reconnect_count = 0
-        self.frames_shown = 0
-        self.skipped = 0
         self._stream_changed.connect(self._on_stream_changed)
         self._check_timer = QTimer(self)
         self._check_timer.setInterval(round(config.liveness_interval_s * 1000))
         self._check_timer.timeout.connect(self._check)
 
-    # --- public state (see FrameSource) ------------------------------------------------------
-
-    @property
-    def run_id(self) -> str:
-        return self._run_id
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @property
-    def detail(self) -> str:
-        return self._detail
-
-    @property
-    def hud(self) -> HudState:
-        return self._hud
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def follows_newest(self) -> bool:
-        return self._wanted is None
+    # --- public state (the rest of FrameSource is ConsumerState's) ---------------------------
 
     @property
     def gave_up(self) -> bool:
@@ -249,15 +200,8 @@ class RemoteFrameConsumer(QObject):
             if self._generation >= 0:
                 self.reconnect_count += 1  # a new ring generation or a restarted writer
             self._generation, self._last_shown_seq = frame.generation, 0
-        if self._last_shown_seq and frame.seq > self._last_shown_seq + 1:
-            self.skipped += frame.seq - self._last_shown_seq - 1
-        self._last_shown_seq = frame.seq
-        self._frames_published = max(self._frames_published, frame.seq)
-        self.frames_shown += 1
         self._last_frame_at = time.monotonic()
-        self._meter.tick()
-        self.frame_ready.emit(shown)
-        self._update_hud(frame=shown)
+        self._emit_shown(shown)
 
     def _apply(self, state: StreamState) -> None:
         if state.state == STREAM_LIVE:
@@ -316,38 +260,3 @@ class RemoteFrameConsumer(QObject):
                 self._close()
                 self._open()
         self._update_hud()
-
-    # --- status and HUD ----------------------------------------------------------------------
-
-    def _set_status(self, status: str, detail: str) -> None:
-        reason_changed = detail != self._detail
-        self._detail = detail
-        if status != self._status:
-            self._status = status
-            self.status_changed.emit(status)
-        elif reason_changed:
-            self._update_hud()
-
-    def _update_hud(self, frame: ShownFrame | None = None, *, reset_metrics: bool = False) -> None:
-        metrics, seq = self._hud.metrics, self._hud.seq
-        if frame is not None:
-            metrics, seq = frame.frame.metrics, frame.frame.seq
-        if reset_metrics:
-            metrics, seq = FastLaneMetrics(), 0
-        shown = self._last_shown_seq
-        hud = HudState(
-            run_id=self._run_id,
-            status=self._status,
-            metrics=metrics,
-            seq=seq,
-            frames_shown_hz=round(self._meter.rate(), 1),
-            publish_rate_hz=round(self._publish_rate, 1),
-            backlog=max(0, self._frames_published - shown) if shown else 0,
-            skipped=self.skipped,
-            reconnects=self.reconnect_count,
-            paused=self._paused,
-            detail=self._detail,
-        )
-        if hud != self._hud:
-            self._hud = hud
-            self.hud_changed.emit(hud)

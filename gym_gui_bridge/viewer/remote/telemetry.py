@@ -5,16 +5,14 @@ bridge. Two threads (``remote-episodes``, ``remote-scalars``) hold StreamRunEpis
 StreamRunScalars open from the run's first record; the bridge replays what its database holds,
 then sends records as they are stored. Each thread keeps what arrived in a bounded buffer
 (``REMOTE_VIEW_TELEMETRY_BUFFER``, oldest dropped) that :meth:`BridgeTelemetrySource.fetch`
-empties. A stream that ends or fails is called again after a backoff
-(``REMOTE_VIEW_RETRY_MIN_S`` doubling up to ``REMOTE_VIEW_RETRY_MAX_S``); the replay starts at
-the first record again and what was already delivered is skipped by ``(slot, seq)``. Qt-free.
+empties. A stream that ends or fails is called again after a backoff (see
+:mod:`~gym_gui_bridge.viewer.remote.reconnecting`); the replay starts at the first record again
+and what was already delivered is skipped by ``(slot, seq)``. Qt-free.
 """
 
 from __future__ import annotations
 
 import collections
-import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -23,7 +21,8 @@ import grpc
 
 from gym_gui_bridge.config.viewer import LivePanelConfig, RemoteViewConfig
 from gym_gui_bridge.proto import trainer_pb2 as pb
-from gym_gui_bridge.viewer.remote.link import FATAL_STATUSES, BridgeLink, explain
+from gym_gui_bridge.viewer.remote.link import BridgeLink
+from gym_gui_bridge.viewer.remote.reconnecting import ReconnectingStream
 from gym_gui_bridge.viewer.telemetry_source import (
     EpisodePoint,
     ScalarPoint,
@@ -33,8 +32,6 @@ from gym_gui_bridge.viewer.telemetry_source import (
 
 __all__ = ["BridgeTelemetrySource", "RecordStream"]
 
-_log = logging.getLogger(__name__)
-_JOIN_TIMEOUT_S = 2.0  # cancelling the call wakes the thread at once; a safety net
 Point = TypeVar("Point")
 
 
@@ -54,7 +51,7 @@ def _scalar(message: pb.Scalar) -> ScalarPoint:
     )
 
 
-class RecordStream(Generic[Point]):
+class RecordStream(ReconnectingStream, Generic[Point]):
     """One live stream of a run (episodes or scalars) on its own thread, reconnecting.
 
     Args:
@@ -75,38 +72,20 @@ class RecordStream(Generic[Point]):
         buffer: int,
         name: str,
     ) -> None:
-        self.link, self.method, self.run_id = link, method, run_id
+        super().__init__(link, run_id, what=f"{method} stream", thread_name=name)
+        self.method = method
         self._convert = convert
-        self._stop = threading.Event()
-        # guards _points, _problem and _call: shared by the stream's thread and the fetcher
-        self._lock = threading.Lock()
+        # _lock also guards _points and _problem: shared with the fetcher
         self._points: collections.deque[Point] = collections.deque(maxlen=buffer)
         self._problem = ""
-        self._call: grpc.Call | None = None
         self._last: dict[int, int] = {}  # slot -> last seq delivered (the stream's thread only)
         self.received = 0
-        self.calls = 0
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     @property
     def problem(self) -> str:
         """Why the stream is not open now, for people ("" while it is)."""
         with self._lock:
             return self._problem
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout_s: float = _JOIN_TIMEOUT_S) -> None:
-        self._stop.set()
-        with self._lock:
-            call = self._call
-        if call is not None:
-            call.cancel()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                _log.warning("%s thread did not stop within %.1f s", self._thread.name, timeout_s)
 
     def drain(self) -> list[Point]:
         """Every point received since the previous drain, oldest first."""
@@ -115,53 +94,29 @@ class RecordStream(Generic[Point]):
             self._points.clear()
         return points
 
-    def _run(self) -> None:
-        backoff = self.link.backoff()
-        while not self._stop.is_set():
-            self.calls += 1
-            before = self.received
-            try:
-                self._follow()
-                problem = f"the bridge at {self.link.address} ended the {self.method} stream"
-            except grpc.RpcError as error:
-                status, problem = explain(error, self.link.target)
-                if status in FATAL_STATUSES and not self._stop.is_set():
-                    self._set_problem(problem)
-                    return
-            except Exception as error:  # the thread's boundary: say why, then try again
-                _log.exception("%s of run %s failed", self.method, self.run_id)
-                problem = f"{type(error).__name__}: {error}"
-            if self._stop.is_set():
-                return
-            self._set_problem(problem)
-            if self.received > before:
-                backoff.reset()
-            self._stop.wait(backoff.next())
+    # --- the stream's thread -------------------------------------------------------------------
 
-    def _set_problem(self, problem: str) -> None:
-        with self._lock:
-            self._problem = problem
-
-    def _follow(self) -> None:
+    def _make_call(self) -> object:
         request = pb.StreamRequest(run_id=self.run_id, from_seq=0)
         call = getattr(self.link.stub(), self.method)(request)
         with self._lock:
-            self._call, self._problem = call, ""
-        if self._stop.is_set():
-            call.cancel()
-        try:
-            for message in call:
-                last = self._last.get(message.slot, -1)
-                if message.seq <= last:
-                    continue  # delivered before this call: the replay sends it again
-                self._last[message.slot] = message.seq
-                point = self._convert(message)
-                with self._lock:
-                    self._points.append(point)
-                self.received += 1
-        finally:
-            with self._lock:
-                self._call = None
+            self._problem = ""
+        return call
+
+    def _receive(self, message: Any) -> bool:
+        last = self._last.get(message.slot, -1)
+        if message.seq <= last:
+            return False  # delivered before this call: the replay sends it again
+        self._last[message.slot] = message.seq
+        point = self._convert(message)
+        with self._lock:
+            self._points.append(point)
+        self.received += 1
+        return True
+
+    def _down(self, status: str, detail: str) -> None:
+        with self._lock:
+            self._problem = detail
 
 
 class BridgeTelemetrySource:
@@ -172,6 +127,11 @@ class BridgeTelemetrySource:
     bridge unreachable or restarting, the token refused). The run's status
     (started, finished, ...) comes from ListRuns, at most every
     ``REMOTE_VIEW_STATUS_REFRESH_S``.
+
+    The first load is complete (``TelemetryBatch.complete``) once the episode stream has
+    delivered as many episodes as the bridge's first listing of the run counted (none if the
+    run is not listed). Scalars carry no such count: the ones replayed alongside are usually in
+    by then, but nothing waits for them.
 
     Args:
         link: the bridge.
@@ -196,6 +156,7 @@ class BridgeTelemetrySource:
         self._delivered = False
         self._run_status = ""
         self._status_checked = -float("inf")
+        self._expected_episodes: int | None = None  # from the first listing after opening
 
     @property
     def streams(self) -> tuple[RecordStream[Any], ...]:
@@ -208,18 +169,21 @@ class BridgeTelemetrySource:
         episodes = self._episodes.drain()
         scalars = self._scalars.drain()
         self._refresh_status()
+        expected = self._expected_episodes
+        complete = expected is not None and self._episodes.received >= expected
         if episodes or scalars:
             self._delivered = True
-            return TelemetryBatch(tuple(episodes), tuple(scalars), self._run_status)
+            return TelemetryBatch(tuple(episodes), tuple(scalars), self._run_status, complete)
         problem = self._episodes.problem or self._scalars.problem
         if problem:  # the curves drawn so far stay; the reason is noted
             raise TelemetryUnavailableError(problem)
         if not self._delivered:
             raise TelemetryUnavailableError(
                 f"no telemetry yet: no episode or scalar of run {run_id!r} on the bridge at "
-                f"{self.link.address}"
+                f"{self.link.address}",
+                nothing=complete,
             )
-        return TelemetryBatch(run_status=self._run_status)
+        return TelemetryBatch(run_status=self._run_status, complete=complete)
 
     def reset(self) -> None:
         """End the streams: the next fetch calls them again from the run's first record."""
@@ -249,6 +213,7 @@ class BridgeTelemetrySource:
         self._delivered = False
         self._run_status = ""
         self._status_checked = -float("inf")
+        self._expected_episodes = None
 
     def _refresh_status(self) -> None:
         now = time.monotonic()
@@ -260,5 +225,7 @@ class BridgeTelemetrySource:
         except grpc.RpcError:
             return  # the streams say what is wrong; the status waits for the next refresh
         found = next((run for run in runs if run.run_id == self._run_id), None)
+        if self._expected_episodes is None:
+            self._expected_episodes = found.episodes if found is not None else 0
         if found is not None:
             self._run_status = found.status
