@@ -9,7 +9,7 @@ tap and the worker never wait for it). A watch paces itself to its own fps and e
 :meth:`RelayWatch.next`, each (encoding, quality) once per frame whichever watch asks first.
 
 When the last watch of a run closes, the tap stops reading at once (the worker stops rendering
-once its reader heartbeat is ``FASTLANE_WATCH_TIMEOUT_S`` old) and unmaps the ring after
+once its reader heartbeat is ``FASTLANE_WATCH_TIMEOUT_S`` old) and closes the ring after
 ``RELAY_DETACH_S``. A watch of a run without a ring waits (state ``"waiting"``); the tap attaches
 when the ring appears. A ring whose writer closed or died puts the watches in state ``"closed"``;
 a new ring of the run (the run restarted) makes them ``"live"`` again.
@@ -392,7 +392,7 @@ class FrameRelay:
         return result
 
     def close(self) -> None:
-        """Close every watch and unmap every ring. Safe to call twice."""
+        """Close every watch and every ring. Safe to call twice."""
         with self._lock:
             self._stopping = True
             taps = list(self._taps.values())
