@@ -37,7 +37,8 @@ __all__ = [
     "renderer_for",
 ]
 
-_BUILTIN = "cleanrl_worker.fastlane.state_render.classic_control"
+_STATE_RENDER = "cleanrl_worker.fastlane.state_render"
+_BUILTIN = f"{_STATE_RENDER}.classic_control"
 _CLASSIC = "gymnasium.envs.classic_control"
 
 #: env class path ("module:QualName") -> renderer class path; built-ins first.
@@ -47,6 +48,7 @@ _REGISTRY: dict[str, str] = {
     f"{_CLASSIC}.mountain_car:MountainCarEnv": f"{_BUILTIN}:MountainCarState",
     f"{_CLASSIC}.continuous_mountain_car:Continuous_MountainCarEnv": f"{_BUILTIN}:MountainCarState",
     f"{_CLASSIC}.pendulum:PendulumEnv": f"{_BUILTIN}:PendulumState",
+    "gymnasium.envs.mujoco.mujoco_env:MujocoEnv": f"{_STATE_RENDER}.mujoco:MujocoState",
 }
 
 
