@@ -44,7 +44,7 @@ class MujocoState(StateRenderer):
 
     Layout: ``[time, nq, nv, na, nmocap, has_camera, lookat(3), distance, azimuth, elevation,
     qpos(nq), qvel(nv), act(na), mocap_pos(3 nmocap), mocap_quat(4 nmocap)]``. HalfCheetah-v5
-    takes 30 numbers (240 bytes), Humanoid-v5 61; a model whose state exceeds
+    takes 30 numbers (240 bytes), Humanoid-v5 59; a model whose state exceeds
     ``STATE_MAX_BYTES`` keeps in-process frames (the wrapper says so when the run starts).
     """
 
