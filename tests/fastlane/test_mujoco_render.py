@@ -231,6 +231,7 @@ def test_a_sidecar_mujoco_frame_equals_the_in_process_render_of_the_same_state(
         assert len(matched) == 3, f"{env_id}: no sidecar frames after {steps} steps"
         link = env.sidecar
         assert link is not None and link.publishing and link.started == 1
+        assert link.pid is not None and os.getpriority(os.PRIO_PROCESS, link.pid) == 19
     finally:
         reader.close()
         env.close()
