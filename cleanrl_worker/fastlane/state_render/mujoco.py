@@ -46,7 +46,10 @@ class MujocoState(StateRenderer):
     qpos(nq), qvel(nv), act(na), mocap_pos(3 nmocap), mocap_quat(4 nmocap)]``. HalfCheetah-v5
     takes 30 numbers (240 bytes), Humanoid-v5 59; a model whose state exceeds
     ``STATE_MAX_BYTES`` keeps in-process frames (the wrapper says so when the run starts).
+    A frame drawn on the CPU costs tens of milliseconds: the sidecar draws at nice 19.
     """
+
+    nice = 19
 
     def capture(self, env: Any) -> np.ndarray:
         model, data = env.model, env.data

@@ -103,6 +103,13 @@ class StateRenderer:
     ``env.unwrapped.render()``.
     """
 
+    #: The sidecar's CPU priority while it draws this family (a nice value, 0-19). 0 suits a
+    #: picture of a millisecond or two; a picture of tens of milliseconds (MuJoCo on a CPU)
+    #: would take a core from training at 30 frames per second: with 19 the sidecar draws with
+    #: the CPU training leaves idle, and on a machine without a spare core it draws fewer
+    #: frames instead of slowing training.
+    nice: int = 0
+
     def capture(self, env: Any) -> np.ndarray:
         """The state that determines ``env``'s picture (``env`` is the unwrapped env), as a
         1-D numeric array of at most ``STATE_MAX_BYTES`` (3840) bytes. Runs on the training

@@ -13,9 +13,10 @@ SIGTERM when the worker dies (``PR_SET_PDEATHSIG``) and it also checks its paren
 frame; a worker that died without closing its ring (SIGKILL) leaves the ring to the sidecar,
 which removes it (if the name still holds that ring) before exiting.
 
-It runs at the lowest CPU priority (nice 19): it draws with the CPU training leaves idle, so on
-a machine without a spare core it draws fewer frames instead of slowing training (a MuJoCo
-frame drawn on the CPU costs tens of milliseconds: at 30 frames per second, more than a core).
+It runs at the CPU priority its renderer asks for (``StateRenderer.nice``) from before it builds
+its env: 19 for MuJoCo, whose frames drawn on the CPU cost tens of milliseconds (at 30 frames
+per second, more than a core), so it draws with the CPU training leaves idle; 0 for classic
+control.
 
 Exit status: 0 ended normally; 3 this env cannot be drawn here (the worker does not start
 another sidecar for it); 1 anything else (said on stderr).
@@ -48,8 +49,6 @@ _PREFIX = "cleanrl-fastlane: sidecar"
 #: Longest the sidecar waits for its dead worker to finish exiting before it removes the ring
 #: (seconds): the kernel signals the sidecar while the worker is still exiting.
 _OWNER_EXIT_S = 5.0
-#: The sidecar's nice value: the lowest CPU priority.
-_NICE = 19
 
 
 class _Stop(BaseException):
@@ -68,10 +67,12 @@ def _die_with(owner: int) -> bool:
     return os.getppid() == owner
 
 
-def _yield_cpu() -> None:
-    """Lowest CPU priority for this process (and the threads it starts, e.g. llvmpipe's)."""
+def _lower_priority(nice: int) -> None:
+    """CPU priority ``nice`` for this process's main thread and the threads it starts later
+    (an OpenGL driver's, e.g. llvmpipe's); only ever lowered."""
     with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, 0, _NICE)
+        if nice > os.getpriority(os.PRIO_PROCESS, 0):
+            os.setpriority(os.PRIO_PROCESS, 0, min(nice, 19))
 
 
 def _say(message: str) -> None:
@@ -99,7 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the worker, which ends us
     if not _die_with(args.owner):
         return 0
-    _yield_cpu()
     from gym_gui_bridge.fastlane.state_area import DelegatePublisher
 
     try:
@@ -134,6 +134,7 @@ class _Drawer:
 
         quiet_headless_sdl()
         self.renderer = load_renderer(args.renderer)
+        _lower_priority(int(self.renderer.nice))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             env = self.renderer.make(EnvDescription.from_json(args.env))
