@@ -105,7 +105,7 @@ SCRIPTS_BY_WORKLOAD: dict[str, Script] = {
     "halfcheetah": Script(
         SCRIPTS / "continuous_ppo.py",
         ("--env-id=HalfCheetah-v5", f"--num-envs={NUM_ENVS}", "--num-steps=128"),
-        32768,
+        131072,  # the sidecar needs a few seconds to start (mujoco, the model, a GL context)
     ),
 }
 
