@@ -3,6 +3,7 @@
     python bench/watch_cost.py                                  # CartPole and Pendulum, 5 rounds
     python bench/watch_cost.py cartpole --rounds 9 --total-timesteps 65536
     python bench/watch_cost.py atari --rounds 3
+    python bench/watch_cost.py halfcheetah --render-modes default in-process
     python bench/watch_cost.py cartpole --render-modes default in-process   # compare render modes
 
 Each workload is a CleanRL-style PPO script run as users run it (``FASTLANE=1 --fastlane-slot
@@ -13,6 +14,9 @@ Each workload is a CleanRL-style PPO script run as users run it (``FASTLANE=1 --
   style), Pendulum-v1, 4 envs.
 - ``atari``: ``tests/support/scripts/atari_ppo.py`` (``ppo_atari`` style wrapper stack),
   BreakoutNoFrameskip-v4 through ale-py, 4 envs.
+- ``halfcheetah``: ``tests/support/scripts/continuous_ppo.py`` (``ppo_continuous_action``
+  style), HalfCheetah-v5 through mujoco (the ``mujoco`` extra), 4 envs; MuJoCo renders through
+  EGL or OSMesa when there is no display (``MUJOCO_GL``, chosen by the worker if unset).
 
 A round runs each workload *not watched* and *watched* (a reader process polling
 ``FastLaneReader.latest_frame()`` at 60 Hz, as a viewer does), once per render mode, in an order
@@ -59,7 +63,7 @@ from bench_helpers import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "tests" / "support" / "scripts"
-Workload = Literal["cartpole", "pendulum", "atari"]
+Workload = Literal["cartpole", "pendulum", "atari", "halfcheetah"]
 WATCHED_SLOT = 2
 NUM_ENVS = 4
 DEFAULT_MODE = "default"  # the worker's default: the renderer sidecar where the env has one
@@ -97,6 +101,11 @@ SCRIPTS_BY_WORKLOAD: dict[str, Script] = {
         SCRIPTS / "atari_ppo.py",
         ("--env-id=BreakoutNoFrameskip-v4", f"--num-envs={NUM_ENVS}", "--num-steps=128"),
         32768,
+    ),
+    "halfcheetah": Script(
+        SCRIPTS / "continuous_ppo.py",
+        ("--env-id=HalfCheetah-v5", f"--num-envs={NUM_ENVS}", "--num-steps=128"),
+        131072,  # the sidecar needs a few seconds to start (mujoco, the model, a GL context)
     ),
 }
 

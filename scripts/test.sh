@@ -11,12 +11,12 @@ bash scripts/setup.sh
 VENV="${VENV:-.venv}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
-# Test-only packages of the main pass: the atari and jax extras (the CleanRL-style Atari and JAX
-# scripts of the end-to-end tests) and envpool (wheels for Linux x86_64 only) for the envpool
-# hook's tests. The gymnasium 0.29.1 pass leaves the envpool tests out (envpool 1.2.5's pools
+# Test-only packages of the main pass: the atari, jax and mujoco extras (the CleanRL-style Atari
+# and JAX scripts of the end-to-end tests; the MuJoCo state renderer's tests) and envpool (wheels
+# for Linux x86_64 only) for the envpool hook's tests. The gymnasium 0.29.1 pass leaves the envpool tests out (envpool 1.2.5's pools
 # fail to close under gymnasium 0.29.1, with or without the fast lane).
 ENVPOOL_TESTS=(tests/worker/test_envpool_hook.py tests/e2e/test_envpool_e2e.py)
-test_only=(".[atari,jax]")
+test_only=(".[atari,jax,mujoco]")
 if [[ "$(uname -s)-$(uname -m)" == "Linux-x86_64" ]]; then
   test_only+=("envpool==1.2.5")
 fi

@@ -8,7 +8,8 @@ own ``render()`` raised, and keeps using it for that env once it worked; an env 
 fine never meets one.
 
 It also keeps the first ``render()`` of a pygame-drawn env (classic control, Box2D) quiet on
-a machine without a display (:func:`quiet_headless_sdl`), hides the warnings the fast lane's
+a machine without a display (:func:`quiet_headless_sdl`), lets a MuJoCo env render there
+(:func:`headless_mujoco_gl`), hides the warnings the fast lane's
 ``render()`` calls raise without disturbing the script's own warnings
 (:func:`unshown_warnings`), and reads the finished picture of gymnasium's pygame-drawn envs
 in a fraction of the time their own pixel copy takes (:func:`fast_pygame_pixels`).
@@ -40,6 +41,7 @@ __all__ = [
     "RenderShim",
     "fast_pygame_pixels",
     "find_shim",
+    "headless_mujoco_gl",
     "quiet_headless_sdl",
     "unshown_warnings",
 ]
@@ -53,6 +55,13 @@ _PENDULUM_MODULE = "gymnasium.envs.classic_control.pendulum"
 _PIXEL_COPY_MODULES = "gymnasium.envs."
 #: Any of these set: a display (or a chosen SDL driver) exists, SDL is left alone.
 _DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")
+#: MuJoCo's headless OpenGL backends, cheapest first, with the libraries each loads.
+_HEADLESS_GL = (
+    ("egl", ("libEGL.so.1", "libEGL.so")),
+    ("osmesa", ("libOSMesa.so.8", "libOSMesa.so.6", "libOSMesa.so")),
+)
+#: The class gymnasium's MuJoCo envs derive from, as "module:QualName".
+_MUJOCO_ENV = "gymnasium.envs.mujoco.mujoco_env:MujocoEnv"
 
 
 def quiet_headless_sdl() -> bool:
@@ -72,6 +81,48 @@ def quiet_headless_sdl() -> bool:
     if any(os.environ.get(name) for name in _DISPLAY_VARIABLES):
         return False
     os.environ["SDL_VIDEODRIVER"] = "dummy"
+    return True
+
+
+def headless_mujoco_gl(env: Any = None) -> str | None:
+    """Before MuJoCo's first ``render()`` in a process: on a machine without a display, with
+    ``MUJOCO_GL`` unset, choose a headless OpenGL backend for it. The backend chosen, or None.
+
+    gymnasium's MuJoCo envs read ``MUJOCO_GL`` when they first render; unset, they try GLFW
+    first, which needs a display: without one, ``render()`` raises (``mujoco.FatalError``).
+    With neither ``DISPLAY`` nor ``WAYLAND_DISPLAY`` set, this sets ``MUJOCO_GL=egl`` when EGL's
+    library loads (Mesa's EGL renders on the CPU where there is no GPU; the cheaper of the two
+    here), else ``MUJOCO_GL=osmesa`` when OSMesa's does (Debian: ``libosmesa6``), else nothing
+    (``render()`` then raises and the fast lane reports it). It is set in this process's
+    environment, so the processes it starts (the renderer sidecar) draw with the same backend.
+    A ``MUJOCO_GL`` the user set is never changed.
+
+    Args:
+        env: the unwrapped env about to render; nothing is done unless it is a gymnasium
+            ``MujocoEnv`` (None: choose regardless, as the MuJoCo renderer sidecar does).
+    """
+    if os.environ.get("MUJOCO_GL") or any(os.environ.get(n) for n in _DISPLAY_VARIABLES[:2]):
+        return None
+    if env is not None and not _is_mujoco_env(env):
+        return None
+    for backend, libraries in _HEADLESS_GL:
+        if any(_loads(library) for library in libraries):
+            os.environ["MUJOCO_GL"] = backend
+            return backend
+    return None
+
+
+def _is_mujoco_env(env: Any) -> bool:
+    return any(f"{c.__module__}:{c.__qualname__}" == _MUJOCO_ENV for c in type(env).__mro__)
+
+
+def _loads(library: str) -> bool:
+    import ctypes
+
+    try:
+        ctypes.CDLL(library)
+    except OSError:
+        return False
     return True
 
 

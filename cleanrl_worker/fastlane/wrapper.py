@@ -16,6 +16,7 @@ from cleanrl_worker.fastlane.render_shims import (
     RenderShim,
     fast_pygame_pixels,
     find_shim,
+    headless_mujoco_gl,
     quiet_headless_sdl,
     unshown_warnings,
 )
@@ -293,6 +294,8 @@ class FastLaneEnvWrapper(gym.Wrapper[Any, Any, Any, Any]):
         _prepare_rendering()
         env = self.env.unwrapped
         first, self._rendered = not self._rendered, True
+        if first:
+            headless_mujoco_gl(env)
         quiet = unshown_warnings(first) if self._quiet_render else contextlib.nullcontext()
         with quiet, fast_pygame_pixels(env):
             if self._shim is None:

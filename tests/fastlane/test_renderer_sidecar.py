@@ -84,6 +84,8 @@ def test_a_sidecar_frame_equals_the_in_process_render_of_the_same_state(
         assert len(matched) == 3, f"{env_id}: no sidecar frames after {steps} steps"
         link = env.sidecar
         assert link is not None and link.publishing and link.started == 1
+        assert link.pid is not None  # a cheap picture: drawn at this process's priority
+        assert os.getpriority(os.PRIO_PROCESS, link.pid) == os.getpriority(os.PRIO_PROCESS, 0)
     finally:
         reader.close()
         env.close()

@@ -3,7 +3,9 @@
 - :mod:`~cleanrl_worker.fastlane.state_render.registry`: env class -> :class:`StateRenderer`
   (how to capture the state on the training thread, how to draw it elsewhere); users add their
   own with :func:`register`.
-- :mod:`~cleanrl_worker.fastlane.state_render.classic_control`: the built-in renderers.
+- :mod:`~cleanrl_worker.fastlane.state_render.classic_control` and
+  :mod:`~cleanrl_worker.fastlane.state_render.mujoco`: the built-in renderers (gymnasium's
+  classic-control envs; its MuJoCo envs).
 - :mod:`~cleanrl_worker.fastlane.state_render.link`: the worker's side (starts the sidecar,
   answers its state requests, hands it frame publishing).
 - :mod:`~cleanrl_worker.fastlane.state_render.sidecar`: the renderer process

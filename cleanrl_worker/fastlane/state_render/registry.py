@@ -37,7 +37,8 @@ __all__ = [
     "renderer_for",
 ]
 
-_BUILTIN = "cleanrl_worker.fastlane.state_render.classic_control"
+_STATE_RENDER = "cleanrl_worker.fastlane.state_render"
+_BUILTIN = f"{_STATE_RENDER}.classic_control"
 _CLASSIC = "gymnasium.envs.classic_control"
 
 #: env class path ("module:QualName") -> renderer class path; built-ins first.
@@ -47,6 +48,7 @@ _REGISTRY: dict[str, str] = {
     f"{_CLASSIC}.mountain_car:MountainCarEnv": f"{_BUILTIN}:MountainCarState",
     f"{_CLASSIC}.continuous_mountain_car:Continuous_MountainCarEnv": f"{_BUILTIN}:MountainCarState",
     f"{_CLASSIC}.pendulum:PendulumEnv": f"{_BUILTIN}:PendulumState",
+    "gymnasium.envs.mujoco.mujoco_env:MujocoEnv": f"{_STATE_RENDER}.mujoco:MujocoState",
 }
 
 
@@ -100,6 +102,13 @@ class StateRenderer:
     :meth:`restore` with a state :meth:`capture` took on the training thread, and
     ``env.unwrapped.render()``.
     """
+
+    #: The sidecar's CPU priority while it draws this family (a nice value, 0-19). 0 suits a
+    #: picture of a millisecond or two; a picture of tens of milliseconds (MuJoCo on a CPU)
+    #: would take a core from training at 30 frames per second: with 19 the sidecar draws with
+    #: the CPU training leaves idle, and on a machine without a spare core it draws fewer
+    #: frames instead of slowing training.
+    nice: int = 0
 
     def capture(self, env: Any) -> np.ndarray:
         """The state that determines ``env``'s picture (``env`` is the unwrapped env), as a

@@ -13,6 +13,11 @@ SIGTERM when the worker dies (``PR_SET_PDEATHSIG``) and it also checks its paren
 frame; a worker that died without closing its ring (SIGKILL) leaves the ring to the sidecar,
 which removes it (if the name still holds that ring) before exiting.
 
+It runs at the CPU priority its renderer asks for (``StateRenderer.nice``) from before it builds
+its env: 19 for MuJoCo, whose frames drawn on the CPU cost tens of milliseconds (at 30 frames
+per second, more than a core), so it draws with the CPU training leaves idle; 0 for classic
+control.
+
 Exit status: 0 ended normally; 3 this env cannot be drawn here (the worker does not start
 another sidecar for it); 1 anything else (said on stderr).
 """
@@ -60,6 +65,14 @@ def _die_with(owner: int) -> bool:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     return os.getppid() == owner
+
+
+def _lower_priority(nice: int) -> None:
+    """CPU priority ``nice`` for this process's main thread and the threads it starts later
+    (an OpenGL driver's, e.g. llvmpipe's); only ever lowered."""
+    with contextlib.suppress(OSError, AttributeError):
+        if nice > os.getpriority(os.PRIO_PROCESS, 0):
+            os.setpriority(os.PRIO_PROCESS, 0, min(nice, 19))
 
 
 def _say(message: str) -> None:
@@ -121,6 +134,7 @@ class _Drawer:
 
         quiet_headless_sdl()
         self.renderer = load_renderer(args.renderer)
+        _lower_priority(int(self.renderer.nice))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             env = self.renderer.make(EnvDescription.from_json(args.env))
