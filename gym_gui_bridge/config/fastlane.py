@@ -132,6 +132,16 @@ class FrameConfig:
         "a few hundred bytes per frame. 0: always render in-process under FASTLANE_BUDGET.",
         minimum=0.0,
     )
+    sidecar_frame_ms: float = tunable(
+        "FASTLANE_SIDECAR_FRAME_MS",
+        10.0,
+        "Longest the renderer sidecar's frame may cost before it draws a plainer picture, where "
+        "the env's state renderer has one (milliseconds, the median of its first frames). "
+        "MuJoCo drops shadows, reflections and the skybox: drawn on the CPU (no GPU) a frame "
+        "costs ~40 ms with them, ~10 ms without, and 30 frames per second must fit in the core "
+        "training leaves idle. 0: always the full picture.",
+        minimum=0.0,
+    )
     sidecar_idle_s: float = tunable(
         "FASTLANE_SIDECAR_IDLE_S",
         10.0,

@@ -60,6 +60,7 @@ def _sidecar_keys(wrapper: Any) -> dict[str, Any]:
     return {
         "FASTLANE_SIDECAR_FPS": link._frames.sidecar_fps,
         "FASTLANE_SIDECAR_IDLE_S": link._frames.sidecar_idle_s,
+        "FASTLANE_SIDECAR_FRAME_MS": link._frames.sidecar_frame_ms,
     }
 
 

@@ -176,6 +176,8 @@ class SidecarLink:
             repr(frames.sidecar_fps),
             "--idle-s",
             repr(frames.sidecar_idle_s),
+            "--frame-ms",
+            repr(frames.sidecar_frame_ms),
             "--max-dim",
             str(frames.max_dim),
             "--rate-smoothing",

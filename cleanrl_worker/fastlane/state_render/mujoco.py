@@ -36,6 +36,8 @@ __all__ = ["MujocoState"]
 #: lookat (3), distance, azimuth, elevation.
 _HEADER = 12
 _CAMERA_AT = 6
+#: What :meth:`MujocoState.simplify` turns off (``mujoco.mjtRndFlag`` names).
+_EFFECTS = ("mjRND_SHADOW", "mjRND_REFLECTION", "mjRND_SKYBOX")
 
 
 class MujocoState(StateRenderer):
@@ -46,7 +48,9 @@ class MujocoState(StateRenderer):
     qpos(nq), qvel(nv), act(na), mocap_pos(3 nmocap), mocap_quat(4 nmocap)]``. HalfCheetah-v5
     takes 30 numbers (240 bytes), Humanoid-v5 59; a model whose state exceeds
     ``STATE_MAX_BYTES`` keeps in-process frames (the wrapper says so when the run starts).
-    A frame drawn on the CPU costs tens of milliseconds: the sidecar draws at nice 19.
+    A frame drawn on the CPU costs tens of milliseconds: the sidecar draws at nice 19, and
+    without shadows, reflections and skybox (:meth:`simplify`) when its frames cost more than
+    ``FASTLANE_SIDECAR_FRAME_MS``.
     """
 
     nice = 19
@@ -93,6 +97,18 @@ class MujocoState(StateRenderer):
                 distance, azimuth, elevation = state[_CAMERA_AT + 3 : _HEADER]
                 camera.distance, camera.azimuth, camera.elevation = distance, azimuth, elevation
 
+    def simplify(self, env: Any) -> bool:
+        """Drop shadows, reflections and the skybox (the bodies, floor and camera stay): on a
+        CPU rasterizer (Mesa's llvmpipe) they are three quarters of a frame's cost."""
+        import mujoco
+
+        scene = getattr(_viewer(env, create=True), "scn", None)
+        if scene is None:
+            return False
+        for flag in _EFFECTS:
+            scene.flags[getattr(mujoco.mjtRndFlag, flag)] = 0
+        return True
+
     def make(self, description: EnvDescription) -> Any:
         """The sidecar's env, made after choosing a headless OpenGL backend if ``MUJOCO_GL`` is
         unset and there is no display (mujoco is first imported here)."""
@@ -103,6 +119,12 @@ class MujocoState(StateRenderer):
 def _camera(env: Any, *, create: bool) -> Any:
     """The ``mjvCamera`` the env's ``rgb_array`` frames are drawn with, or None when the env
     has not rendered yet (``create``: make the viewer, as its first ``render()`` would)."""
+    return getattr(_viewer(env, create=create), "cam", None)
+
+
+def _viewer(env: Any, *, create: bool) -> Any:
+    """gymnasium's off-screen viewer of the env's ``rgb_array`` frames, or None when the env
+    has not rendered yet (``create``: make it, as the first ``render()`` would)."""
     renderer = getattr(env, "mujoco_renderer", None)
     viewers = getattr(renderer, "_viewers", None)
     if not isinstance(viewers, dict):
@@ -110,4 +132,4 @@ def _camera(env: Any, *, create: bool) -> Any:
     viewer = viewers.get("rgb_array")
     if viewer is None and create:
         viewer = renderer._get_viewer(render_mode="rgb_array")  # type: ignore[union-attr]
-    return getattr(viewer, "cam", None)
+    return viewer

@@ -100,7 +100,8 @@ class StateRenderer:
 
     The sidecar builds its env with :meth:`make`, resets it once, then for each frame calls
     :meth:`restore` with a state :meth:`capture` took on the training thread, and
-    ``env.unwrapped.render()``.
+    ``env.unwrapped.render()``. When its first frames cost more than
+    ``FASTLANE_SIDECAR_FRAME_MS`` (median), it calls :meth:`simplify` once.
     """
 
     #: The sidecar's CPU priority while it draws this family (a nice value, 0-19). 0 suits a
@@ -119,6 +120,12 @@ class StateRenderer:
     def restore(self, env: Any, state: np.ndarray) -> None:
         """Make the sidecar's unwrapped ``env`` draw what the captured env showed."""
         raise NotImplementedError
+
+    def simplify(self, env: Any) -> bool:
+        """Draw a cheaper picture with the sidecar's unwrapped ``env`` from now on, because
+        its frames cost more than ``FASTLANE_SIDECAR_FRAME_MS``; False when there is none (the
+        default: the picture stays as it is)."""
+        return False
 
     def make(self, description: EnvDescription) -> Any:
         """The sidecar's env (``render_mode="rgb_array"``); by default made as the watched one

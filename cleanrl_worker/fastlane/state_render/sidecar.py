@@ -29,6 +29,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import statistics
 import sys
 import time
 import warnings
@@ -46,6 +47,9 @@ _PR_SET_PDEATHSIG = 1
 _MAX_WAIT_S = 0.005
 _FIRST_WAIT_S = 0.0005
 _PREFIX = "cleanrl-fastlane: sidecar"
+#: Frames whose median cost decides whether the picture is simplified (count), after the first
+#: (which also pays for the env's first draw: an OpenGL context, textures).
+_COST_SAMPLES = 5
 #: Longest the sidecar waits for its dead worker to finish exiting before it removes the ring
 #: (seconds): the kernel signals the sidecar while the worker is still exiting.
 _OWNER_EXIT_S = 5.0
@@ -88,6 +92,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--env", required=True, help="EnvDescription as JSON")
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--idle-s", type=float, default=10.0)
+    parser.add_argument("--frame-ms", type=float, default=0.0)
     parser.add_argument("--max-dim", type=int, default=0)
     parser.add_argument("--rate-smoothing", type=float, default=0.1)
     return parser.parse_args(argv)
@@ -142,18 +147,37 @@ class _Drawer:
         self.env = env
         self.base = env.unwrapped
         self.max_dim = args.max_dim
+        self.frame_ms = args.frame_ms
+        self._costs: list[float] | None = [] if args.frame_ms > 0 else None
         self._shim: Any = None
 
     def draw(self, state: np.ndarray) -> np.ndarray:
         from cleanrl_worker.fastlane.frame_targets import downscale
 
+        started = time.perf_counter()
         self.renderer.restore(self.base, state)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             frame = self._render()
         if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
             raise ValueError(f"Expected render() to return a uint8 image, got {type(frame)}")
+        self._note_cost((time.perf_counter() - started) * 1e3)
         return downscale(frame, self.max_dim)
+
+    def _note_cost(self, cost_ms: float) -> None:
+        """Once the first frames are drawn: a plainer picture if they cost over ``frame_ms``."""
+        if self._costs is None:
+            return
+        self._costs.append(cost_ms)
+        if len(self._costs) <= _COST_SAMPLES:
+            return
+        median = statistics.median(self._costs[1:])
+        self._costs = None
+        if median > self.frame_ms and self.renderer.simplify(self.base):
+            _say(
+                f"frames cost {median:.0f} ms, over FASTLANE_SIDECAR_FRAME_MS = "
+                f"{self.frame_ms:g}: drawing a plainer picture from now on"
+            )
 
     def _render(self) -> Any:
         """``render()`` as the worker's in-process path does it: the env's own, and after it
