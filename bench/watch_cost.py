@@ -117,6 +117,8 @@ class Args:
     """index of the first round (the order alternates with it: odd rounds run watched first)"""
     fastlane_only: bool = False
     """FASTLANE_ONLY=1 (frames, no slow lane) in every run"""
+    reader_nice: int = 0
+    """niceness of the 60 Hz reader process (19: it runs only when a core is otherwise idle)"""
     python: str = sys.executable
     """interpreter of the venv to benchmark"""
     json_out: Path | None = None
@@ -241,8 +243,9 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         follower.start()
         reader = None
         if render_mode is not None:
+            nice = ["nice", "-n", str(args.reader_nice)] if args.reader_nice else []
             reader = subprocess.Popen(
-                [args.python, __file__, f"--reader-run-id={run_id}"],
+                [*nice, args.python, __file__, f"--reader-run-id={run_id}"],
                 stdout=subprocess.PIPE,
                 text=True,
             )
@@ -387,7 +390,12 @@ def main(args: Args) -> int:
                         if mode
                         else ""
                     )
-                    print(f"round {round_index} {tag}: SPS={run.sps:.0f}{extra}", flush=True)
+                    load = os.getloadavg()[0]
+                    print(
+                        f"round {round_index} {tag}: SPS={run.sps:.0f}{extra} "
+                        f"cpu_us/step={run.cpu_us_per_step:.0f} load={load:.2f}",
+                        flush=True,
+                    )
         raw = report(args, cells)
         if args.json_out is not None:
             args.json_out.write_text(json.dumps(raw, indent=2))
