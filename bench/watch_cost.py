@@ -33,7 +33,8 @@ worker's default (a renderer sidecar for envs that have a state renderer, in-pro
 for the others); ``in-process`` turns the sidecar off through a config file
 (``FASTLANE_CONFIG`` with ``[frames] FASTLANE_SIDECAR_FPS = 0``), so the two can be compared in
 the same rounds. The report shows the render mode the frames' HUD metrics announced
-(``sidecar``, ``in-process``, ``screen``).
+(``sidecar``, ``in-process``, ``screen``). ``--render-modes unwatched`` adds a second run
+nobody watches: its ratios to the first are the spread of two identical runs on this machine.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ WATCHED_SLOT = 2
 NUM_ENVS = 4
 DEFAULT_MODE = "default"  # the worker's default: the renderer sidecar where the env has one
 IN_PROCESS = "in-process"  # the sidecar turned off by a config file
-RenderMode = Literal["default", "in-process"]
+UNWATCHED = "unwatched"  # a second unwatched run: the spread of two identical runs
+RenderMode = Literal["default", "in-process", "unwatched"]
 READER_HZ = 60.0
 STEPPING_GAP_S = 0.25  # a longer wait for a frame is a phase without env steps (PPO's update)
 READER_ATTACH_TIMEOUT_S = 120.0
@@ -112,7 +114,8 @@ class Args:
     total_timesteps: int = 0
     """--total-timesteps of each run (0: the workload's default)"""
     render_modes: tuple[RenderMode, ...] = (DEFAULT_MODE,)
-    """render modes of the watched runs: default (the worker's choice), in-process (no sidecar)"""
+    """render modes of the watched runs: default (the worker's choice), in-process (no sidecar),
+    unwatched (nobody watches: a second baseline run, the spread of two identical runs)"""
     first_round: int = 0
     """index of the first round (the order alternates with it: odd rounds run watched first)"""
     fastlane_only: bool = False
@@ -242,7 +245,7 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         follower = threading.Thread(target=_follow, args=(child, out, marks, summary))
         follower.start()
         reader = None
-        if render_mode is not None:
+        if render_mode not in (None, UNWATCHED):
             nice = ["nice", "-n", str(args.reader_nice)] if args.reader_nice else []
             reader = subprocess.Popen(
                 [*nice, args.python, __file__, f"--reader-run-id={run_id}"],
