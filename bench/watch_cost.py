@@ -21,7 +21,9 @@ paired ratios: watched SPS / not-watched SPS of the same round (median, min-max)
 the training process's CPU time per env step (user + system, all its threads, between its
 first and last ``global_step=`` lines: steadier than SPS when other jobs load the machine), the
 frames per second the reader received while the env stepped (new frames between its first and
-its last, over that time), and the reader's own CPU (% of one core).
+its last, over that time), and the reader's own CPU (% of one core). Each run's line also
+shows the time its training thread waited, runnable, for a core per env step
+(``/proc/PID/schedstat``; also in ``--json-out``) and the load average at its end.
 
 SPS is the script's own ``summary: ... SPS=N`` line when it prints one; otherwise the harness
 timestamps the script's ``global_step=N, episodic_return=...`` lines as they are printed and
@@ -134,6 +136,7 @@ class Args:
 class Run:
     sps: float
     cpu_us_per_step: float = float("nan")  # training process CPU per env step (loop only)
+    wait_us_per_step: float = float("nan")  # its main thread's wait for a core per env step
     frames: int = 0  # new frames the reader received
     fps: float = float("nan")  # their rate between the first and the last
     stepping_fps: float = float("nan")  # their rate while the env steps (update phases left out)
@@ -230,7 +233,7 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         f"--fastlane-slot={WATCHED_SLOT}",
         f"--fastlane-run-id={run_id}",
     ]
-    marks: list[tuple[float, int, float]] = []
+    marks: list[tuple[float, int, float, float]] = []
     summary: list[float] = []
     err_path = workdir / f"{run_id}.err"
     with (workdir / f"{run_id}.out").open("w") as out, err_path.open("w") as err:
@@ -272,6 +275,7 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
     run = Run(sps)
     if len(marks) == 2 and marks[1][1] > marks[0][1]:
         run.cpu_us_per_step = (marks[1][2] - marks[0][2]) / (marks[1][1] - marks[0][1]) * 1e6
+        run.wait_us_per_step = (marks[1][3] - marks[0][3]) / (marks[1][1] - marks[0][1]) * 1e6
     if seen is not None:
         if not seen.get("attached") or not seen.get("frames"):
             raise RunFailed(f"{workload}: the reader received no frame of slot {WATCHED_SLOT}")
@@ -280,6 +284,13 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         run.render_mode = str(seen["render_mode"])
         run.reader_cpu = float(seen.get("cpu_percent", float("nan")))
     return run
+
+
+def run_delay(pid: int) -> float:
+    """Seconds the main thread of ``pid`` has waited, runnable, for a core
+    (``/proc/PID/schedstat``): what a training loop loses to other processes."""
+    with open(f"/proc/{pid}/schedstat") as handle:
+        return int(handle.read().split()[1]) / 1e9
 
 
 def _follow(child: subprocess.Popen[str], out: TextIO, marks: list, summary: list) -> None:
@@ -291,7 +302,7 @@ def _follow(child: subprocess.Popen[str], out: TextIO, marks: list, summary: lis
         out.write(line)
         if (match := _GLOBAL_STEP.match(line)) is not None:
             try:
-                mark = (now, int(match.group(1)), cpu_seconds(child.pid))
+                mark = (now, int(match.group(1)), cpu_seconds(child.pid), run_delay(child.pid))
             except OSError:  # the child is gone
                 continue
             marks[1:] = [mark] if marks else []
@@ -355,6 +366,7 @@ def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, o
             rows[label] = {
                 "sps": {i: r.sps for i, r in runs.items()},
                 "cpu_us_per_step": {i: r.cpu_us_per_step for i, r in runs.items()},
+                "wait_us_per_step": {i: r.wait_us_per_step for i, r in runs.items()},
                 "paired_sps_ratios": ratios,
                 "paired_cpu_ratios": cpu,
                 "viewer_fps": fps,
@@ -380,7 +392,7 @@ def main(args: Args) -> int:
             for workload in args.workloads:
                 order = configs if round_index % 2 == 0 else configs[::-1]
                 for mode in order:
-                    tag = f"r{round_index}-{workload}-{mode or 'unwatched'}"
+                    tag = f"r{round_index}-{workload}-{mode or 'nobody'}"
                     try:
                         run = run_once(args, workload, mode, workdir, tag)
                     except RunFailed as error:
@@ -390,13 +402,14 @@ def main(args: Args) -> int:
                     cells[(workload, mode)].runs[round_index] = run
                     extra = (
                         f" frames={run.frames} fps={run.fps:.1f} stepping={run.stepping_fps:.1f}"
-                        if mode
+                        if mode not in (None, UNWATCHED)
                         else ""
                     )
                     load = os.getloadavg()[0]
                     print(
                         f"round {round_index} {tag}: SPS={run.sps:.0f}{extra} "
-                        f"cpu_us/step={run.cpu_us_per_step:.0f} load={load:.2f}",
+                        f"cpu_us/step={run.cpu_us_per_step:.0f} "
+                        f"wait_us/step={run.wait_us_per_step:.0f} load={load:.2f}",
                         flush=True,
                     )
         raw = report(args, cells)
