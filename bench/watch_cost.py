@@ -288,9 +288,13 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
 
 def run_delay(pid: int) -> float:
     """Seconds the main thread of ``pid`` has waited, runnable, for a core
-    (``/proc/PID/schedstat``): what a training loop loses to other processes."""
-    with open(f"/proc/{pid}/schedstat") as handle:
-        return int(handle.read().split()[1]) / 1e9
+    (``/proc/PID/schedstat``): what a training loop loses to other processes. NaN where the
+    kernel keeps no such statistics."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def _follow(child: subprocess.Popen[str], out: TextIO, marks: list, summary: list) -> None:
