@@ -25,7 +25,9 @@ paired ratios: watched SPS / not-watched SPS of the same round (median, min-max)
 the training process's CPU time per env step (user + system, all its threads, between its
 first and last ``global_step=`` lines: steadier than SPS when other jobs load the machine), the
 frames per second the reader received while the env stepped (new frames between its first and
-its last, over that time), and the reader's own CPU (% of one core).
+its last, over that time), and the reader's own CPU (% of one core). Each run's line also
+shows the time its training thread waited, runnable, for a core per env step
+(``/proc/PID/schedstat``; also in ``--json-out``) and the load average at its end.
 
 SPS is the script's own ``summary: ... SPS=N`` line when it prints one; otherwise the harness
 timestamps the script's ``global_step=N, episodic_return=...`` lines as they are printed and
@@ -37,7 +39,8 @@ worker's default (a renderer sidecar for envs that have a state renderer, in-pro
 for the others); ``in-process`` turns the sidecar off through a config file
 (``FASTLANE_CONFIG`` with ``[frames] FASTLANE_SIDECAR_FPS = 0``), so the two can be compared in
 the same rounds. The report shows the render mode the frames' HUD metrics announced
-(``sidecar``, ``in-process``, ``screen``).
+(``sidecar``, ``in-process``, ``screen``). ``--render-modes unwatched`` adds a second run
+nobody watches: its ratios to the first are the spread of two identical runs on this machine.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ WATCHED_SLOT = 2
 NUM_ENVS = 4
 DEFAULT_MODE = "default"  # the worker's default: the renderer sidecar where the env has one
 IN_PROCESS = "in-process"  # the sidecar turned off by a config file
-RenderMode = Literal["default", "in-process"]
+UNWATCHED = "unwatched"  # a second unwatched run: the spread of two identical runs
+RenderMode = Literal["default", "in-process", "unwatched"]
 READER_HZ = 60.0
 STEPPING_GAP_S = 0.25  # a longer wait for a frame is a phase without env steps (PPO's update)
 READER_ATTACH_TIMEOUT_S = 120.0
@@ -121,11 +125,14 @@ class Args:
     total_timesteps: int = 0
     """--total-timesteps of each run (0: the workload's default)"""
     render_modes: tuple[RenderMode, ...] = (DEFAULT_MODE,)
-    """render modes of the watched runs: default (the worker's choice), in-process (no sidecar)"""
+    """render modes of the watched runs: default (the worker's choice), in-process (no sidecar),
+    unwatched (nobody watches: a second baseline run, the spread of two identical runs)"""
     first_round: int = 0
     """index of the first round (the order alternates with it: odd rounds run watched first)"""
     fastlane_only: bool = False
     """FASTLANE_ONLY=1 (frames, no slow lane) in every run"""
+    reader_nice: int = 0
+    """niceness of the 60 Hz reader process (19: it runs only when a core is otherwise idle)"""
     python: str = sys.executable
     """interpreter of the venv to benchmark"""
     json_out: Path | None = None
@@ -138,6 +145,7 @@ class Args:
 class Run:
     sps: float
     cpu_us_per_step: float = float("nan")  # training process CPU per env step (loop only)
+    wait_us_per_step: float = float("nan")  # its main thread's wait for a core per env step
     frames: int = 0  # new frames the reader received
     fps: float = float("nan")  # their rate between the first and the last
     stepping_fps: float = float("nan")  # their rate while the env steps (update phases left out)
@@ -234,7 +242,7 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         f"--fastlane-slot={WATCHED_SLOT}",
         f"--fastlane-run-id={run_id}",
     ]
-    marks: list[tuple[float, int, float]] = []
+    marks: list[tuple[float, int, float, float]] = []
     summary: list[float] = []
     err_path = workdir / f"{run_id}.err"
     with (workdir / f"{run_id}.out").open("w") as out, err_path.open("w") as err:
@@ -249,9 +257,10 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         follower = threading.Thread(target=_follow, args=(child, out, marks, summary))
         follower.start()
         reader = None
-        if render_mode is not None:
+        if render_mode not in (None, UNWATCHED):
+            nice = ["nice", "-n", str(args.reader_nice)] if args.reader_nice else []
             reader = subprocess.Popen(
-                [args.python, __file__, f"--reader-run-id={run_id}"],
+                [*nice, args.python, __file__, f"--reader-run-id={run_id}"],
                 stdout=subprocess.PIPE,
                 text=True,
             )
@@ -275,6 +284,7 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
     run = Run(sps)
     if len(marks) == 2 and marks[1][1] > marks[0][1]:
         run.cpu_us_per_step = (marks[1][2] - marks[0][2]) / (marks[1][1] - marks[0][1]) * 1e6
+        run.wait_us_per_step = (marks[1][3] - marks[0][3]) / (marks[1][1] - marks[0][1]) * 1e6
     if seen is not None:
         if not seen.get("attached") or not seen.get("frames"):
             raise RunFailed(f"{workload}: the reader received no frame of slot {WATCHED_SLOT}")
@@ -283,6 +293,17 @@ def run_once(args: Args, workload: str, render_mode: str | None, workdir: Path, 
         run.render_mode = str(seen["render_mode"])
         run.reader_cpu = float(seen.get("cpu_percent", float("nan")))
     return run
+
+
+def run_delay(pid: int) -> float:
+    """Seconds the main thread of ``pid`` has waited, runnable, for a core
+    (``/proc/PID/schedstat``): what a training loop loses to other processes. NaN where the
+    kernel keeps no such statistics."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def _follow(child: subprocess.Popen[str], out: TextIO, marks: list, summary: list) -> None:
@@ -294,7 +315,7 @@ def _follow(child: subprocess.Popen[str], out: TextIO, marks: list, summary: lis
         out.write(line)
         if (match := _GLOBAL_STEP.match(line)) is not None:
             try:
-                mark = (now, int(match.group(1)), cpu_seconds(child.pid))
+                mark = (now, int(match.group(1)), cpu_seconds(child.pid), run_delay(child.pid))
             except OSError:  # the child is gone
                 continue
             marks[1:] = [mark] if marks else []
@@ -358,6 +379,7 @@ def report(args: Args, cells: dict[tuple[str, str | None], Cell]) -> dict[str, o
             rows[label] = {
                 "sps": {i: r.sps for i, r in runs.items()},
                 "cpu_us_per_step": {i: r.cpu_us_per_step for i, r in runs.items()},
+                "wait_us_per_step": {i: r.wait_us_per_step for i, r in runs.items()},
                 "paired_sps_ratios": ratios,
                 "paired_cpu_ratios": cpu,
                 "viewer_fps": fps,
@@ -383,7 +405,7 @@ def main(args: Args) -> int:
             for workload in args.workloads:
                 order = configs if round_index % 2 == 0 else configs[::-1]
                 for mode in order:
-                    tag = f"r{round_index}-{workload}-{mode or 'unwatched'}"
+                    tag = f"r{round_index}-{workload}-{mode or 'nobody'}"
                     try:
                         run = run_once(args, workload, mode, workdir, tag)
                     except RunFailed as error:
@@ -393,10 +415,16 @@ def main(args: Args) -> int:
                     cells[(workload, mode)].runs[round_index] = run
                     extra = (
                         f" frames={run.frames} fps={run.fps:.1f} stepping={run.stepping_fps:.1f}"
-                        if mode
+                        if mode not in (None, UNWATCHED)
                         else ""
                     )
-                    print(f"round {round_index} {tag}: SPS={run.sps:.0f}{extra}", flush=True)
+                    load = os.getloadavg()[0]
+                    print(
+                        f"round {round_index} {tag}: SPS={run.sps:.0f}{extra} "
+                        f"cpu_us/step={run.cpu_us_per_step:.0f} "
+                        f"wait_us/step={run.wait_us_per_step:.0f} load={load:.2f}",
+                        flush=True,
+                    )
         raw = report(args, cells)
         if args.json_out is not None:
             args.json_out.write_text(json.dumps(raw, indent=2))

@@ -2,6 +2,8 @@
 
     python bench/watch_cost_callgrind.py --hooked               # per-step and per-frame costs
     python bench/watch_cost_callgrind.py --hooked --annotate 40  # where a frame's instructions go
+    python bench/watch_cost_callgrind.py --hooked --env-id BreakoutNoFrameskip-v4 \
+        --step-ms 2.9 --render-ms 0 --low 100 --high 400          # Atari: the emulator's screen
 
 A 4-env CartPole-v1 ``SyncVectorEnv`` as CleanRL builds it (``RecordEpisodeStatistics`` on each
 slot), slot 2 rendering into a real ring through ``FastLaneEnvWrapper``, is stepped N times
@@ -13,6 +15,13 @@ simulated: ``--step-ms`` per vector step, plus ``--render-ms`` for each ``render
 frame budget (30 frames/s and 3% of wall time by default) asks for the same frames in every run,
 whatever the load of the machine. The defaults give a frame every ~67 vector steps: the rate a
 60 Hz viewer gets from a CartPole PPO run (~20 frames/s at ~5,300 SPS).
+
+``--env-id BreakoutNoFrameskip-v4`` (any ``*NoFrameskip-v4`` id, needs ale-py) steps Atari envs
+instead, each with CleanRL's frame skipping (``MaxAndSkipEnv``, 4 emulator frames per step):
+the watched slot's frames are then copies of the emulator's screen (``screen`` mode), whose
+cost is counted, so ``--render-ms 0``; ``--step-ms 2.9`` is a 4-env Atari PPO's vector step
+(~1,400 SPS), giving a frame every ~12 vector steps (the 30 frames/s cap). ALE under callgrind
+is slow (~0.3 s per vector step): use a few hundred steps.
 
 Configurations:
 
@@ -44,8 +53,29 @@ NUM_ENVS = 4
 WATCHED = 2
 
 
+def _make_base(env_id: str, render_mode: str | None = None):  # type: ignore[no-untyped-def]
+    """``gym.make(env_id)``; an Atari id gets the frame skipping of CleanRL's Atari stack."""
+    import gymnasium as gym
+
+    if not env_id.endswith("NoFrameskip-v4"):
+        return gym.make(env_id, render_mode=render_mode)
+    import ale_py
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "support", "scripts"))
+    from atari_wrappers import MaxAndSkipEnv
+
+    gym.register_envs(ale_py)
+    return MaxAndSkipEnv(gym.make(env_id, render_mode=render_mode), skip=4)
+
+
 def _child(
-    mode: str, steps: int, step_ms: float, fps: float, render_ms: float, hooked: bool
+    mode: str,
+    steps: int,
+    step_ms: float,
+    fps: float,
+    render_ms: float,
+    hooked: bool,
+    env_id: str = "CartPole-v1",
 ) -> None:
     import gymnasium as gym
     import numpy as np
@@ -87,9 +117,9 @@ def _child(
     def make(slot: int):  # type: ignore[no-untyped-def]
         def thunk():  # type: ignore[no-untyped-def]
             if hooked or slot != WATCHED:
-                return gym.wrappers.RecordEpisodeStatistics(gym.make("CartPole-v1"))
+                return gym.wrappers.RecordEpisodeStatistics(_make_base(env_id))
             env = FastLaneEnvWrapper(
-                gym.make("CartPole-v1", render_mode="rgb_array"),
+                _make_base(env_id, "rgb_array"),
                 run_id=f"bench-watch-callgrind-{os.getpid()}",
                 slot=slot,
                 frames=frame_config,
@@ -127,7 +157,7 @@ def _child(
 
         wrapper._publish = publish  # type: ignore[method-assign]
     rng = np.random.default_rng(0)
-    actions = rng.integers(0, 2, size=(steps, NUM_ENVS))
+    actions = rng.integers(0, int(envs.single_action_space.n), size=(steps, NUM_ENVS))
     envs.reset(seed=0)
     for index in range(steps):
         now[0] += step_ms / 1000.0
@@ -150,6 +180,7 @@ def _run(mode: str, steps: int, args: argparse.Namespace, out: str = "/dev/null"
             f"--step-ms={args.step_ms}",
             f"--fps={args.fps}",
             f"--render-ms={args.render_ms}",
+            f"--env-id={args.env_id}",
             *(["--hooked"] if args.hooked else []),
         ],
         capture_output=True,
@@ -177,11 +208,20 @@ def main() -> None:
     parser.add_argument(
         "--annotate", type=int, default=0, help="only: the top N C functions of a frame"
     )
+    parser.add_argument(
+        "--env-id", default="CartPole-v1", help="CartPole-v1, or an Atari *NoFrameskip-v4 id"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(
-            args.child[0], int(args.child[1]), args.step_ms, args.fps, args.render_ms, args.hooked
+            args.child[0],
+            int(args.child[1]),
+            args.step_ms,
+            args.fps,
+            args.render_ms,
+            args.hooked,
+            args.env_id,
         )
         return
     if args.annotate:

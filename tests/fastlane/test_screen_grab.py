@@ -57,3 +57,47 @@ def test_envs_without_an_emulator_screen_render() -> None:
     if hasattr(gym, "register_envs"):
         gym.register_envs(ale_py)
     assert screen_grab(gym.make("ALE/Breakout-v5").unwrapped) is None  # no rgb_array mode
+
+
+class _SteppedClock:
+    """Simulated time: the test advances it by one vector step's worth per env step."""
+
+    def __init__(self) -> None:
+        self.now = 1.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_screen_is_copied_at_the_frame_rate_not_every_step(run_id: str) -> None:
+    """Unwatched, no screen is copied after the first frame; watched, the copies follow the
+    fps cap (a frame every ~12 steps at a PPO run's ~2.9 ms per 4-env step), and a viewer
+    still gets over 25 frames per second of env time."""
+    inner = _breakout()
+    clock = _SteppedClock()
+    frames = FrameConfig(fps=30.0, watch_poll_s=0.05)
+    env = FastLaneEnvWrapper(inner, run_id, slot=0, frames=frames, clock=clock)
+    env.reset(seed=0)
+    step_s = 0.0029
+
+    def play(steps: int, reader: FastLaneReader | None = None) -> None:
+        for index in range(steps):
+            clock.now += step_s
+            if reader is not None and index % 50 == 0:
+                reader.latest_frame()  # a viewer's poll keeps it watching
+            _, _, terminated, truncated, _ = env.step(index % 4)
+            if terminated or truncated:
+                env.reset()
+
+    play(300)
+    assert env.frames_rendered == 1  # the frame the ring was created with
+    reader = FastLaneReader.attach(run_id)
+    reader.latest_frame(only_new=False)  # watched from the next poll of the flag on
+    start = clock.now
+    play(600, reader)
+    watched_s = clock.now - start
+    copies = env.frames_rendered - 1
+    assert copies <= 30.0 * watched_s + 1
+    assert copies >= 25.0 * (watched_s - frames.watch_poll_s)
+    reader.close()
+    env.close()
