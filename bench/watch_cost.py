@@ -41,6 +41,8 @@ for the others); ``in-process`` turns the sidecar off through a config file
 the same rounds. The report shows the render mode the frames' HUD metrics announced
 (``sidecar``, ``in-process``, ``screen``). ``--render-modes unwatched`` adds a second run
 nobody watches: its ratios to the first are the spread of two identical runs on this machine.
+``full-picture`` keeps the sidecar's full picture however much a frame costs (``[frames]
+FASTLANE_SIDECAR_FRAME_MS = 0``; MuJoCo otherwise drops shadows, reflections and skybox).
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ NUM_ENVS = 4
 DEFAULT_MODE = "default"  # the worker's default: the renderer sidecar where the env has one
 IN_PROCESS = "in-process"  # the sidecar turned off by a config file
 UNWATCHED = "unwatched"  # a second unwatched run: the spread of two identical runs
-RenderMode = Literal["default", "in-process", "unwatched"]
+FULL_PICTURE = "full-picture"  # the sidecar never simplifies (FASTLANE_SIDECAR_FRAME_MS = 0)
+RenderMode = Literal["default", "in-process", "unwatched", "full-picture"]
 READER_HZ = 60.0
 STEPPING_GAP_S = 0.25  # a longer wait for a frame is a phase without env steps (PPO's update)
 READER_ATTACH_TIMEOUT_S = 120.0
@@ -126,7 +129,8 @@ class Args:
     """--total-timesteps of each run (0: the workload's default)"""
     render_modes: tuple[RenderMode, ...] = (DEFAULT_MODE,)
     """render modes of the watched runs: default (the worker's choice), in-process (no sidecar),
-    unwatched (nobody watches: a second baseline run, the spread of two identical runs)"""
+    unwatched (nobody watches: a second baseline run, the spread of two identical runs),
+    full-picture (the sidecar never simplifies its picture)"""
     first_round: int = 0
     """index of the first round (the order alternates with it: odd rounds run watched first)"""
     fastlane_only: bool = False
@@ -222,9 +226,13 @@ def child_env(args: Args, render_mode: str | None, workdir: Path) -> dict[str, s
     env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", FASTLANE="1")
     if args.fastlane_only:
         env["FASTLANE_ONLY"] = "1"
-    if render_mode == IN_PROCESS:
-        config = workdir / "in-process.toml"
-        config.write_text("[frames]\nFASTLANE_SIDECAR_FPS = 0\n")
+    settings = {
+        IN_PROCESS: "FASTLANE_SIDECAR_FPS = 0",
+        FULL_PICTURE: "FASTLANE_SIDECAR_FRAME_MS = 0",
+    }
+    if render_mode in settings:
+        config = workdir / f"{render_mode}.toml"
+        config.write_text(f"[frames]\n{settings[render_mode]}\n")
         env["FASTLANE_CONFIG"] = str(config)
     return env
 
