@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from render_helpers import render
+from sidecar_steps import sidecar_frames_of_steps
 from waits import WAIT_S
 from worker_helpers import clean_env
 
@@ -33,7 +33,7 @@ from cleanrl_worker.fastlane.state_render import renderer_for
 from cleanrl_worker.fastlane.state_render.mujoco import MujocoState
 from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
 from gym_gui_bridge.config.fastlane import FrameConfig
-from gym_gui_bridge.fastlane import FastLaneFrame, FastLaneReader
+from gym_gui_bridge.fastlane import FastLaneReader
 from gym_gui_bridge.fastlane.layout import STATE_MAX_BYTES
 
 # slow: importing gymnasium's MuJoCo envs starts a process (the glfw package checks its
@@ -187,17 +187,6 @@ def test_a_model_whose_state_does_not_fit_keeps_in_process_frames(
 # --- with a renderer sidecar (a real process) ---------------------------------------------------
 
 
-def _sidecar_frame_of_step(reader: FastLaneReader, step: int) -> FastLaneFrame | None:
-    deadline = time.monotonic() + _FRAME_OF_STEP_S
-    while time.monotonic() < deadline:
-        frame = reader.latest_frame()
-        mode = frame.metrics.render_mode if frame is not None else ""
-        if frame is not None and mode == "sidecar" and frame.metrics.global_step == step:
-            return frame
-        time.sleep(0.005)
-    return None
-
-
 @pytest.mark.parametrize(
     ("env_id", "plain"), [(env_id, False) for env_id in ENVS] + [("HalfCheetah-v5", True)]
 )
@@ -217,33 +206,18 @@ def test_a_sidecar_mujoco_frame_equals_the_in_process_render_of_the_same_state(
     reader = FastLaneReader.attach(run_id)
     matched: list[int] = []
     before_plain: list[int] = []  # sidecar frames of the full picture, before it simplified
-    steps = 0
-    deadline = time.monotonic() + WAIT_S
     try:
-        while len(matched) < 3 and time.monotonic() < deadline:
-            link, channel = env.sidecar, env.writer.state_channel  # type: ignore[union-attr]
-            # the sidecar asked for a state: the next step's state is the one it draws
-            asked = link is not None and link.pid is not None and channel.wanted()
-            _, _, terminated, truncated, _ = env.step(_action(env))
-            steps += 1
-            if terminated or truncated:
-                env.reset()
-                continue
-            if not asked:
-                reader.latest_frame()  # a viewer polls meanwhile
-                time.sleep(0.002)
-                continue
-            frame = _sidecar_frame_of_step(reader, steps)
-            if frame is None:
-                continue  # not yet handed frame publishing, or it drew an earlier state
+        for step, frame in sidecar_frames_of_steps(env, reader, _action, _FRAME_OF_STEP_S):
             same = np.array_equal(frame.data, _render_state(env))
             if plain and not same and not matched:
                 before_plain.append(frame.seq)
                 continue
-            assert same, f"{env_id}: step {steps}"
+            assert same, f"{env_id}: step {step}"
             assert frame.metrics.render_ms > 0
-            matched.append(steps)
-        assert len(matched) == 3, f"{env_id}: no sidecar frames after {steps} steps"
+            matched.append(step)
+            if len(matched) == 3:
+                break
+        assert len(matched) == 3, f"{env_id}: {len(matched)} sidecar frames of 3"
         # the sidecar decides after its first frames (one, then the median of five more)
         assert len(before_plain) <= 6
         link = env.sidecar

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from render_helpers import classic_param, render
-from waits import WAIT_S, wait_until
+from sidecar_steps import sidecar_frames_of_steps
+from waits import wait_until
 
 from cleanrl_worker.fastlane.wrapper import FastLaneEnvWrapper
 from gym_gui_bridge.config.fastlane import FrameConfig
@@ -29,17 +29,6 @@ pytestmark = pytest.mark.slow  # starts renderer sidecars
 
 #: A second per step at most for the sidecar to draw the newest state (it asks 30 times a second).
 _FRAME_OF_STEP_S = 1.0
-
-
-def _sidecar_frame_of_step(reader: FastLaneReader, step: int) -> FastLaneFrame | None:
-    deadline = time.monotonic() + _FRAME_OF_STEP_S
-    while time.monotonic() < deadline:
-        frame = reader.latest_frame()
-        mode = frame.metrics.render_mode if frame is not None else ""
-        if frame is not None and mode == "sidecar" and frame.metrics.global_step == step:
-            return frame
-        time.sleep(0.005)
-    return None
 
 
 def _action(env: Any) -> Any:
@@ -59,29 +48,14 @@ def test_a_sidecar_frame_equals_the_in_process_render_of_the_same_state(
     env.action_space.seed(5)
     reader = FastLaneReader.attach(run_id)
     matched: list[int] = []
-    steps = 0
-    deadline = time.monotonic() + WAIT_S
     try:
-        while len(matched) < 3 and time.monotonic() < deadline:
-            link, channel = env.sidecar, env.writer.state_channel  # type: ignore[union-attr]
-            # the sidecar asked for a state: the next step's state is the one it draws
-            asked = link is not None and link.pid is not None and channel.wanted()
-            _, _, terminated, truncated, _ = env.step(_action(env))
-            steps += 1
-            if terminated or truncated:
-                env.reset()
-                continue
-            if not asked:
-                reader.latest_frame()  # a viewer polls meanwhile
-                time.sleep(0.002)
-                continue
-            frame = _sidecar_frame_of_step(reader, steps)
-            if frame is None:
-                continue  # not yet handed frame publishing, or it drew an earlier state
-            assert np.array_equal(frame.data, render(env)), f"{env_id}: step {steps} differs"
+        for step, frame in sidecar_frames_of_steps(env, reader, _action, _FRAME_OF_STEP_S):
+            assert np.array_equal(frame.data, render(env)), f"{env_id}: step {step} differs"
             assert frame.metrics.render_ms > 0
-            matched.append(steps)
-        assert len(matched) == 3, f"{env_id}: no sidecar frames after {steps} steps"
+            matched.append(step)
+            if len(matched) == 3:
+                break
+        assert len(matched) == 3, f"{env_id}: {len(matched)} sidecar frames of 3"
         link = env.sidecar
         assert link is not None and link.publishing and link.started == 1
         assert link.pid is not None  # a cheap picture: drawn at this process's priority
