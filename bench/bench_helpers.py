@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+from collections.abc import Callable
 
-__all__ = ["cpu_seconds", "free_port"]
+__all__ = ["RING_SIZES", "cpu_seconds", "free_port", "time_per_call"]
+
+#: Frame shapes the ring benchmarks measure: Atari's observation, CartPole's picture, a large one.
+RING_SIZES = [(84, 84, 3), (400, 600, 3), (1024, 1024, 3)]
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -24,3 +29,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def time_per_call(fn: Callable[[], object], seconds: float) -> float:
+    """Mean seconds per call of ``fn``, called in batches of 50 until ``seconds`` have passed."""
+    calls = 0
+    start = time.perf_counter()
+    while True:
+        for _ in range(50):
+            fn()
+        calls += 50
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return elapsed / calls

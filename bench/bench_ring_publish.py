@@ -13,28 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
-from collections.abc import Callable
 from multiprocessing import shared_memory
 
 import numpy as np
+from bench_helpers import RING_SIZES, time_per_call
 
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneWriter
-
-SIZES = [(84, 84, 3), (400, 600, 3), (1024, 1024, 3)]
-
-
-def _time_per_call(fn: Callable[[], object], seconds: float) -> float:
-    """Mean seconds per call over batches until ``seconds`` have passed."""
-    calls = 0
-    start = time.perf_counter()
-    while True:
-        for _ in range(50):
-            fn()
-        calls += 50
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return elapsed / calls
 
 
 def bench_size(shape: tuple[int, int, int], rounds: int, seconds: float) -> dict[str, float]:
@@ -61,10 +45,10 @@ def bench_size(shape: tuple[int, int, int], rounds: int, seconds: float) -> dict
     copies, publishes = [], []
     try:
         for fn in (plain_copy, publish):  # warm both: page faults, caches
-            _time_per_call(fn, seconds / 4)
+            time_per_call(fn, seconds / 4)
         for _ in range(rounds):
-            copies.append(_time_per_call(plain_copy, seconds))
-            publishes.append(_time_per_call(publish, seconds))
+            copies.append(time_per_call(plain_copy, seconds))
+            publishes.append(time_per_call(publish, seconds))
     finally:
         slots.clear()  # drop the views before the buffer is closed
         writer.close()
@@ -90,7 +74,7 @@ def main() -> None:
     print(
         f"{'frame':>14}  {'copy (us)':>10}  {'publish (us)':>12}  {'ratio':>6}  {'publish spread (us)':>19}"
     )
-    for shape in SIZES:
+    for shape in RING_SIZES:
         r = bench_size(shape, args.rounds, args.seconds)
         label = "x".join(map(str, shape))
         print(

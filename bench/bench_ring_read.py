@@ -15,27 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
+from bench_helpers import RING_SIZES, time_per_call
 
 from gym_gui_bridge.fastlane import FastLaneConfig, FastLaneMetrics, FastLaneReader, FastLaneWriter
-
-SIZES = [(84, 84, 3), (400, 600, 3), (1024, 1024, 3)]
-
-
-def _time_per_call(fn: Callable[[], object], seconds: float) -> float:
-    """Mean seconds per call over batches until ``seconds`` have passed."""
-    calls = 0
-    start = time.perf_counter()
-    while True:
-        for _ in range(50):
-            fn()
-        calls += 50
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return elapsed / calls
 
 
 def bench_size(shape: tuple[int, int, int], rounds: int, seconds: float) -> dict[str, float]:
@@ -60,10 +44,10 @@ def bench_size(shape: tuple[int, int, int], rounds: int, seconds: float) -> dict
     times: dict[str, list[float]] = {key: [] for key in paths}
     try:
         for fn in paths.values():  # warm: page faults, caches
-            _time_per_call(fn, seconds / 4)
+            time_per_call(fn, seconds / 4)
         for _ in range(rounds):
             for key, fn in paths.items():
-                times[key].append(_time_per_call(fn, seconds))
+                times[key].append(time_per_call(fn, seconds))
     finally:
         reader.close()
         writer.close()
@@ -85,7 +69,7 @@ def main() -> None:
         f"{'frame':>14}  {'plain copy (us)':>15}  {'idle poll (us)':>17}  "
         f"{'latest_frame copy (us)':>25}"
     )
-    for shape in SIZES:
+    for shape in RING_SIZES:
         r = bench_size(shape, args.rounds, args.seconds)
         label = "x".join(map(str, shape))
         cells = [
