@@ -54,12 +54,11 @@ def role_local_reader(run_id: str, fps: float) -> int:
     return 0
 
 
-def ppo_run(
-    args: argparse.Namespace, mode: str, timesteps: int, workdir: Path, tag: str
-) -> dict[str, float]:
-    from bench_ppo_sps import _SUMMARY, NUM_ENVS, NUM_STEPS, SCRIPT, _follow
+def _ppo(run_id: str, timesteps: int) -> tuple[dict[str, str], list[str]]:
+    """Environment and command of an ``examples/ppo.py`` run with the fast lane on, slot 2
+    watched as ``run_id``, one torch thread, this process's fast-lane settings left out."""
+    from bench_ppo_sps import NUM_ENVS, NUM_STEPS, SCRIPT
 
-    run_id = f"bench-rsps-{os.getpid()}-{tag}-{mode}"
     env = {
         k: v
         for k, v in os.environ.items()
@@ -75,6 +74,16 @@ def ppo_run(
         "--fastlane-slot=2",
         f"--fastlane-run-id={run_id}",
     ]
+    return env, command
+
+
+def ppo_run(
+    args: argparse.Namespace, mode: str, timesteps: int, workdir: Path, tag: str
+) -> dict[str, float]:
+    from bench_ppo_sps import _SUMMARY, NUM_ENVS, NUM_STEPS, _follow
+
+    run_id = f"bench-rsps-{os.getpid()}-{tag}-{mode}"
+    env, command = _ppo(run_id, timesteps)
     run_dir = workdir / f"{tag}-{mode}"
     run_dir.mkdir()
     samples: list[tuple[int, bool]] = []
@@ -296,25 +305,10 @@ def _blocks_phase(args: argparse.Namespace, phase: str) -> None:
     """One PPO run with blocks of ``phase`` (idle: alone / bridge-idle; watched: local / remote)."""
     import signal
 
-    from bench_ppo_sps import NUM_ENVS, NUM_STEPS, SCRIPT
     from remote_blocks import run_blocks
 
     run_id = f"bench-rblk-{os.getpid()}-{phase}"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("FASTLANE", "GYM_GUI_", "CLEANRL_"))
-    }
-    env |= {"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "FASTLANE": "1"}
-    command = [
-        sys.executable,
-        str(SCRIPT),
-        f"--total-timesteps={args.total_timesteps}",
-        f"--num-envs={NUM_ENVS}",
-        f"--num-steps={NUM_STEPS}",
-        "--fastlane-slot=2",
-        f"--fastlane-run-id={run_id}",
-    ]
+    env, command = _ppo(run_id, args.total_timesteps)
     with tempfile.TemporaryDirectory() as tmp, run_bridge(Path(tmp) / "bridge") as bridge:
         child = subprocess.Popen(
             command,
