@@ -20,11 +20,13 @@ arrives. MJPEG is there for tools that show a URL (``curl``, VLC, an ``<img>`` e
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler, Middleware
@@ -37,6 +39,9 @@ from gym_gui_bridge.fastlane.layout import validate_run_id
 from gym_gui_bridge.web.curves import curves_after, parse_cursor
 from gym_gui_bridge.web.frames import FrameStreams, TooManyStreams, frame_header, pack_frame
 from gym_gui_bridge.web.pages import run_rows, runs_page, watch_page
+
+if TYPE_CHECKING:
+    from gym_gui_bridge.relay import RelayWatch
 
 __all__ = ["STATIC_DIR", "WebContext", "build_app"]
 
@@ -150,42 +155,66 @@ async def frame_jpg(request: web.Request) -> web.Response:
     )
 
 
-async def stream_mjpg(request: web.Request) -> web.StreamResponse:
-    context = request.app[_CONTEXT]
-    streams = context.streams
-    if streams is None:
-        return _no_relay()
-    run_id = _run_id(request)
-    try:
-        async with streams.watch(run_id) as relay_watch:
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": f"multipart/x-mixed-replace; boundary={_BOUNDARY}",
-                    "Cache-Control": "no-store",
-                }
-            )
-            await response.prepare(request)
-            while not context.stopping.is_set():
-                transport = request.transport
-                if transport is None or transport.is_closing():
-                    break
-                frame = await streams.next(relay_watch)
-                if frame is None:
-                    continue
-                data = bytes(frame.data)
-                part = (
-                    f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                    f"Content-Length: {len(data)}\r\nX-Frame-Seq: {frame.seq}\r\n"
-                    f"X-Published-Ns: {frame.published_ns}\r\n\r\n"
-                ).encode()
-                try:
-                    await response.write(part + data + b"\r\n")
-                except ConnectionError:
-                    break
-                streams.stats.sent(run_id)
-            return response
-    except TooManyStreams as error:
-        return _text(503, f"503 Service Unavailable: {error}")
+#: A route body streaming one run's frames: (request, context, streams, run_id, watch).
+_FrameStreamBody = Callable[
+    [web.Request, WebContext, FrameStreams, str, "RelayWatch"], Awaitable[web.StreamResponse]
+]
+
+
+def _frame_stream(body: _FrameStreamBody) -> Handler:
+    """A route that streams one run's relayed frames: 503 without a relay or past
+    ``WEB_MAX_STREAMS`` open streams, else ``body`` with the run's open relay watch."""
+
+    @functools.wraps(body)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        context = request.app[_CONTEXT]
+        streams = context.streams
+        if streams is None:
+            return _no_relay()
+        run_id = _run_id(request)
+        try:
+            async with streams.watch(run_id) as relay_watch:
+                return await body(request, context, streams, run_id, relay_watch)
+        except TooManyStreams as error:
+            return _text(503, f"503 Service Unavailable: {error}")
+
+    return handler
+
+
+@_frame_stream
+async def stream_mjpg(
+    request: web.Request,
+    context: WebContext,
+    streams: FrameStreams,
+    run_id: str,
+    relay_watch: RelayWatch,
+) -> web.StreamResponse:
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": f"multipart/x-mixed-replace; boundary={_BOUNDARY}",
+            "Cache-Control": "no-store",
+        }
+    )
+    await response.prepare(request)
+    while not context.stopping.is_set():
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            break
+        frame = await streams.next(relay_watch)
+        if frame is None:
+            continue
+        data = bytes(frame.data)
+        part = (
+            f"--{_BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+            f"Content-Length: {len(data)}\r\nX-Frame-Seq: {frame.seq}\r\n"
+            f"X-Published-Ns: {frame.published_ns}\r\n\r\n"
+        ).encode()
+        try:
+            await response.write(part + data + b"\r\n")
+        except ConnectionError:
+            break
+        streams.stats.sent(run_id)
+    return response
 
 
 async def _until_closed(socket: web.WebSocketResponse) -> None:
@@ -195,39 +224,37 @@ async def _until_closed(socket: web.WebSocketResponse) -> None:
             break
 
 
-async def frames_ws(request: web.Request) -> web.StreamResponse:
-    context = request.app[_CONTEXT]
-    streams = context.streams
-    if streams is None:
-        return _no_relay()
-    run_id = _run_id(request)
+@_frame_stream
+async def frames_ws(
+    request: web.Request,
+    context: WebContext,
+    streams: FrameStreams,
+    run_id: str,
+    relay_watch: RelayWatch,
+) -> web.StreamResponse:
+    socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=4096)
+    await socket.prepare(request)
+    request.app[_SOCKETS].add(socket)
+    reader = asyncio.create_task(_until_closed(socket))
+    state = ""
     try:
-        async with streams.watch(run_id) as relay_watch:
-            socket = web.WebSocketResponse(heartbeat=10.0, max_msg_size=4096)
-            await socket.prepare(request)
-            request.app[_SOCKETS].add(socket)
-            reader = asyncio.create_task(_until_closed(socket))
-            state = ""
-            try:
-                while not (socket.closed or reader.done() or context.stopping.is_set()):
-                    frame = await streams.next(relay_watch)
-                    if frame is None:
-                        if relay_watch.state != state:  # the page says why nothing moves
-                            state = relay_watch.state
-                            await socket.send_str(json.dumps({"state": state}))
-                        continue
-                    state = "live"
-                    await socket.send_bytes(pack_frame(frame))
-                    streams.stats.sent(run_id)
-            except ConnectionError:
-                pass
-            finally:
-                request.app[_SOCKETS].discard(socket)
-                reader.cancel()
-                await socket.close()
-            return socket
-    except TooManyStreams as error:
-        return _text(503, f"503 Service Unavailable: {error}")
+        while not (socket.closed or reader.done() or context.stopping.is_set()):
+            frame = await streams.next(relay_watch)
+            if frame is None:
+                if relay_watch.state != state:  # the page says why nothing moves
+                    state = relay_watch.state
+                    await socket.send_str(json.dumps({"state": state}))
+                continue
+            state = "live"
+            await socket.send_bytes(pack_frame(frame))
+            streams.stats.sent(run_id)
+    except ConnectionError:
+        pass
+    finally:
+        request.app[_SOCKETS].discard(socket)
+        reader.cancel()
+        await socket.close()
+    return socket
 
 
 @web.middleware
